@@ -1,0 +1,26 @@
+#![allow(elided_lifetimes_in_paths)]
+#![allow(clippy::wildcard_imports)]
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_catalog;
+mod m20261121_000002_orders;
+mod m20261121_000003_refunds_and_outbox;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_catalog::Migration),
+            Box::new(m20261121_000002_orders::Migration),
+            Box::new(m20261121_000003_refunds_and_outbox::Migration),
+            // inject-above (do not remove this comment)
+        ]
+    }
+}
+
+/// `col IN ('a', 'b', …)`: a CHECK that keeps a status column inside its state machine.
+pub(crate) fn one_of(col: impl IntoIden, values: &[&str]) -> SimpleExpr {
+    Expr::col(col.into_iden()).is_in(values.iter().copied())
+}

@@ -1,0 +1,92 @@
+use std::path::Path;
+
+use async_trait::async_trait;
+use loco_rs::{
+    app::{AppContext, Hooks, Initializer},
+    bgworker::Queue,
+    boot::{create_app, BootResult, StartMode},
+    config::Config,
+    controller::AppRoutes,
+    environment::Environment,
+    task::Tasks,
+    Result,
+};
+use migration::Migrator;
+
+use crate::{
+    cli_args::{self, StartRole},
+    controllers, initializers, tasks, workers,
+};
+
+pub struct App;
+
+#[async_trait]
+impl Hooks for App {
+    fn app_name() -> &'static str {
+        env!("CARGO_CRATE_NAME")
+    }
+
+    fn app_version() -> String {
+        format!(
+            "{} ({})",
+            env!("CARGO_PKG_VERSION"),
+            option_env!("BUILD_SHA").unwrap_or("dev")
+        )
+    }
+
+    async fn boot(
+        mode: StartMode,
+        environment: &Environment,
+        config: Config,
+    ) -> Result<BootResult> {
+        create_app::<Self, Migrator>(mode, environment, config).await
+    }
+
+    /// Validates the settings once and shares the Redis handles (queues, figures)
+    /// with every controller, task and job through `ctx.shared_store`.
+    async fn after_context(ctx: AppContext) -> Result<AppContext> {
+        workers::Services::install(&ctx).await?;
+        Ok(ctx)
+    }
+
+    /// `start --worker`, `--server-and-worker` and `--all` run the apalis workers
+    /// in this process; plain `start` runs only the web server.
+    async fn before_run(ctx: &AppContext) -> Result<()> {
+        if cli_args::start_role() == StartRole::WithWorkers {
+            workers::WorkerProcess::spawn(ctx).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_shutdown(ctx: &AppContext) {
+        workers::WorkerProcess::shutdown(ctx).await;
+    }
+
+    async fn initializers(_ctx: &AppContext) -> Result<Vec<Box<dyn Initializer>>> {
+        Ok(initializers::all())
+    }
+
+    fn routes(_ctx: &AppContext) -> AppRoutes {
+        AppRoutes::with_default_routes()
+            .add_route(controllers::queues::routes())
+            .add_route(controllers::ops::routes())
+    }
+
+    /// Loco's own job system is not used: apalis workers start in `before_run`.
+    async fn connect_workers(_ctx: &AppContext, _queue: &Queue) -> Result<()> {
+        Ok(())
+    }
+
+    fn register_tasks(tasks: &mut Tasks) {
+        tasks.register(tasks::queues_status::QueuesStatus);
+        // tasks-inject (do not remove)
+    }
+
+    async fn truncate(_ctx: &AppContext) -> Result<()> {
+        Ok(())
+    }
+
+    async fn seed(_ctx: &AppContext, _base: &Path) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,14 @@
+use loco_rs::cli;
+use migration::Migrator;
+use orders_flow::{app::App, cli_args};
+
+#[tokio::main]
+async fn main() {
+    // Loco parses task arguments as `key:value`; the product documents `key=value`.
+    cli_args::reexec_if_rewritten();
+    cli_args::remember_start_mode(std::env::args());
+    if let Err(err) = cli::main::<App, Migrator>().await {
+        eprintln!("error: {err}");
+        std::process::exit(1);
+    }
+}

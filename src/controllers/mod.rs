@@ -1,0 +1,4 @@
+pub mod auth;
+pub mod error;
+pub mod ops;
+pub mod queues;

@@ -1,0 +1,49 @@
+//! Operator endpoints: is anybody working the queues?
+use axum::{extract::State, http::StatusCode, routing::get, Json};
+use loco_rs::prelude::*;
+use serde_json::json;
+
+use super::{auth::ApiToken, error::ApiError};
+use crate::workers::{
+    canary::{CanaryJob, CanaryReport},
+    Services,
+};
+
+/// Queues one canary job; a live worker records it within a poll interval.
+///
+/// # Errors
+/// 401 without a valid token; 500 when Redis fails.
+pub async fn push_canary(
+    _token: ApiToken,
+    State(ctx): State<AppContext>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let services = Services::of(&ctx)?;
+    let queue = services.queue::<CanaryJob>();
+    queue
+        .push(&CanaryJob {
+            queued_at_ms: chrono::Utc::now().timestamp_millis(),
+        })
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "queued": true, "queue": queue.name() })),
+    ))
+}
+
+/// The last canary run: which worker process ran it and how long it waited.
+///
+/// # Errors
+/// 500 when Redis fails.
+pub async fn canary_report(State(ctx): State<AppContext>) -> Result<Json<CanaryReport>, ApiError> {
+    let services = Services::of(&ctx)?;
+    let report = CanaryReport::read(&services)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(report))
+}
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .prefix("api/ops")
+        .add("/canary", get(canary_report).post(push_canary))
+}

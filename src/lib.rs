@@ -1,0 +1,9 @@
+pub mod app;
+pub mod cli_args;
+pub mod controllers;
+pub mod initializers;
+pub mod models;
+pub mod settings;
+pub mod tasks;
+pub mod views;
+pub mod workers;

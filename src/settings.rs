@@ -1,0 +1,204 @@
+//! The typed `settings:` block of `config/*.yaml`, read once at start-up.
+use std::time::Duration;
+
+use loco_rs::{app::AppContext, Error, Result};
+use serde::Deserialize;
+
+/// Everything orders-flow reads from config beyond what Loco itself reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub redis: RedisSettings,
+    pub api: ApiSettings,
+    pub queues: QueuesSettings,
+    pub apalis: ApalisSettings,
+    pub stock: StockSettings,
+    pub payment: PaymentSettings,
+    pub workflow: WorkflowSettings,
+    pub kpi: KpiSettings,
+    pub refunds: RefundSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: String,
+    /// Every key the app writes starts with `{prefix}:`.
+    pub prefix: String,
+}
+
+impl RedisSettings {
+    /// A key under this instance's prefix.
+    #[must_use]
+    pub fn key(&self, suffix: &str) -> String {
+        format!("{}:{suffix}", self.prefix)
+    }
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Comma-separated bearer tokens accepted on write routes.
+    tokens: String,
+}
+
+impl std::fmt::Debug for ApiSettings {
+    // Tokens are secrets: never print them, not even in a config dump.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiSettings")
+            .field("tokens", &format!("<{} redacted>", self.tokens().len()))
+            .finish()
+    }
+}
+
+impl ApiSettings {
+    /// The configured tokens, blanks dropped.
+    #[must_use]
+    pub fn tokens(&self) -> Vec<&str> {
+        self.tokens
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueuesSettings {
+    pub import: QueueSettings,
+    pub workflow: QueueSettings,
+    pub notifications: QueueSettings,
+    pub refunds: QueueSettings,
+}
+
+/// Per-queue worker behaviour.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    /// Jobs of this queue run at once in one worker process.
+    pub concurrency: usize,
+    /// Attempts after the first one fails.
+    pub retries: usize,
+    /// First retry delay; doubles on every further attempt.
+    pub backoff_ms: u64,
+    /// One attempt is abandoned (and retried) after this long.
+    pub timeout_secs: u64,
+}
+
+impl QueueSettings {
+    #[must_use]
+    pub fn backoff(&self) -> Duration {
+        Duration::from_millis(self.backoff_ms)
+    }
+
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+}
+
+/// apalis-redis knobs; `config/*.yaml` explains the chosen values.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApalisSettings {
+    pub fetch_batch_size: usize,
+    pub poll_interval_ms: u64,
+    pub lock_tasks: bool,
+    pub heartbeat_secs: u64,
+    pub missed_heartbeats: u32,
+    pub keep_done_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockSettings {
+    /// Units a product gets when an import sees it for the first time.
+    pub initial: i64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentSettings {
+    /// Share of charges the fake gateway accepts, 0.0–1.0 (a probability, not money).
+    pub success_rate: f64,
+    /// Simulated gateway latency.
+    pub latency_ms: u64,
+    /// With the order id, decides every outcome: a rerun gives the same answer.
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSettings {
+    /// A non-terminal order untouched this long is queued again by the recovery sweep.
+    pub stuck_after_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KpiSettings {
+    /// IANA zone name used to attribute figures to days; only `UTC` for now.
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundSettings {
+    /// How long an idempotency key is remembered.
+    pub key_ttl_secs: u64,
+}
+
+impl Settings {
+    /// Parses and validates the `settings:` block.
+    ///
+    /// # Errors
+    /// When the block is missing, malformed or holds an impossible value.
+    pub fn from_json(value: Option<&serde_json::Value>) -> Result<Self> {
+        let value = value.ok_or_else(|| Error::string("config has no `settings:` block"))?;
+        let settings: Self = serde_json::from_value(value.clone())
+            .map_err(|e| Error::string(&format!("invalid `settings:` block in config: {e}")))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The settings of a booted app (validated when the context was built).
+    ///
+    /// # Errors
+    /// When the config has no valid `settings:` block.
+    pub fn of(ctx: &AppContext) -> Result<Self> {
+        Self::from_json(ctx.config.settings.as_ref())
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::string(&format!("invalid setting: {what}")));
+        if self.redis.prefix.is_empty() || self.redis.prefix.contains(char::is_whitespace) {
+            return bad("settings.redis.prefix must be non-empty and without spaces");
+        }
+        for (name, q) in [
+            ("import", &self.queues.import),
+            ("workflow", &self.queues.workflow),
+            ("notifications", &self.queues.notifications),
+            ("refunds", &self.queues.refunds),
+        ] {
+            if q.concurrency == 0 || q.timeout_secs == 0 {
+                return bad(&format!(
+                    "settings.queues.{name}: concurrency and timeout_secs must be at least 1"
+                ));
+            }
+        }
+        if self.apalis.fetch_batch_size == 0 || self.apalis.heartbeat_secs == 0 {
+            return bad("settings.apalis: fetch_batch_size and heartbeat_secs must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&self.payment.success_rate) {
+            return bad("settings.payment.success_rate must be between 0.0 and 1.0");
+        }
+        if self.stock.initial < 0 {
+            return bad("settings.stock.initial must not be negative");
+        }
+        if self.kpi.timezone != "UTC" {
+            return bad("settings.kpi.timezone: only UTC is supported");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,237 @@
+//! One apalis `Monitor` per worker process, plus the housekeeping it needs.
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use apalis::{
+    layers::retry::{
+        backoff::{ExponentialBackoffMaker, MakeBackoff},
+        HasherRng,
+    },
+    prelude::*,
+};
+use loco_rs::{app::AppContext, Error, Result};
+use tokio::{sync::watch, task::JoinHandle};
+
+use super::{job::handle, queue, scripts, Job, Services};
+
+/// How long shutdown waits for in-flight jobs before giving up on them
+/// (they come back through the heartbeat of another worker).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Cadence of the promoter (retries due → active) and of the finished-job reaper.
+const PROMOTE_EVERY: Duration = Duration::from_secs(1);
+const REAP_EVERY: Duration = Duration::from_secs(5);
+
+static INSTANCES: AtomicUsize = AtomicUsize::new(0);
+
+/// The queues one process works, before it starts.
+pub struct WorkerSet {
+    ctx: AppContext,
+    services: Services,
+    monitor: Monitor,
+    queues: Vec<String>,
+    instance: String,
+}
+
+impl WorkerSet {
+    /// An empty set for this process.
+    ///
+    /// # Errors
+    /// When the context has no services.
+    pub fn new(ctx: &AppContext) -> Result<Self> {
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        let n = INSTANCES.fetch_add(1, Ordering::Relaxed);
+        Ok(Self {
+            ctx: ctx.clone(),
+            services: Services::of(ctx)?,
+            monitor: Monitor::new(),
+            queues: Vec::new(),
+            // Live worker names must be unique in Redis: two processes on one
+            // machine differ by pid, two sets in one process by `n`.
+            instance: format!("{host}-{}-{n}", std::process::id()),
+        })
+    }
+
+    /// Adds a worker for `J`'s queue with the queue's configured behaviour.
+    #[must_use]
+    pub fn add<J: Job>(mut self) -> Self {
+        let settings = &self.services.settings;
+        let queue_settings = J::settings(settings);
+        let name = queue::full_name(settings, J::QUEUE);
+        let storage = queue::storage::<J>(
+            self.services.redis.clone(),
+            &name,
+            &settings.apalis,
+            &queue_settings,
+        );
+        let poll = Duration::from_millis(settings.apalis.poll_interval_ms.max(1));
+        let backoff = ExponentialBackoffMaker::new(
+            queue_settings.backoff(),
+            queue_settings
+                .backoff()
+                .saturating_mul(64)
+                .max(Duration::from_millis(1)),
+            0.25,
+            HasherRng::default(),
+        )
+        .map(|mut maker| maker.make_backoff());
+        let Ok(backoff) = backoff else {
+            tracing::error!(
+                queue = J::QUEUE,
+                "invalid backoff settings; queue not started"
+            );
+            return self;
+        };
+        let ctx = self.ctx.clone();
+        let instance = self.instance.clone();
+        self.monitor = self.monitor.register(move |restarts| {
+            // A restarted worker takes a new name: apalis refuses a name still
+            // within its heartbeat threshold.
+            WorkerBuilder::new(format!("{instance}-{}-r{restarts}", J::QUEUE))
+                .backend(storage.clone().poll_with_interval(poll))
+                .data(ctx.clone())
+                .data(queue_settings)
+                .catch_panic()
+                .concurrency(queue_settings.concurrency)
+                .retry(RetryPolicy::retries(queue_settings.retries).with_backoff(backoff.clone()))
+                .build(handle::<J>)
+        });
+        self.queues.push(name);
+        self
+    }
+
+    /// Starts the monitor and the housekeeping loops in the background.
+    ///
+    /// # Errors
+    /// When Redis fails during the first promotion of due jobs.
+    pub async fn start(self) -> Result<WorkerProcess> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut redis = self.services.redis.clone();
+        for name in &self.queues {
+            scripts::promote_due(&mut redis, name)
+                .await
+                .map_err(|e| Error::string(&format!("queue {name}: {e}")))?;
+        }
+        let housekeeping = tokio::spawn(housekeeping(
+            self.services.clone(),
+            self.queues.clone(),
+            stop_rx.clone(),
+        ));
+        let monitor = self
+            .monitor
+            .should_restart(|worker, error| {
+                tracing::error!(worker = worker.name(), %error, "worker stopped; restarting");
+                true
+            })
+            .shutdown_timeout(DRAIN_TIMEOUT);
+        let mut signal = stop_rx;
+        let run = tokio::spawn(async move {
+            let stopped = async move {
+                stop_requested(&mut signal).await;
+                Ok(())
+            };
+            if let Err(e) = monitor.run_with_signal(stopped).await {
+                tracing::error!(error = %e, "worker monitor failed");
+            }
+        });
+        tracing::info!(instance = %self.instance, queues = ?self.queues, "workers started");
+        Ok(WorkerProcess {
+            stop: stop_tx,
+            tasks: Mutex::new(vec![run, housekeeping]),
+            queues: self.queues,
+        })
+    }
+}
+
+/// Running workers; [`WorkerProcess::stop`] drains them.
+pub struct WorkerProcess {
+    stop: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    queues: Vec<String>,
+}
+
+impl WorkerProcess {
+    /// Starts every product queue in this process and keeps the handle for shutdown.
+    ///
+    /// # Errors
+    /// When the workers cannot start.
+    pub async fn spawn(ctx: &AppContext) -> Result<()> {
+        let process = super::register_all(WorkerSet::new(ctx)?).start().await?;
+        ctx.shared_store.insert(Arc::new(process));
+        Ok(())
+    }
+
+    /// Drains the workers started by [`Self::spawn`], if any.
+    pub async fn shutdown(ctx: &AppContext) {
+        if let Some(process) = ctx.shared_store.get::<Arc<Self>>() {
+            process.stop().await;
+        }
+    }
+
+    /// Full Redis names of the queues worked here.
+    #[must_use]
+    pub fn queues(&self) -> &[String] {
+        &self.queues
+    }
+
+    /// Stops fetching, lets in-flight jobs finish (up to the drain timeout), then returns.
+    pub async fn stop(&self) {
+        let _ = self.stop.send(true);
+        let tasks = self
+            .tasks
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
+        for task in tasks {
+            if tokio::time::timeout(DRAIN_TIMEOUT + Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a worker task did not stop in time");
+            }
+        }
+        tracing::info!("workers stopped");
+    }
+}
+
+/// Promotes due retries in slices and deletes finished jobs past retention.
+async fn housekeeping(services: Services, queues: Vec<String>, mut stop: watch::Receiver<bool>) {
+    let keep_done = services.settings.apalis.keep_done_secs;
+    let mut redis = services.redis.clone();
+    let mut promote = tokio::time::interval(PROMOTE_EVERY);
+    let mut reap = tokio::time::interval(REAP_EVERY);
+    loop {
+        tokio::select! {
+            () = stop_requested(&mut stop) => return,
+            _ = promote.tick() => {
+                for name in &queues {
+                    if let Err(e) = scripts::promote_due(&mut redis, name).await {
+                        tracing::warn!(queue = %name, error = %e, "promoting due jobs failed");
+                    }
+                }
+            }
+            _ = reap.tick() => {
+                let cutoff = scripts::unix_now().saturating_sub(keep_done);
+                for name in &queues {
+                    // Dead jobs are kept for inspection and retry; only `done` is trimmed.
+                    if let Err(e) = scripts::reap(&mut redis, name, "done", cutoff).await {
+                        tracing::warn!(queue = %name, error = %e, "trimming finished jobs failed");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Resolves once [`WorkerProcess::stop`] was called (or its handle dropped).
+async fn stop_requested(stop: &mut watch::Receiver<bool>) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Shared handles, built once per process in `after_context`.
+use std::sync::Arc;
+
+use apalis_redis::ConnectionManager;
+use loco_rs::{app::AppContext, Error, Result};
+
+use crate::settings::Settings;
+
+/// What controllers, tasks and jobs need beyond the database.
+#[derive(Clone)]
+pub struct Services {
+    pub settings: Arc<Settings>,
+    /// Auto-reconnecting connection shared by queues and figures.
+    pub redis: ConnectionManager,
+}
+
+impl Services {
+    /// Validates the settings, connects to Redis and stores the result in `ctx.shared_store`.
+    ///
+    /// # Errors
+    /// Invalid settings, or Redis unreachable at start-up.
+    pub async fn install(ctx: &AppContext) -> Result<()> {
+        let settings = Settings::of(ctx)?;
+        let redis = apalis_redis::connect(settings.redis.url.as_str())
+            .await
+            .map_err(|e| {
+                Error::string(&format!(
+                    "cannot reach Redis at {} ({e}); start it (see README) or set REDIS_URL",
+                    settings.redis.url
+                ))
+            })?;
+        ctx.shared_store.insert(Self {
+            settings: Arc::new(settings),
+            redis,
+        });
+        Ok(())
+    }
+
+    /// The services of a booted app.
+    ///
+    /// # Errors
+    /// When called on a context that `after_context` did not prepare.
+    pub fn of(ctx: &AppContext) -> Result<Self> {
+        ctx.shared_store
+            .get::<Self>()
+            .ok_or_else(|| Error::string("services not installed: App::after_context did not run"))
+    }
+
+    /// The push side of `J`'s queue.
+    #[must_use]
+    pub fn queue<J: super::Job>(&self) -> super::JobQueue<J> {
+        super::JobQueue::new(self)
+    }
+}

@@ -1,0 +1,6 @@
+//! One test binary: requests/, models/, workers/, tasks/ share the harness in support/.
+mod models;
+mod requests;
+mod support;
+mod tasks;
+mod workers;

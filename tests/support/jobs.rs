@@ -1,0 +1,66 @@
+//! Jobs that exist only in tests, to drive the queue machinery directly.
+use async_trait::async_trait;
+use loco_rs::app::AppContext;
+use orders_flow::{
+    settings::{QueueSettings, Settings},
+    workers::{Job, JobError, JobResult, Services},
+};
+use serde::{Deserialize, Serialize};
+
+/// Counts its runs per `key` in Redis; fails as told.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CountJob {
+    pub key: String,
+    pub fail: Failure,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Failure {
+    Never,
+    Always,
+    Permanent,
+}
+
+#[async_trait]
+impl Job for CountJob {
+    const QUEUE: &'static str = "test:count";
+
+    fn settings(_settings: &Settings) -> QueueSettings {
+        QueueSettings {
+            concurrency: 64,
+            retries: 2,
+            backoff_ms: 10,
+            timeout_secs: 5,
+        }
+    }
+
+    async fn run(self, ctx: &AppContext) -> JobResult {
+        let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut conn = services.redis.clone();
+        let key = services
+            .settings
+            .redis
+            .key(&format!("test:runs:{}", self.key));
+        let _: i64 = redis::cmd("INCR")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .map_err(anyhow::Error::from)?;
+        match self.fail {
+            Failure::Never => Ok(()),
+            Failure::Always => Err(JobError::Retry(anyhow::anyhow!("told to fail"))),
+            Failure::Permanent => Err(JobError::Permanent(anyhow::anyhow!("told to give up"))),
+        }
+    }
+}
+
+/// How many times `CountJob`s with `key` ran.
+pub async fn runs(services: &Services, key: &str) -> i64 {
+    let mut conn = services.redis.clone();
+    let value: Option<i64> = redis::cmd("GET")
+        .arg(services.settings.redis.key(&format!("test:runs:{key}")))
+        .query_async(&mut conn)
+        .await
+        .expect("redis");
+    value.unwrap_or(0)
+}

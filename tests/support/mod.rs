@@ -1,0 +1,125 @@
+//! Boots the real app against a real database and real Redis, isolated per test:
+//! a fresh database (PostgreSQL when `DATABASE_URL` says so, SQLite otherwise) and
+//! a fresh Redis key prefix, both removed when the [`TestApp`] is dropped.
+#![allow(dead_code)]
+use std::time::{Duration, Instant};
+
+use axum_test::TestServer;
+use loco_rs::{
+    app::{AppContext, Hooks},
+    boot::{BootResult, StartMode},
+    environment::Environment,
+};
+use orders_flow::{app::App, workers::Services};
+
+pub mod jobs;
+mod test_db;
+
+use test_db::TestDb;
+
+pub struct TestApp {
+    pub boot: BootResult,
+    pub prefix: String,
+    pub database_url: String,
+    test_db: TestDb,
+}
+
+impl TestApp {
+    /// Boots the app (web server mode, no workers) on its own database and prefix.
+    pub async fn boot() -> Self {
+        Self::boot_with(|_| {}).await
+    }
+
+    /// Like [`Self::boot`], with a chance to change the `settings:` block first.
+    pub async fn boot_with(tweak: impl FnOnce(&mut serde_json::Value)) -> Self {
+        let mut config = App::load_config(&Environment::Test)
+            .await
+            .expect("test config");
+        let prefix = format!("orders-flow:test:{}", uuid::Uuid::new_v4().simple());
+        let settings = config.settings.as_mut().expect("settings block");
+        settings["redis"]["prefix"] = serde_json::json!(prefix);
+        tweak(settings);
+        let test_db = TestDb::create(&config.database.uri).await;
+        config.database.uri = test_db.url.clone();
+        let database_url = config.database.uri.clone();
+        let boot = App::boot(StartMode::ServerOnly, &Environment::Test, config)
+            .await
+            .expect("boot");
+        Self {
+            boot,
+            prefix,
+            database_url,
+            test_db,
+        }
+    }
+
+    pub fn ctx(&self) -> &AppContext {
+        &self.boot.app_context
+    }
+
+    pub fn services(&self) -> Services {
+        Services::of(self.ctx()).expect("services")
+    }
+
+    /// An HTTP client on the real router (no socket).
+    pub fn server(&self) -> TestServer {
+        let router = self.boot.router.clone().expect("router");
+        TestServer::new(router.into_make_service()).expect("test server")
+    }
+
+    pub fn redis_key(&self, suffix: &str) -> String {
+        format!("{}:{suffix}", self.prefix)
+    }
+
+    pub async fn redis(&self) -> redis::aio::ConnectionManager {
+        self.services().redis
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        delete_prefix(&self.prefix);
+        self.test_db.remove();
+    }
+}
+
+/// Removes every Redis key under `prefix` (blocking client: runs inside `Drop`).
+pub fn delete_prefix(prefix: &str) {
+    let Ok(client) = redis::Client::open(redis_url()) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_connection() else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query(&mut conn)
+        .unwrap_or_default();
+    for chunk in keys.chunks(500) {
+        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut conn);
+    }
+}
+
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string())
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `limit`.
+/// Waiting for a condition, not for time: it returns as soon as the work is done.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,2 @@
+mod processes;
+mod queue;

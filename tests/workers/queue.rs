@@ -1,0 +1,120 @@
+//! The queue machinery: deep backlogs, retries, dead jobs, unique worker names.
+use std::time::Duration;
+
+use orders_flow::workers::WorkerSet;
+
+use crate::support::{
+    eventually,
+    jobs::{runs, CountJob, Failure},
+    TestApp,
+};
+
+fn job(key: &str, fail: Failure) -> CountJob {
+    CountJob {
+        key: key.to_string(),
+        fail,
+    }
+}
+
+/// apalis-redis alone stops at ~8,000 queued jobs ("too many results to unpack").
+#[tokio::test]
+async fn a_backlog_far_past_8000_jobs_drains() {
+    const JOBS: i64 = 20_000;
+    let app = TestApp::boot().await;
+    let services = app.services();
+    let queue = services.queue::<CountJob>();
+    let jobs: Vec<CountJob> = (0..JOBS).map(|_| job("deep", Failure::Never)).collect();
+    assert_eq!(queue.push_bulk(&jobs).await.unwrap(), JOBS as u64);
+    assert_eq!(queue.counts().await.unwrap().pending, JOBS as u64);
+
+    let workers = WorkerSet::new(app.ctx())
+        .unwrap()
+        .add::<CountJob>()
+        .start()
+        .await
+        .unwrap();
+    eventually("every job to finish", Duration::from_secs(120), || async {
+        let counts = queue.counts().await.unwrap();
+        (counts.done == JOBS as u64).then_some(())
+    })
+    .await;
+    workers.stop().await;
+    assert_eq!(
+        runs(&services, "deep").await,
+        JOBS,
+        "each job ran exactly once"
+    );
+    let counts = queue.counts().await.unwrap();
+    assert_eq!((counts.pending, counts.running, counts.dead), (0, 0, 0));
+}
+
+#[tokio::test]
+async fn a_failing_job_is_retried_then_kept_dead() {
+    let app = TestApp::boot().await;
+    let services = app.services();
+    let queue = services.queue::<CountJob>();
+    queue.push(&job("flaky", Failure::Always)).await.unwrap();
+    queue
+        .push(&job("hopeless", Failure::Permanent))
+        .await
+        .unwrap();
+
+    let workers = WorkerSet::new(app.ctx())
+        .unwrap()
+        .add::<CountJob>()
+        .start()
+        .await
+        .unwrap();
+    eventually("both jobs to die", Duration::from_secs(30), || async {
+        (queue.counts().await.unwrap().dead == 2).then_some(())
+    })
+    .await;
+    workers.stop().await;
+    // retries: 2 → three attempts in all, then the dead set; a permanent failure runs once.
+    assert_eq!(runs(&services, "flaky").await, 3);
+    assert_eq!(runs(&services, "hopeless").await, 1);
+}
+
+#[tokio::test]
+async fn two_worker_sets_on_one_machine_both_work() {
+    let app = TestApp::boot().await;
+    let services = app.services();
+    let queue = services.queue::<CountJob>();
+    let first = WorkerSet::new(app.ctx())
+        .unwrap()
+        .add::<CountJob>()
+        .start()
+        .await
+        .unwrap();
+    let second = WorkerSet::new(app.ctx())
+        .unwrap()
+        .add::<CountJob>()
+        .start()
+        .await
+        .unwrap();
+    let mut conn = app.redis().await;
+    let registered: u64 = eventually("both workers to register", Duration::from_secs(10), || {
+        let mut conn = conn.clone();
+        let key = format!("{}:workers", queue.name());
+        async move {
+            let n: u64 = redis::cmd("ZCARD")
+                .arg(key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            (n == 2).then_some(n)
+        }
+    })
+    .await;
+    assert_eq!(registered, 2);
+    let jobs: Vec<CountJob> = (0..500).map(|_| job("shared", Failure::Never)).collect();
+    queue.push_bulk(&jobs).await.unwrap();
+    eventually("the jobs to finish", Duration::from_secs(30), || async {
+        (queue.counts().await.unwrap().done == 500).then_some(())
+    })
+    .await;
+    first.stop().await;
+    second.stop().await;
+    assert_eq!(runs(&services, "shared").await, 500);
+    let _: () = redis::cmd("PING").query_async(&mut conn).await.unwrap();
+}
