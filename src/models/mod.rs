@@ -1,1 +1,2 @@
 pub mod _entities;
+pub mod import;

@@ -1,1 +1,2 @@
+mod import_parsing;
 mod schema;

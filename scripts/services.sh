@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Makes sure Redis (and, with --postgres, PostgreSQL) answer on 127.0.0.1,
+# installing them from Debian/Ubuntu packages and starting them when they don't.
+# Safe to run again and again: services already running are left alone.
+set -euo pipefail
+
+want_postgres=false
+[[ "${1:-}" == "--postgres" ]] && want_postgres=true
+
+log() { printf '[services] %s\n' "$*" >&2; }
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=false
+apt_install() {
+  if ! $apt_updated; then
+    as_root apt-get update -qq
+    apt_updated=true
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() {
+  for _ in $(seq 1 50); do port_open "$1" && return 0; sleep 0.2; done
+  log "nothing answers on port $1"; return 1
+}
+
+ensure_redis() {
+  if port_open 6379; then return; fi
+  if ! command -v redis-server >/dev/null; then
+    log "installing redis-server"
+    apt_install redis-server
+  fi
+  log "starting redis-server on 127.0.0.1:6379 (no persistence: a dev/test instance)"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --logfile /tmp/orders-flow-redis.log
+  wait_for_port 6379
+}
+
+ensure_postgres() {
+  if ! port_open 5432; then
+    if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+      log "installing postgresql"
+      apt_install postgresql
+    fi
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    log "starting PostgreSQL $version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null \
+      || as_root pg_ctlcluster "$version" main start
+    wait_for_port 5432
+  fi
+  # The tests log in as postgres/postgres over TCP: give the role that password
+  # (ignored where the server trusts local connections).
+  if command -v psql >/dev/null && ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
+    log "setting a password for the postgres role"
+    as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+  fi
+}
+
+ensure_redis
+if $want_postgres; then ensure_postgres; fi

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, lints, then every test
+# against SQLite and against PostgreSQL (real Redis for both).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/services.sh --postgres
+
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+PG_URL="${TEST_POSTGRES_URL:-postgres://postgres:postgres@127.0.0.1:5432/orders_flow_test}"
+
+if cargo nextest --version >/dev/null 2>&1; then
+  run_tests() { cargo nextest run --no-fail-fast "$@"; }
+else
+  echo "[test] cargo-nextest not found, using cargo test (install it: cargo install cargo-nextest --locked)"
+  run_tests() { cargo test --no-fail-fast "$@"; }
+fi
+
+echo "[test] cargo fmt --check"
+cargo fmt --all -- --check
+echo "[test] cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+echo "[test] tests on SQLite"
+run_tests
+echo "[test] tests on PostgreSQL"
+DATABASE_URL="$PG_URL" run_tests
