@@ -1,2 +1,13 @@
 pub mod _entities;
+pub mod customers;
+pub mod idempotency_keys;
 pub mod import;
+pub mod import_chunks;
+pub mod imports;
+pub mod kpi_events;
+pub mod order_items;
+pub mod order_notifications;
+pub mod orders;
+pub mod payments;
+pub mod products;
+pub mod refunds;
