@@ -20,3 +20,16 @@ impl ActiveModel {}
 
 // implement your custom finders, selectors oriented logic here
 impl Entity {}
+
+/// Sends notification `notification_id` and records the outcome on its row.
+///
+/// # Errors
+/// Retryable when the channel fails (the row records the error).
+pub async fn deliver(
+    _ctx: &loco_rs::app::AppContext,
+    notification_id: i64,
+) -> crate::workers::JobResult {
+    Err(crate::workers::JobError::Permanent(anyhow::anyhow!(
+        "notification {notification_id}: delivery is not built yet"
+    )))
+}

@@ -5,6 +5,8 @@
 //! - [`WorkerProcess`] runs one apalis `Monitor` per process, plus housekeeping.
 pub mod canary;
 mod job;
+pub mod notify;
+pub mod order_workflow;
 mod process;
 mod queue;
 mod scripts;

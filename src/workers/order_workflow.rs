@@ -1,0 +1,26 @@
+//! The order-workflow job: one per order, reserve → pay → finalize or roll back.
+use async_trait::async_trait;
+use loco_rs::app::AppContext;
+use serde::{Deserialize, Serialize};
+
+use super::{queue_names, Job, JobResult};
+use crate::settings::{QueueSettings, Settings};
+
+/// Carries the order id only; the database holds the state.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OrderWorkflowJob {
+    pub order_id: i64,
+}
+
+#[async_trait]
+impl Job for OrderWorkflowJob {
+    const QUEUE: &'static str = queue_names::WORKFLOW;
+
+    fn settings(settings: &Settings) -> QueueSettings {
+        settings.queues.workflow
+    }
+
+    async fn run(self, ctx: &AppContext) -> JobResult {
+        crate::models::workflow::advance(ctx, self.order_id).await
+    }
+}
