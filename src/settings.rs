@@ -170,6 +170,12 @@ impl Settings {
         Self::from_json(ctx.config.settings.as_ref())
     }
 
+    /// Whether customers with an email address are notified by email.
+    #[must_use]
+    pub fn notifications_email_enabled(&self) -> bool {
+        false
+    }
+
     fn validate(&self) -> Result<()> {
         let bad = |what: &str| Err(Error::string(&format!("invalid setting: {what}")));
         if self.redis.prefix.is_empty() || self.redis.prefix.contains(char::is_whitespace) {

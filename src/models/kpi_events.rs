@@ -1,22 +1,69 @@
-pub use super::_entities::kpi_events::{ActiveModel, Entity, Model};
-use sea_orm::entity::prelude::*;
-pub type KpiEvents = Entity;
+//! The KPI outbox: every figure-changing event is committed with the transition
+//! that causes it, then applied to Redis exactly once (the KPI issue).
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
-#[async_trait::async_trait]
-impl ActiveModelBehavior for ActiveModel {
-    async fn before_save<C>(self, _db: &C, _insert: bool) -> std::result::Result<Self, DbErr>
-    where
-        C: ConnectionTrait,
-    {
-        Ok(self)
+pub use super::_entities::kpi_events::{ActiveModel, Entity, Model};
+use super::_entities::orders;
+
+/// What happened, as stored in `kpi_events.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KpiKind {
+    OrderPaid,
+    OrderFailed,
+}
+
+impl KpiKind {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::OrderPaid => "order_paid",
+            Self::OrderFailed => "order_failed",
+        }
     }
 }
 
-// implement your read-oriented logic here
-impl Model {}
+/// The day an order counts on: the day it was placed, or (no placed_at in the
+/// file) the day it was paid, or failing both, today. UTC.
+#[must_use]
+pub fn order_day(order: &orders::Model) -> String {
+    order
+        .placed_at
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .or_else(|| order.paid_at.map(|t| t.with_timezone(&chrono::Utc)))
+        .unwrap_or_else(chrono::Utc::now)
+        .format("%Y-%m-%d")
+        .to_string()
+}
 
-// implement your write-oriented logic here
-impl ActiveModel {}
+/// Records a paid or failed order, once: the event key is unique.
+///
+/// # Errors
+/// Database errors.
+pub async fn record_order<C: ConnectionTrait>(
+    db: &C,
+    kind: KpiKind,
+    order: &orders::Model,
+) -> Result<(), DbErr> {
+    let revenue = match kind {
+        KpiKind::OrderPaid => order.total_cents,
+        KpiKind::OrderFailed => 0,
+    };
+    let event = ActiveModel {
+        event_key: Set(format!("{}:{}", kind.as_str(), order.id)),
+        kind: Set(kind.as_str().to_string()),
+        order_id: Set(order.id),
+        refund_id: Set(None),
+        customer_id: Set(order.customer_id),
+        day: Set(order_day(order)),
+        revenue_delta_cents: Set(revenue),
+        applied_at: Set(None),
+        ..Default::default()
+    };
+    Entity::insert(event)
+        .on_conflict_do_nothing_on([super::_entities::kpi_events::Column::EventKey])
+        .exec(db)
+        .await?;
+    Ok(())
+}
 
-// implement your custom finders, selectors oriented logic here
-impl Entity {}
+impl sea_orm::ActiveModelBehavior for ActiveModel {}

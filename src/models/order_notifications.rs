@@ -21,6 +21,62 @@ impl ActiveModel {}
 // implement your custom finders, selectors oriented logic here
 impl Entity {}
 
+/// Queues the notification of `event` for `order` inside the caller's transaction.
+/// Returns the new row's id, or `None` when one already existed for (order, event).
+///
+/// # Errors
+/// Database errors.
+pub async fn queue_for<C: ConnectionTrait>(
+    db: &C,
+    order: &super::_entities::orders::Model,
+    event: &str,
+    reason: Option<&str>,
+    email_enabled: bool,
+) -> std::result::Result<Option<i64>, DbErr> {
+    use sea_orm::ActiveValue::Set;
+    let customer = super::_entities::customers::Entity::find_by_id(order.customer_id)
+        .one(db)
+        .await?;
+    let email = customer
+        .as_ref()
+        .and_then(|c| c.email.clone())
+        .filter(|e| !e.is_empty());
+    let channel = if email_enabled && email.is_some() {
+        "email"
+    } else {
+        "log"
+    };
+    let payload = serde_json::json!({
+        "order_id": order.external_id,
+        "order_db_id": order.id,
+        "customer_id": customer.map(|c| c.external_id),
+        "status": order.status,
+        "total_cents": order.total_cents,
+        "currency": order.currency,
+        "reason": reason,
+    });
+    let row = ActiveModel {
+        order_id: Set(order.id),
+        event: Set(event.to_string()),
+        channel: Set(channel.to_string()),
+        status: Set("queued".to_string()),
+        payload: Set(payload.to_string()),
+        attempts: Set(0),
+        ..Default::default()
+    };
+    let inserted = Entity::insert(row)
+        .on_conflict_do_nothing_on([
+            super::_entities::order_notifications::Column::OrderId,
+            super::_entities::order_notifications::Column::Event,
+        ])
+        .exec(db)
+        .await?;
+    Ok(match inserted {
+        sea_orm::TryInsertResult::Inserted(result) => Some(result.last_insert_id),
+        _ => None,
+    })
+}
+
 /// Sends notification `notification_id` and records the outcome on its row.
 ///
 /// # Errors

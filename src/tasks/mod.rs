@@ -1,2 +1,3 @@
 pub mod args;
+pub mod orders_recover;
 pub mod queues_status;

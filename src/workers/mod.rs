@@ -32,4 +32,5 @@ pub mod queue_names {
 #[must_use]
 pub fn register_all(set: WorkerSet) -> WorkerSet {
     set.add::<canary::CanaryJob>()
+        .add::<order_workflow::OrderWorkflowJob>()
 }

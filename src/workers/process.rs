@@ -161,6 +161,10 @@ impl WorkerProcess {
     /// When the workers cannot start.
     pub async fn spawn(ctx: &AppContext) -> Result<()> {
         let process = super::register_all(WorkerSet::new(ctx)?).start().await?;
+        let recovery = tokio::spawn(recovery_loop(ctx.clone(), process.stop.subscribe()));
+        if let Ok(mut tasks) = process.tasks.lock() {
+            tasks.push(recovery);
+        }
         ctx.shared_store.insert(Arc::new(process));
         Ok(())
     }
@@ -221,6 +225,25 @@ async fn housekeeping(services: Services, queues: Vec<String>, mut stop: watch::
                     if let Err(e) = scripts::reap(&mut redis, name, "done", cutoff).await {
                         tracing::warn!(queue = %name, error = %e, "trimming finished jobs failed");
                     }
+                }
+            }
+        }
+    }
+}
+
+/// Runs the recovery sweep at start and then every `stuck_after / 2`.
+async fn recovery_loop(ctx: AppContext, mut stop: watch::Receiver<bool>) {
+    let Ok(services) = Services::of(&ctx) else {
+        return;
+    };
+    let stuck_after = Duration::from_secs(services.settings.workflow.stuck_after_secs);
+    let mut every = tokio::time::interval((stuck_after / 2).max(Duration::from_secs(5)));
+    loop {
+        tokio::select! {
+            () = stop_requested(&mut stop) => return,
+            _ = every.tick() => {
+                if let Err(e) = crate::models::workflow::recovery::sweep(&ctx, stuck_after).await {
+                    tracing::warn!(error = %e, "recovery sweep failed");
                 }
             }
         }

@@ -4,7 +4,10 @@ use std::sync::Arc;
 use apalis_redis::ConnectionManager;
 use loco_rs::{app::AppContext, Error, Result};
 
-use crate::settings::Settings;
+use crate::{
+    models::workflow::gateway::{FakeGateway, PaymentGateway},
+    settings::Settings,
+};
 
 /// What controllers, tasks and jobs need beyond the database.
 #[derive(Clone)]
@@ -12,6 +15,8 @@ pub struct Services {
     pub settings: Arc<Settings>,
     /// Auto-reconnecting connection shared by queues and figures.
     pub redis: ConnectionManager,
+    /// Where charges go; the built-in fake unless replaced (tests do).
+    pub gateway: Arc<dyn PaymentGateway>,
 }
 
 impl Services {
@@ -30,6 +35,7 @@ impl Services {
                 ))
             })?;
         ctx.shared_store.insert(Self {
+            gateway: Arc::new(FakeGateway::new(&settings.payment)),
             settings: Arc::new(settings),
             redis,
         });

@@ -1,2 +1,3 @@
 mod processes;
 mod queue;
+mod workflow;

@@ -1,14 +1,124 @@
-//! The order workflow: reserve → pay → finalize or roll back (issue 4, in progress).
-use loco_rs::app::AppContext;
+//! The order workflow: reserve → pay → finalize or roll back.
+//!
+//! [`advance`] reads the order's state and makes the next guarded transition
+//! until the order is terminal. Every step can be repeated: a job delivered
+//! twice, or re-run after a crash at any instruction, finds the work done.
+pub mod gateway;
+pub mod recovery;
+pub mod transitions;
 
-use crate::workers::{JobError, JobResult};
+use anyhow::Context as _;
+use loco_rs::app::AppContext;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use self::{
+    gateway::{Charge, ChargeOutcome},
+    transitions::{Reservation, FAILED, OUT_OF_STOCK, PAID, PAYMENT_DECLINED, PENDING, RESERVED},
+};
+use crate::{
+    models::_entities::{order_notifications, orders},
+    workers::{notify::NotificationJob, JobError, JobResult, Services},
+};
 
 /// Moves one order as far as it can go. Safe to call any number of times.
 ///
 /// # Errors
-/// Retryable on database or gateway trouble.
-pub async fn advance(_ctx: &AppContext, order_id: i64) -> JobResult {
-    Err(JobError::Permanent(anyhow::anyhow!(
-        "order {order_id}: the workflow is not built yet"
-    )))
+/// Retryable on database or gateway trouble; permanent for an unknown order.
+#[tracing::instrument(skip_all, fields(order_id))]
+pub async fn advance(ctx: &AppContext, order_id: i64) -> JobResult {
+    let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let email_enabled = services.settings.notifications_email_enabled();
+    // pending → reserved → paid/failed: at most three moves per run.
+    for _ in 0..4 {
+        let order = orders::Entity::find_by_id(order_id)
+            .one(&ctx.db)
+            .await
+            .context("loading the order")?
+            .ok_or_else(|| {
+                JobError::Permanent(anyhow::anyhow!("order {order_id} does not exist"))
+            })?;
+        let notification = match order.status.as_str() {
+            PENDING => match transitions::reserve(&ctx.db, order.id)
+                .await
+                .context("reserving stock")?
+            {
+                Reservation::Reserved | Reservation::Lost => continue,
+                Reservation::OutOfStock => {
+                    transitions::fail(&ctx.db, &order, PENDING, OUT_OF_STOCK, email_enabled)
+                        .await
+                        .context("failing the order")?
+                }
+            },
+            RESERVED => {
+                let charge = Charge {
+                    order_id: order.id,
+                    idempotency_key: order.external_id.clone(),
+                    amount_cents: order.total_cents,
+                    currency: order.currency.clone(),
+                };
+                // A gateway error is not a decline: the queue retries the job.
+                match services.gateway.charge(&charge).await.context("charging")? {
+                    ChargeOutcome::Approved { reference } => transitions::mark_paid(
+                        &ctx.db,
+                        &order,
+                        services.gateway.name(),
+                        &reference,
+                        email_enabled,
+                    )
+                    .await
+                    .context("finalizing the payment")?,
+                    ChargeOutcome::Declined { .. } => transitions::fail(
+                        &ctx.db,
+                        &order,
+                        RESERVED,
+                        PAYMENT_DECLINED,
+                        email_enabled,
+                    )
+                    .await
+                    .context("rolling back the order")?,
+                }
+            }
+            _ => {
+                // Terminal: make sure its notification was handed to the queue
+                // (a crash between commit and push leaves it `queued`).
+                return push_queued_notifications(&services, ctx, &order).await;
+            }
+        };
+        if let Some(id) = notification {
+            push_notification(&services, id).await?;
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+async fn push_notification(services: &Services, notification_id: i64) -> JobResult {
+    services
+        .queue::<NotificationJob>()
+        .push(&NotificationJob { notification_id })
+        .await
+        .map_err(|e| JobError::Retry(anyhow::anyhow!("{e}")))
+}
+
+async fn push_queued_notifications(
+    services: &Services,
+    ctx: &AppContext,
+    order: &orders::Model,
+) -> JobResult {
+    if order.status != PAID && order.status != FAILED {
+        return Ok(());
+    }
+    let queued: Vec<i64> = order_notifications::Entity::find()
+        .filter(order_notifications::Column::OrderId.eq(order.id))
+        .filter(order_notifications::Column::Status.eq("queued"))
+        .all(&ctx.db)
+        .await
+        .context("loading notifications")?
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    for id in queued {
+        push_notification(services, id).await?;
+    }
+    Ok(())
 }

@@ -1,0 +1,136 @@
+//! Payments go through [`PaymentGateway`]; [`FakeGateway`] is the built-in one.
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::settings::PaymentSettings;
+
+/// One charge request. The idempotency key lets a real gateway recognise a retry.
+#[derive(Debug, Clone)]
+pub struct Charge {
+    pub order_id: i64,
+    pub idempotency_key: String,
+    pub amount_cents: i64,
+    pub currency: String,
+}
+
+/// What the gateway decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Approved { reference: String },
+    Declined { reason: String },
+}
+
+/// The gateway could not answer: not a decline, so the queue retries.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("payment gateway timed out")]
+    Timeout,
+    #[error("payment gateway unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A payment provider.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// Provider name stored on payment rows.
+    fn name(&self) -> &'static str;
+
+    /// Charges an order; the same request must give the same outcome.
+    async fn charge(&self, charge: &Charge) -> Result<ChargeOutcome, GatewayError>;
+}
+
+/// Approves `success_rate` of charges; the outcome for an order is a pure
+/// function of (seed, order id), so a rerun after a crash gives the same answer.
+#[derive(Debug, Clone)]
+pub struct FakeGateway {
+    /// Approval threshold out of `u32::MAX`: integer maths from here on.
+    approve_below: u64,
+    latency: Duration,
+    seed: u64,
+}
+
+impl FakeGateway {
+    #[must_use]
+    pub fn new(settings: &PaymentSettings) -> Self {
+        // The rate is a validated probability in 0.0..=1.0 (not money).
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let approve_below = (settings.success_rate * f64::from(u32::MAX)).round() as u64;
+        Self {
+            approve_below,
+            latency: Duration::from_millis(settings.latency_ms),
+            seed: settings.seed,
+        }
+    }
+
+    /// The decision for one order, without the simulated latency.
+    #[must_use]
+    pub fn approves(&self, order_id: i64) -> bool {
+        #[allow(clippy::cast_sign_loss)]
+        let roll = splitmix64(self.seed ^ (order_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        (roll >> 32) < self.approve_below
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for FakeGateway {
+    fn name(&self) -> &'static str {
+        "fake"
+    }
+
+    async fn charge(&self, charge: &Charge) -> Result<ChargeOutcome, GatewayError> {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        Ok(if self.approves(charge.order_id) {
+            ChargeOutcome::Approved {
+                reference: format!("fake-{}", charge.idempotency_key),
+            }
+        } else {
+            ChargeOutcome::Declined {
+                reason: "card_declined".to_string(),
+            }
+        })
+    }
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gateway(rate: f64, seed: u64) -> FakeGateway {
+        FakeGateway::new(&PaymentSettings {
+            success_rate: rate,
+            latency_ms: 0,
+            seed,
+        })
+    }
+
+    #[test]
+    fn outcome_is_a_pure_function_of_seed_and_order() {
+        let a = gateway(0.5, 7);
+        let b = gateway(0.5, 7);
+        for id in 1..500 {
+            assert_eq!(a.approves(id), b.approves(id));
+        }
+        let other_seed = gateway(0.5, 8);
+        assert!((1..500).any(|id| a.approves(id) != other_seed.approves(id)));
+    }
+
+    #[test]
+    fn rate_is_respected() {
+        assert!((1..1000).all(|id| gateway(1.0, 1).approves(id)));
+        assert!((1..1000).all(|id| !gateway(0.0, 1).approves(id)));
+        let approved = (1..10_001)
+            .filter(|id| gateway(0.9, 3).approves(*id))
+            .count();
+        assert!((8_800..9_200).contains(&approved), "{approved}");
+    }
+}
