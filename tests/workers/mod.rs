@@ -1,3 +1,4 @@
+mod crash;
 mod processes;
 mod queue;
 mod workflow;
