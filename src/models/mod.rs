@@ -4,6 +4,7 @@ pub mod idempotency_keys;
 pub mod import;
 pub mod import_chunks;
 pub mod imports;
+pub mod kpi;
 pub mod kpi_events;
 pub mod order_items;
 pub mod order_notifications;

@@ -1,3 +1,4 @@
 pub mod args;
+pub mod kpi;
 pub mod orders_recover;
 pub mod queues_status;

@@ -25,6 +25,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Cadence of the promoter (retries due → active) and of the finished-job reaper.
 const PROMOTE_EVERY: Duration = Duration::from_secs(1);
 const REAP_EVERY: Duration = Duration::from_secs(5);
+/// How stale the live figures may be.
+const KPI_DRAIN_EVERY: Duration = Duration::from_millis(200);
 
 static INSTANCES: AtomicUsize = AtomicUsize::new(0);
 
@@ -162,8 +164,9 @@ impl WorkerProcess {
     pub async fn spawn(ctx: &AppContext) -> Result<()> {
         let process = super::register_all(WorkerSet::new(ctx)?).start().await?;
         let recovery = tokio::spawn(recovery_loop(ctx.clone(), process.stop.subscribe()));
+        let figures = tokio::spawn(kpi_loop(ctx.clone(), process.stop.subscribe()));
         if let Ok(mut tasks) = process.tasks.lock() {
-            tasks.push(recovery);
+            tasks.extend([recovery, figures]);
         }
         ctx.shared_store.insert(Arc::new(process));
         Ok(())
@@ -225,6 +228,26 @@ async fn housekeeping(services: Services, queues: Vec<String>, mut stop: watch::
                     if let Err(e) = scripts::reap(&mut redis, name, "done", cutoff).await {
                         tracing::warn!(queue = %name, error = %e, "trimming finished jobs failed");
                     }
+                }
+            }
+        }
+    }
+}
+
+/// Applies committed KPI events to Redis (the outbox drain) several times a second.
+/// When Redis is unreachable the events wait in the database and go on the next tick.
+async fn kpi_loop(ctx: AppContext, mut stop: watch::Receiver<bool>) {
+    let Ok(services) = Services::of(&ctx) else {
+        return;
+    };
+    let mut every = tokio::time::interval(KPI_DRAIN_EVERY);
+    loop {
+        tokio::select! {
+            () = stop_requested(&mut stop) => return,
+            _ = every.tick() => {
+                let drained = crate::models::kpi::drain(&ctx.db, &services.redis, &services.settings.redis.prefix).await;
+                if let Err(e) = drained {
+                    tracing::warn!(error = %e, "applying KPI events failed; they stay queued in the database");
                 }
             }
         }

@@ -1,4 +1,5 @@
 mod crash;
+mod kpi;
 mod processes;
 mod queue;
 mod workflow;

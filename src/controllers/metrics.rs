@@ -1,0 +1,192 @@
+//! Live figures, read from Redis only: the most-called endpoints.
+use std::collections::HashMap;
+
+use axum::{
+    extract::{rejection::QueryRejection, Query, State},
+    http::StatusCode,
+    routing::get,
+    Json,
+};
+use chrono::NaiveDate;
+use loco_rs::prelude::*;
+
+use super::error::ApiError;
+use crate::{
+    models::kpi::{figures, store},
+    views::metrics::{
+        DayKpi, LeaderboardEntry, LeaderboardResponse, MetricsResponse, RangeResponse,
+    },
+    workers::Services,
+};
+
+const MAX_RANGE_DAYS: i64 = 366;
+
+type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+/// A query string that does not even parse gets the same JSON 400 as a bad value.
+fn params(query: Params) -> Result<HashMap<String, String>, ApiError> {
+    query
+        .map(|Query(p)| p)
+        .map_err(|e| bad("invalid_query", e.body_text()))
+}
+
+fn bad(code: &'static str, message: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, code, message)
+}
+
+fn date_param(params: &HashMap<String, String>, name: &str) -> Result<Option<NaiveDate>, ApiError> {
+    params
+        .get(name)
+        .map(|raw| {
+            NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+                bad(
+                    "invalid_date",
+                    format!("`{name}` must be a date as YYYY-MM-DD, got `{raw}`"),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn limit_param(params: &HashMap<String, String>) -> Result<isize, ApiError> {
+    let Some(raw) = params.get("limit") else {
+        return Ok(10);
+    };
+    match raw.parse::<isize>() {
+        Ok(n) if (1..=100).contains(&n) => Ok(n),
+        _ => Err(bad(
+            "invalid_limit",
+            format!("`limit` must be a whole number from 1 to 100, got `{raw}`"),
+        )),
+    }
+}
+
+fn day(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+fn redis_failed(e: &redis::RedisError) -> ApiError {
+    ApiError::internal(e)
+}
+
+/// `GET /api/metrics?date=&limit=&leaderboard=all_time|day`
+///
+/// # Errors
+/// 400 for a bad parameter; 500 when Redis fails.
+pub async fn show(
+    State(ctx): State<AppContext>,
+    query: Params,
+) -> Result<Json<MetricsResponse>, ApiError> {
+    let params = params(query)?;
+    let date = date_param(&params, "date")?.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let limit = limit_param(&params)?;
+    let scope = match params.get("leaderboard").map(String::as_str) {
+        None | Some("all_time") => "all_time",
+        Some("day") => "day",
+        Some(other) => {
+            return Err(bad(
+                "invalid_leaderboard",
+                format!("`leaderboard` must be `all_time` or `day`, got `{other}`"),
+            ))
+        }
+    };
+    let services = Services::of(&ctx)?;
+    let prefix = &services.settings.redis.prefix;
+    let date = day(date);
+    let board_key = if scope == "day" {
+        store::day_board_key(prefix, &date)
+    } else {
+        store::all_time_key(prefix)
+    };
+    let (figures, board) = tokio::try_join!(
+        figures::read_day(&services.redis, prefix, &date),
+        figures::read_board(&services.redis, &board_key, limit),
+    )
+    .map_err(|e| redis_failed(&e))?;
+    Ok(Json(MetricsResponse {
+        date,
+        kpi: figures.into(),
+        scope,
+        leaderboard: LeaderboardEntry::ranked(board),
+    }))
+}
+
+/// `GET /api/metrics/range?from=&to=` (at most 366 days).
+///
+/// # Errors
+/// 400 for a bad or missing date or a reversed or too long range.
+pub async fn range(
+    State(ctx): State<AppContext>,
+    query: Params,
+) -> Result<Json<RangeResponse>, ApiError> {
+    let params = params(query)?;
+    let required = |name: &str| {
+        date_param(&params, name)?
+            .ok_or_else(|| bad("missing_date", format!("`{name}` is required (YYYY-MM-DD)")))
+    };
+    let (from, to) = (required("from")?, required("to")?);
+    if from > to {
+        return Err(bad(
+            "invalid_range",
+            format!("`from` ({from}) is after `to` ({to})"),
+        ));
+    }
+    if (to - from).num_days() + 1 > MAX_RANGE_DAYS {
+        return Err(bad(
+            "range_too_long",
+            format!("a range covers at most {MAX_RANGE_DAYS} days"),
+        ));
+    }
+    let days: Vec<String> = from.iter_days().take_while(|d| *d <= to).map(day).collect();
+    let services = Services::of(&ctx)?;
+    let figures = figures::read_days(&services.redis, &services.settings.redis.prefix, &days)
+        .await
+        .map_err(|e| redis_failed(&e))?;
+    Ok(Json(RangeResponse {
+        from: day(from),
+        to: day(to),
+        days: days
+            .into_iter()
+            .zip(figures)
+            .map(|(date, f)| DayKpi {
+                date,
+                kpi: f.into(),
+            })
+            .collect(),
+    }))
+}
+
+/// `GET /api/leaderboard?limit=&date=`: all-time, or one day's with `date`.
+///
+/// # Errors
+/// 400 for a bad parameter.
+pub async fn leaderboard(
+    State(ctx): State<AppContext>,
+    query: Params,
+) -> Result<Json<LeaderboardResponse>, ApiError> {
+    let params = params(query)?;
+    let date = date_param(&params, "date")?.map(day);
+    let limit = limit_param(&params)?;
+    let services = Services::of(&ctx)?;
+    let prefix = &services.settings.redis.prefix;
+    let (scope, key) = match &date {
+        Some(d) => ("day", store::day_board_key(prefix, d)),
+        None => ("all_time", store::all_time_key(prefix)),
+    };
+    let board = figures::read_board(&services.redis, &key, limit)
+        .await
+        .map_err(|e| redis_failed(&e))?;
+    Ok(Json(LeaderboardResponse {
+        scope,
+        date,
+        leaderboard: LeaderboardEntry::ranked(board),
+    }))
+}
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .prefix("api")
+        .add("/metrics", get(show))
+        .add("/metrics/range", get(range))
+        .add("/leaderboard", get(leaderboard))
+}

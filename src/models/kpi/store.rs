@@ -1,0 +1,119 @@
+//! The figures in Redis: key names and the Lua that changes them atomically.
+//!
+//! Keys (all under `settings.redis.prefix`):
+//! - `kpi:day:{date}`: hash `revenue_cents`, `order_count`, `failed_count`,
+//!   `refund_count`, `refunded_cents`;
+//! - `kpi:lb:all` and `kpi:lb:day:{date}`: sorted sets, customer external id →
+//!   net revenue in cents;
+//! - `kpi:applied:{event_id / 500}`: ids of events already applied (the
+//!   at-most-once guard), small integer sets that expire after [`GUARD_TTL_SECS`];
+//! - `kpi:rebuild`: held while `kpi_rebuild` swaps figures in; applying waits.
+//!
+//! Keys are built inside the scripts from the prefix, so this needs a single
+//! Redis node (or Sentinel), as apalis-redis does.
+use std::sync::LazyLock;
+
+use redis::{aio::ConnectionLike, RedisResult, Script};
+
+/// Ids per guard set: below Redis's 512-entry limit for compact integer sets.
+pub const GUARD_BUCKET: i64 = 500;
+/// How long an applied id is remembered. An event is marked applied in the
+/// database right after it is applied here, so the guard only has to outlive
+/// a crashed or slow drainer.
+pub const GUARD_TTL_SECS: i64 = 6 * 3600;
+
+/// Applies a batch of events. ARGV: prefix, guard bucket, guard ttl, then
+/// groups of (event id, kind, cents, customer, day). Returns how many were new,
+/// or -1 (nothing applied) while a rebuild holds the lock.
+static APPLY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local p = ARGV[1]
+if redis.call('EXISTS', p .. ':kpi:rebuild') == 1 then return -1 end
+local bucket, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
+local applied = 0
+for i = 4, #ARGV, 5 do
+  local id, kind, cents, customer, day = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2]), ARGV[i+3], ARGV[i+4]
+  local guard = p .. ':kpi:applied:' .. math.floor(tonumber(id) / bucket)
+  if redis.call('SADD', guard, id) == 1 then
+    redis.call('EXPIRE', guard, ttl)
+    local h = p .. ':kpi:day:' .. day
+    if kind == 'order_paid' then
+      redis.call('HINCRBY', h, 'revenue_cents', cents)
+      redis.call('HINCRBY', h, 'order_count', 1)
+      redis.call('ZINCRBY', p .. ':kpi:lb:all', cents, customer)
+      redis.call('ZINCRBY', p .. ':kpi:lb:day:' .. day, cents, customer)
+    elseif kind == 'order_failed' then
+      redis.call('HINCRBY', h, 'failed_count', 1)
+    elseif kind == 'refund_processed' then
+      redis.call('HINCRBY', h, 'revenue_cents', cents)
+      redis.call('HINCRBY', h, 'refund_count', 1)
+      redis.call('HINCRBY', h, 'refunded_cents', -cents)
+      redis.call('ZINCRBY', p .. ':kpi:lb:all', cents, customer)
+      redis.call('ZINCRBY', p .. ':kpi:lb:day:' .. day, cents, customer)
+    end
+    applied = applied + 1
+  end
+end
+return applied
+",
+    )
+});
+
+/// One event as the scripts see it.
+#[derive(Debug, Clone)]
+pub struct EventArgs {
+    pub id: i64,
+    pub kind: String,
+    /// Revenue change: the order total when paid, minus the amount when refunded.
+    pub revenue_delta_cents: i64,
+    pub customer: String,
+    pub day: String,
+}
+
+/// Applies events; `None` while a rebuild holds the lock.
+///
+/// # Errors
+/// Redis errors.
+pub async fn apply<C: ConnectionLike>(
+    conn: &mut C,
+    prefix: &str,
+    events: &[EventArgs],
+) -> RedisResult<Option<u64>> {
+    let mut call = APPLY.prepare_invoke();
+    call.arg(prefix).arg(GUARD_BUCKET).arg(GUARD_TTL_SECS);
+    for e in events {
+        call.arg(e.id)
+            .arg(&e.kind)
+            .arg(e.revenue_delta_cents)
+            .arg(&e.customer)
+            .arg(&e.day);
+    }
+    let applied: i64 = call.invoke_async(conn).await?;
+    Ok(u64::try_from(applied).ok())
+}
+
+#[must_use]
+pub fn day_key(prefix: &str, day: &str) -> String {
+    format!("{prefix}:kpi:day:{day}")
+}
+
+#[must_use]
+pub fn all_time_key(prefix: &str) -> String {
+    format!("{prefix}:kpi:lb:all")
+}
+
+#[must_use]
+pub fn day_board_key(prefix: &str, day: &str) -> String {
+    format!("{prefix}:kpi:lb:day:{day}")
+}
+
+#[must_use]
+pub fn rebuild_lock_key(prefix: &str) -> String {
+    format!("{prefix}:kpi:rebuild")
+}
+
+#[must_use]
+pub fn guard_key(prefix: &str, event_id: i64) -> String {
+    format!("{prefix}:kpi:applied:{}", event_id / GUARD_BUCKET)
+}

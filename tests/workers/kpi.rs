@@ -1,0 +1,262 @@
+//! The figures in Redis always reconcile with the database.
+use std::{collections::BTreeMap, process::Command, time::Duration};
+
+use orders_flow::models::{
+    _entities::{customers, kpi_events, orders},
+    kpi::{self, figures, store},
+};
+use sea_orm::{ActiveValue::Set, EntityTrait};
+
+use crate::support::{eventually, kpi_data, TestApp};
+
+async fn boot() -> TestApp {
+    TestApp::boot_with(|s| s["payment"]["success_rate"] = serde_json::json!(0.8)).await
+}
+
+/// Revenue per placed day, computed from the orders table itself.
+fn revenue_by_day(orders: &[orders::Model]) -> BTreeMap<String, (i64, i64)> {
+    let mut days = BTreeMap::new();
+    for o in orders.iter().filter(|o| o.status == "paid") {
+        let day = o.placed_at.unwrap().format("%Y-%m-%d").to_string();
+        let entry: &mut (i64, i64) = days.entry(day).or_default();
+        entry.0 += o.total_cents;
+        entry.1 += 1;
+    }
+    days
+}
+
+#[tokio::test]
+async fn after_a_run_redis_equals_the_database() {
+    let app = boot().await;
+    let orders = kpi_data::run_orders(&app, 300).await;
+    let failed = orders.iter().filter(|o| o.status == "failed").count();
+    assert!(
+        failed > 0
+            && orders
+                .iter()
+                .any(|o| o.failure_reason.as_deref() == Some("out_of_stock"))
+    );
+    assert!(orders
+        .iter()
+        .any(|o| o.failure_reason.as_deref() == Some("payment_declined")));
+
+    let s = app.services();
+    let prefix = &s.settings.redis.prefix;
+    assert_eq!(
+        kpi::drain(&app.ctx().db, &s.redis, prefix).await.unwrap(),
+        300
+    );
+    assert!(kpi::verify(&app.ctx().db, &s.redis, prefix)
+        .await
+        .unwrap()
+        .is_empty());
+    for (day, (revenue, count)) in revenue_by_day(&orders) {
+        let f = figures::read_day(&s.redis, prefix, &day).await.unwrap();
+        assert_eq!((f.revenue_cents, f.order_count), (revenue, count), "{day}");
+        assert_eq!(
+            f.avg_order_value_cents(),
+            revenue / count,
+            "integer division"
+        );
+    }
+    let total_failed: i64 = futures::future::join_all(
+        kpi_data::DAYS
+            .iter()
+            .map(|d| figures::read_day(&s.redis, prefix, d)),
+    )
+    .await
+    .into_iter()
+    .map(|f| f.unwrap().failed_count)
+    .sum();
+    assert_eq!(total_failed, failed as i64);
+}
+
+#[tokio::test]
+async fn events_count_once_however_often_they_are_applied() {
+    let app = boot().await;
+    kpi_data::run_orders(&app, 60).await;
+    let s = app.services();
+    let prefix = s.settings.redis.prefix.clone();
+    let db = &app.ctx().db;
+    // Two drainers at once, then the same events pushed through the script again.
+    let events = kpi::ledger::unapplied(db, &Default::default(), Some(1_000))
+        .await
+        .unwrap();
+    let (a, b) = tokio::join!(
+        kpi::drain(db, &s.redis, &prefix),
+        kpi::drain(db, &s.redis, &prefix)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 60);
+    let mut conn = s.redis.clone();
+    assert_eq!(
+        store::apply(&mut conn, &prefix, &events).await.unwrap(),
+        Some(0)
+    );
+    assert!(kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_flushed_redis_is_restored_by_rebuild() {
+    let app = boot().await;
+    kpi_data::run_orders(&app, 120).await;
+    let s = app.services();
+    let prefix = s.settings.redis.prefix.clone();
+    let db = &app.ctx().db;
+    kpi::drain(db, &s.redis, &prefix).await.unwrap();
+    crate::support::delete_prefix(&format!("{prefix}:kpi"));
+    assert!(
+        !kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty(),
+        "the flush must show"
+    );
+    kpi::rebuild(db, &s.redis, &prefix, None).await.unwrap();
+    assert!(kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty());
+    // Rebuilding one day changes nothing more, and draining afterwards adds nothing twice.
+    kpi::rebuild(db, &s.redis, &prefix, Some(kpi_data::DAYS[1]))
+        .await
+        .unwrap();
+    assert_eq!(kpi::drain(db, &s.redis, &prefix).await.unwrap(), 0);
+    assert!(kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_rebuild_counts_events_not_yet_applied_exactly_once() {
+    let app = boot().await;
+    kpi_data::run_orders(&app, 90).await;
+    let s = app.services();
+    let prefix = s.settings.redis.prefix.clone();
+    let db = &app.ctx().db;
+    // Nothing drained yet: a day rebuild adopts that day's events, all-time board included.
+    kpi::rebuild(db, &s.redis, &prefix, Some(kpi_data::DAYS[0]))
+        .await
+        .unwrap();
+    kpi::drain(db, &s.redis, &prefix).await.unwrap();
+    assert!(kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty());
+}
+
+struct PrivateRedis {
+    child: std::process::Child,
+}
+
+impl PrivateRedis {
+    fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (installed by scripts/services.sh)");
+        Self { child }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn figures_catch_up_when_redis_comes_back() {
+    let app = boot().await;
+    let port = 20_000 + (std::process::id() % 20_000) as u16;
+    let url = format!("redis://127.0.0.1:{port}");
+    let redis = PrivateRedis::start(port);
+    let manager = eventually("the private redis", Duration::from_secs(10), || {
+        let url = url.clone();
+        async move { apalis_redis::connect(url.as_str()).await.ok() }
+    })
+    .await;
+    drop(redis); // Redis goes down before any order is paid.
+
+    kpi_data::run_orders(&app, 60).await; // the database commits regardless
+    let db = &app.ctx().db;
+    let prefix = "catch-up";
+    assert!(
+        kpi::drain(db, &manager, prefix).await.is_err(),
+        "Redis is down"
+    );
+    assert_eq!(
+        kpi::ledger::pending_count(db).await.unwrap(),
+        60,
+        "nothing is lost meanwhile"
+    );
+
+    let _back = PrivateRedis::start(port);
+    eventually(
+        "the figures to catch up",
+        Duration::from_secs(20),
+        || async {
+            kpi::drain(db, &manager, prefix)
+                .await
+                .ok()
+                .filter(|n| *n == 60)
+        },
+    )
+    .await;
+    assert!(kpi::verify(db, &manager, prefix).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_refund_lowers_revenue_and_board_but_not_order_count() {
+    let app = TestApp::boot_with(|s| s["payment"]["success_rate"] = serde_json::json!(1.0)).await;
+    let orders = kpi_data::run_orders(&app, 9).await;
+    let s = app.services();
+    let prefix = s.settings.redis.prefix.clone();
+    let db = &app.ctx().db;
+    kpi::drain(db, &s.redis, &prefix).await.unwrap();
+    let paid = orders.iter().find(|o| o.status == "paid").unwrap();
+    let customer = customers::Entity::find_by_id(paid.customer_id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let day = "2025-11-01";
+    let before_all = figures::read_board(&s.redis, &store::all_time_key(&prefix), 100)
+        .await
+        .unwrap();
+    kpi_events::Entity::insert(kpi_events::ActiveModel {
+        event_key: Set("refund_processed:1".into()),
+        kind: Set("refund_processed".into()),
+        order_id: Set(paid.id),
+        refund_id: Set(None),
+        customer_id: Set(paid.customer_id),
+        day: Set(day.into()),
+        revenue_delta_cents: Set(-500),
+        ..Default::default()
+    })
+    .exec(db)
+    .await
+    .unwrap();
+    kpi::drain(db, &s.redis, &prefix).await.unwrap();
+    let f = figures::read_day(&s.redis, &prefix, day).await.unwrap();
+    assert_eq!(
+        (
+            f.revenue_cents,
+            f.order_count,
+            f.refund_count,
+            f.refunded_cents
+        ),
+        (-500, 0, 1, 500)
+    );
+    let after_all = figures::read_board(&s.redis, &store::all_time_key(&prefix), 100)
+        .await
+        .unwrap();
+    let score = |board: &[(String, i64)]| {
+        board
+            .iter()
+            .find(|(c, _)| *c == customer.external_id)
+            .unwrap()
+            .1
+    };
+    assert_eq!(score(&after_all), score(&before_all) - 500);
+    assert!(kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty());
+}
