@@ -10,5 +10,5 @@ pub mod order_notifications;
 pub mod orders;
 pub mod payments;
 pub mod products;
-pub mod workflow;
 pub mod refunds;
+pub mod workflow;

@@ -12,7 +12,7 @@ mod queue;
 mod scripts;
 mod services;
 
-pub use job::{Job, JobError, JobResult};
+pub use job::{Job, JobAttempt, JobError, JobResult};
 pub use process::{WorkerProcess, WorkerSet};
 pub use queue::{JobQueue, QueueCounts};
 pub use services::Services;
