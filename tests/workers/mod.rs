@@ -1,2 +1,4 @@
+mod notifications;
+mod notifications_once;
 mod processes;
 mod queue;
