@@ -2,6 +2,7 @@ pub mod app;
 pub mod cli_args;
 pub mod controllers;
 pub mod initializers;
+pub mod mailers;
 pub mod models;
 pub mod settings;
 pub mod tasks;

@@ -17,6 +17,7 @@ pub struct Settings {
     pub workflow: WorkflowSettings,
     pub kpi: KpiSettings,
     pub refunds: RefundSettings,
+    pub notifications: NotificationSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -149,6 +150,16 @@ pub struct RefundSettings {
     pub key_ttl_secs: u64,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// Customers with an email address are mailed through the `mailer:` block;
+    /// off, every notification goes to the `log` channel.
+    pub email_enabled: bool,
+    /// `From:` of notification emails, e.g. `Shop <orders@shop.example>`.
+    pub from: String,
+}
+
 impl Settings {
     /// Parses and validates the `settings:` block.
     ///
@@ -173,7 +184,7 @@ impl Settings {
     /// Whether customers with an email address are notified by email.
     #[must_use]
     pub fn notifications_email_enabled(&self) -> bool {
-        false
+        self.notifications.email_enabled
     }
 
     fn validate(&self) -> Result<()> {
@@ -201,6 +212,9 @@ impl Settings {
         }
         if self.stock.initial < 0 {
             return bad("settings.stock.initial must not be negative");
+        }
+        if !self.notifications.from.contains('@') {
+            return bad("settings.notifications.from must be an email address");
         }
         if self.kpi.timezone != "UTC" {
             return bad("settings.kpi.timezone: only UTC is supported");

@@ -1,1 +1,2 @@
-pub mod auth;
+//! Customer e-mails, rendered from templates next to each mailer.
+pub mod order_notification;

@@ -1,91 +1,228 @@
-pub use super::_entities::order_notifications::{ActiveModel, Entity, Model};
-use sea_orm::entity::prelude::*;
+//! Customer notifications: one row per (order, event), queued inside the caller's
+//! transaction by [`queue_for`] and sent from the `notifications` queue by [`deliver`].
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{
+    entity::prelude::*,
+    sea_query::{ExprTrait, Query},
+    ActiveValue::Set,
+    QueryOrder, TryInsertResult,
+};
+use serde::{Deserialize, Serialize};
+
+pub use super::_entities::order_notifications::{ActiveModel, Column, Entity, Model};
+use super::{customers, orders};
+
+mod delivery;
+pub use delivery::deliver;
+
 pub type OrderNotifications = Entity;
 
-#[async_trait::async_trait]
-impl ActiveModelBehavior for ActiveModel {
-    async fn before_save<C>(self, _db: &C, _insert: bool) -> std::result::Result<Self, DbErr>
-    where
-        C: ConnectionTrait,
-    {
-        Ok(self)
-    }
+/// Values of `order_notifications.status` (a CHECK constraint allows only these).
+pub mod status {
+    pub const QUEUED: &str = "queued";
+    pub const SENT: &str = "sent";
+    pub const FAILED: &str = "failed";
 }
 
-// implement your read-oriented logic here
-impl Model {}
+/// Values of `order_notifications.channel`.
+pub mod channel {
+    pub const LOG: &str = "log";
+    pub const EMAIL: &str = "email";
+}
 
-// implement your write-oriented logic here
-impl ActiveModel {}
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {}
 
-// implement your custom finders, selectors oriented logic here
-impl Entity {}
+/// What a notification says, stored as JSON in `payload` when it is queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payload {
+    /// The shop's order id, the one the customer knows.
+    pub order_id: String,
+    /// Our `orders.id`.
+    pub internal_order_id: i64,
+    /// The shop's customer id.
+    pub customer_id: String,
+    /// Order status when the notification was queued.
+    pub status: String,
+    pub total_cents: i64,
+    pub currency: String,
+    pub reason: Option<String>,
+    /// Recipient, on the email channel only (the address used, even if it changes later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
 
-/// Queues the notification of `event` for `order` inside the caller's transaction.
-/// Returns the new row's id, or `None` when one already existed for (order, event).
+/// Queues the notification of `event` for `order` (as it is after the transition:
+/// its status goes into the payload) in the caller's transaction.
+///
+/// The channel is `email` when `channel_email_enabled` and the customer has a
+/// usable address, `log` otherwise. `reason` defaults to the order's failure
+/// reason. Returns the new row id, or `None` when this (order, event) was
+/// already queued: push a `NotificationJob` for `Some(id)` once the transaction
+/// has committed.
 ///
 /// # Errors
-/// Database errors.
+/// Database errors, or an order whose customer row is missing.
 pub async fn queue_for<C: ConnectionTrait>(
     db: &C,
-    order: &super::_entities::orders::Model,
+    order: &orders::Model,
     event: &str,
     reason: Option<&str>,
-    email_enabled: bool,
-) -> std::result::Result<Option<i64>, DbErr> {
-    use sea_orm::ActiveValue::Set;
-    let customer = super::_entities::customers::Entity::find_by_id(order.customer_id)
+    channel_email_enabled: bool,
+) -> Result<Option<i64>, DbErr> {
+    let customer = customers::Entity::find_by_id(order.customer_id)
         .one(db)
-        .await?;
+        .await?
+        .ok_or_else(|| {
+            DbErr::RecordNotFound(format!(
+                "customer {} of order {}",
+                order.customer_id, order.id
+            ))
+        })?;
     let email = customer
-        .as_ref()
-        .and_then(|c| c.email.clone())
-        .filter(|e| !e.is_empty());
-    let channel = if email_enabled && email.is_some() {
-        "email"
-    } else {
-        "log"
+        .email
+        .as_deref()
+        .and_then(usable_email)
+        .filter(|_| channel_email_enabled);
+    let payload = Payload {
+        order_id: order.external_id.clone(),
+        internal_order_id: order.id,
+        customer_id: customer.external_id,
+        status: order.status.clone(),
+        total_cents: order.total_cents,
+        currency: order.currency.clone(),
+        reason: reason
+            .map(str::to_owned)
+            .or_else(|| order.failure_reason.clone()),
+        email: email.map(str::to_owned),
     };
-    let payload = serde_json::json!({
-        "order_id": order.external_id,
-        "order_db_id": order.id,
-        "customer_id": customer.map(|c| c.external_id),
-        "status": order.status,
-        "total_cents": order.total_cents,
-        "currency": order.currency,
-        "reason": reason,
-    });
+    let now = Utc::now().naive_utc();
     let row = ActiveModel {
         order_id: Set(order.id),
-        event: Set(event.to_string()),
-        channel: Set(channel.to_string()),
-        status: Set("queued".to_string()),
-        payload: Set(payload.to_string()),
+        event: Set(event.to_owned()),
+        channel: Set(if email.is_some() {
+            channel::EMAIL
+        } else {
+            channel::LOG
+        }
+        .to_owned()),
+        status: Set(status::QUEUED.to_owned()),
+        payload: Set(serde_json::to_string(&payload).map_err(|e| DbErr::Json(e.to_string()))?),
         attempts: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
         ..Default::default()
     };
+    // The unique (order_id, event) index makes a second row impossible; DO NOTHING
+    // keeps the caller's transaction usable when it was already there.
     let inserted = Entity::insert(row)
-        .on_conflict_do_nothing_on([
-            super::_entities::order_notifications::Column::OrderId,
-            super::_entities::order_notifications::Column::Event,
-        ])
+        .on_conflict_do_nothing_on([Column::OrderId, Column::Event])
         .exec(db)
         .await?;
     Ok(match inserted {
-        sea_orm::TryInsertResult::Inserted(result) => Some(result.last_insert_id),
-        _ => None,
+        TryInsertResult::Inserted(result) => Some(result.last_insert_id),
+        TryInsertResult::Conflicted | TryInsertResult::Empty => None,
     })
 }
 
-/// Sends notification `notification_id` and records the outcome on its row.
+/// Ids of notifications still `queued` and untouched for `older_than` (their job
+/// was lost: Redis flushed, worker killed), for the recovery sweep to push again.
+///
+/// They are touched in the same statement, so a second sweep before their jobs
+/// run does not push them twice.
 ///
 /// # Errors
-/// Retryable when the channel fails (the row records the error).
-pub async fn deliver(
-    _ctx: &loco_rs::app::AppContext,
-    notification_id: i64,
-) -> crate::workers::JobResult {
-    Err(crate::workers::JobError::Permanent(anyhow::anyhow!(
-        "notification {notification_id}: delivery is not built yet"
-    )))
+/// Database errors.
+pub async fn requeue_stale<C: ConnectionTrait>(
+    db: &C,
+    older_than: Duration,
+) -> Result<Vec<i64>, DbErr> {
+    let now = Utc::now().naive_utc();
+    let cutoff = chrono::TimeDelta::from_std(older_than)
+        .ok()
+        .and_then(|age| now.checked_sub_signed(age))
+        .unwrap_or(chrono::NaiveDateTime::MIN);
+    let stmt = Query::update()
+        .table(Entity)
+        .value(Column::UpdatedAt, now)
+        .and_where(Column::Status.eq(status::QUEUED))
+        .and_where(Column::UpdatedAt.lt(cutoff))
+        .returning_col(Column::Id)
+        .to_owned();
+    let rows = db.query_all(&stmt).await?;
+    rows.iter()
+        .map(|row| row.try_get::<i64>("", "id"))
+        .collect()
+}
+
+impl Entity {
+    /// The notifications of one order, oldest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn for_order<C: ConnectionTrait>(db: &C, order_id: i64) -> Result<Vec<Model>, DbErr> {
+        Self::find()
+            .filter(Column::OrderId.eq(order_id))
+            .order_by_asc(Column::Id)
+            .all(db)
+            .await
+    }
+
+    /// `queued` → `sent`. False when the row was no longer queued.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn mark_sent<C: ConnectionTrait>(db: &C, id: i64) -> Result<bool, DbErr> {
+        let now = Utc::now();
+        let result = Self::update_many()
+            .col_expr(Column::Status, Expr::value(status::SENT))
+            .col_expr(Column::SentAt, Expr::value(now.fixed_offset()))
+            .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+            .col_expr(Column::UpdatedAt, Expr::value(now.naive_utc()))
+            .filter(Column::Id.eq(id))
+            .filter(Column::Status.eq(status::QUEUED))
+            .exec(db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Records a failed attempt on a `queued` row; with `give_up` the row becomes
+    /// `failed`. False when the row was no longer queued.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn record_failure<C: ConnectionTrait>(
+        db: &C,
+        id: i64,
+        error: &str,
+        give_up: bool,
+    ) -> Result<bool, DbErr> {
+        let mut update = Self::update_many()
+            .col_expr(Column::Error, Expr::value(truncate(error, 2000)))
+            .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+            .col_expr(Column::UpdatedAt, Expr::value(Utc::now().naive_utc()));
+        if give_up {
+            update = update.col_expr(Column::Status, Expr::value(status::FAILED));
+        }
+        let result = update
+            .filter(Column::Id.eq(id))
+            .filter(Column::Status.eq(status::QUEUED))
+            .exec(db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+}
+
+/// An address worth handing to SMTP; anything else falls back to the log channel.
+fn usable_email(email: &str) -> Option<&str> {
+    let email = email.trim();
+    let (local, domain) = email.split_once('@')?;
+    let plausible = !local.is_empty() && !domain.is_empty() && !email.contains(char::is_whitespace);
+    plausible.then_some(email)
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    text.chars().take(max_chars).collect()
 }

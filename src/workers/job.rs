@@ -19,6 +19,33 @@ pub enum JobError {
 
 pub type JobResult = std::result::Result<(), JobError>;
 
+/// Which run of a job this is, as the queue counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobAttempt {
+    number: usize,
+    retries: usize,
+}
+
+impl JobAttempt {
+    /// Run `number` (1 for the first) of a job whose queue allows `retries` retries.
+    #[must_use]
+    pub const fn new(number: usize, retries: usize) -> Self {
+        Self { number, retries }
+    }
+
+    /// 1 for the first run.
+    #[must_use]
+    pub const fn number(&self) -> usize {
+        self.number
+    }
+
+    /// A failure of this run goes to the dead set: no retry follows.
+    #[must_use]
+    pub const fn is_last(&self) -> bool {
+        self.number > self.retries
+    }
+}
+
 /// One job type: its queue, its settings, and what it does. Jobs carry ids, not objects.
 #[async_trait]
 pub trait Job: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'static {
@@ -30,6 +57,13 @@ pub trait Job: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'sta
 
     /// Runs the job once. Must be safe to run again (delivery is at least once).
     async fn run(self, ctx: &AppContext) -> JobResult;
+
+    /// What the queue calls: [`Job::run`], unless a job must know which attempt it is
+    /// (to record its final failure before the job goes to the dead set).
+    async fn run_attempt(self, ctx: &AppContext, attempt: JobAttempt) -> JobResult {
+        let _ = attempt;
+        self.run(ctx).await
+    }
 }
 
 /// The apalis handler for every job type: timeout and attempt cap live here.
@@ -44,7 +78,8 @@ pub(super) async fn handle<J: Job>(
     settings: Data<QueueSettings>,
     attempt: Attempt,
 ) -> Result<(), BoxDynError> {
-    let outcome = tokio::time::timeout(settings.timeout(), job.run(&ctx)).await;
+    let attempt = JobAttempt::new(attempt.current(), settings.retries);
+    let outcome = tokio::time::timeout(settings.timeout(), job.run_attempt(&ctx, attempt)).await;
     let error: BoxDynError = match outcome {
         Ok(Ok(())) => return Ok(()),
         Ok(Err(JobError::Permanent(e))) => {
@@ -54,10 +89,10 @@ pub(super) async fn handle<J: Job>(
         Ok(Err(JobError::Retry(e))) => Box::new(JobFailure(e)),
         Err(elapsed) => Box::new(elapsed),
     };
-    let last = attempt.current() > settings.retries;
+    let last = attempt.is_last();
     tracing::warn!(
         queue = J::QUEUE,
-        attempt = attempt.current(),
+        attempt = attempt.number(),
         last_attempt = last,
         error = %error,
         "job attempt failed"
@@ -73,3 +108,19 @@ pub(super) async fn handle<J: Job>(
 #[derive(Debug, thiserror::Error)]
 #[error("{0:#}")]
 struct JobFailure(anyhow::Error);
+
+#[cfg(test)]
+mod tests {
+    use super::JobAttempt;
+
+    #[test]
+    fn only_the_run_after_the_last_retry_is_last() {
+        // retries: 2 → runs 1, 2, 3; apalis counts from 1 inside the handler.
+        let last: Vec<bool> = (1..=3).map(|n| JobAttempt::new(n, 2).is_last()).collect();
+        assert_eq!(last, [false, false, true]);
+        assert!(
+            JobAttempt::new(1, 0).is_last(),
+            "no retries: the first run is the last"
+        );
+    }
+}

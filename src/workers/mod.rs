@@ -3,8 +3,10 @@
 //! - [`Services`] holds the Redis handles every controller, task and job uses.
 //! - [`Job`] is what one queue runs; [`JobQueue`] pushes jobs in bulk.
 //! - [`WorkerProcess`] runs one apalis `Monitor` per process, plus housekeeping.
+//! - [`Lease`] keeps two deliveries of one job from doing an outside effect at once.
 pub mod canary;
 mod job;
+mod lease;
 pub mod notify;
 pub mod order_workflow;
 mod process;
@@ -12,7 +14,8 @@ mod queue;
 mod scripts;
 mod services;
 
-pub use job::{Job, JobError, JobResult};
+pub use job::{Job, JobAttempt, JobError, JobResult};
+pub use lease::Lease;
 pub use process::{WorkerProcess, WorkerSet};
 pub use queue::{JobQueue, QueueCounts};
 pub use services::Services;
@@ -33,4 +36,5 @@ pub mod queue_names {
 pub fn register_all(set: WorkerSet) -> WorkerSet {
     set.add::<canary::CanaryJob>()
         .add::<order_workflow::OrderWorkflowJob>()
+        .add::<notify::NotificationJob>()
 }

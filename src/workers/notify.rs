@@ -3,8 +3,11 @@ use async_trait::async_trait;
 use loco_rs::app::AppContext;
 use serde::{Deserialize, Serialize};
 
-use super::{queue_names, Job, JobResult};
-use crate::settings::{QueueSettings, Settings};
+use super::{queue_names, Job, JobAttempt, JobResult};
+use crate::{
+    models::order_notifications,
+    settings::{QueueSettings, Settings},
+};
 
 /// Carries the notification row id; the row says what to send and records the outcome.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -20,7 +23,12 @@ impl Job for NotificationJob {
         settings.queues.notifications
     }
 
+    /// Outside the queue a run is one attempt that never gives the row up.
     async fn run(self, ctx: &AppContext) -> JobResult {
-        crate::models::order_notifications::deliver(ctx, self.notification_id).await
+        self.run_attempt(ctx, JobAttempt::new(1, usize::MAX)).await
+    }
+
+    async fn run_attempt(self, ctx: &AppContext, attempt: JobAttempt) -> JobResult {
+        order_notifications::deliver(ctx, self.notification_id, attempt).await
     }
 }

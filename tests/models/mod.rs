@@ -1,2 +1,3 @@
 mod import_parsing;
+mod order_notifications;
 mod schema;

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use loco_rs::app::AppContext;
 use orders_flow::{
     settings::{QueueSettings, Settings},
-    workers::{Job, JobError, JobResult, Services},
+    workers::{Job, JobAttempt, JobError, JobResult, Services},
 };
 use serde::{Deserialize, Serialize};
 
@@ -63,4 +63,53 @@ pub async fn runs(services: &Services, key: &str) -> i64 {
         .await
         .expect("redis");
     value.unwrap_or(0)
+}
+
+/// Always fails, recording which attempt each run was told it is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttemptJob {
+    pub key: String,
+}
+
+#[async_trait]
+impl Job for AttemptJob {
+    const QUEUE: &'static str = "test:attempt";
+
+    fn settings(settings: &Settings) -> QueueSettings {
+        CountJob::settings(settings)
+    }
+
+    async fn run(self, _ctx: &AppContext) -> JobResult {
+        Err(JobError::Permanent(anyhow::anyhow!(
+            "the queue must call run_attempt"
+        )))
+    }
+
+    async fn run_attempt(self, ctx: &AppContext, attempt: JobAttempt) -> JobResult {
+        let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut conn = services.redis.clone();
+        let _: i64 = redis::cmd("RPUSH")
+            .arg(attempts_key(&services, &self.key))
+            .arg(format!("{}:{}", attempt.number(), attempt.is_last()))
+            .query_async(&mut conn)
+            .await
+            .map_err(anyhow::Error::from)?;
+        Err(JobError::Retry(anyhow::anyhow!("told to fail")))
+    }
+}
+
+fn attempts_key(services: &Services, key: &str) -> String {
+    services.settings.redis.key(&format!("test:attempts:{key}"))
+}
+
+/// What the runs of `AttemptJob { key }` saw, as `"number:is_last"`.
+pub async fn attempts_seen(services: &Services, key: &str) -> Vec<String> {
+    let mut conn = services.redis.clone();
+    redis::cmd("LRANGE")
+        .arg(attempts_key(services, key))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await
+        .expect("redis")
 }

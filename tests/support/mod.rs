@@ -8,6 +8,7 @@ use axum_test::TestServer;
 use loco_rs::{
     app::{AppContext, Hooks},
     boot::{BootResult, StartMode},
+    config::Config,
     environment::Environment,
 };
 use orders_flow::{app::App, workers::Services};
@@ -15,6 +16,8 @@ use orders_flow::{app::App, workers::Services};
 pub mod jobs;
 pub mod kpi_data;
 pub mod seed;
+pub mod shop;
+pub mod smtp;
 mod test_db;
 
 use test_db::TestDb;
@@ -34,13 +37,19 @@ impl TestApp {
 
     /// Like [`Self::boot`], with a chance to change the `settings:` block first.
     pub async fn boot_with(tweak: impl FnOnce(&mut serde_json::Value)) -> Self {
+        Self::boot_config(|config| tweak(config.settings.as_mut().expect("settings block"))).await
+    }
+
+    /// Like [`Self::boot`], with a chance to change the whole Loco config first
+    /// (the mailer, say). The Redis prefix and the database are set afterwards.
+    pub async fn boot_config(tweak: impl FnOnce(&mut Config)) -> Self {
         let mut config = App::load_config(&Environment::Test)
             .await
             .expect("test config");
+        tweak(&mut config);
         let prefix = format!("orders-flow:test:{}", uuid::Uuid::new_v4().simple());
         let settings = config.settings.as_mut().expect("settings block");
         settings["redis"]["prefix"] = serde_json::json!(prefix);
-        tweak(settings);
         let test_db = TestDb::create(&config.database.uri).await;
         config.database.uri = test_db.url.clone();
         let database_url = config.database.uri.clone();

@@ -5,7 +5,7 @@ use orders_flow::workers::WorkerSet;
 
 use crate::support::{
     eventually,
-    jobs::{runs, CountJob, Failure},
+    jobs::{attempts_seen, runs, AttemptJob, CountJob, Failure},
     TestApp,
 };
 
@@ -73,6 +73,35 @@ async fn a_failing_job_is_retried_then_kept_dead() {
     // retries: 2 → three attempts in all, then the dead set; a permanent failure runs once.
     assert_eq!(runs(&services, "flaky").await, 3);
     assert_eq!(runs(&services, "hopeless").await, 1);
+}
+
+#[tokio::test]
+async fn a_job_is_told_its_attempt_number_and_which_one_is_last() {
+    let app = TestApp::boot().await;
+    let services = app.services();
+    let queue = services.queue::<AttemptJob>();
+    queue
+        .push(&AttemptJob {
+            key: "counted".to_string(),
+        })
+        .await
+        .unwrap();
+    let workers = WorkerSet::new(app.ctx())
+        .unwrap()
+        .add::<AttemptJob>()
+        .start()
+        .await
+        .unwrap();
+    eventually("the job to die", Duration::from_secs(30), || async {
+        (queue.counts().await.unwrap().dead == 1).then_some(())
+    })
+    .await;
+    workers.stop().await;
+    // retries: 2 → three runs, and only the third may record a final failure.
+    assert_eq!(
+        attempts_seen(&services, "counted").await,
+        ["1:false", "2:false", "3:true"]
+    );
 }
 
 #[tokio::test]

@@ -113,7 +113,7 @@ async fn enough_stock_reserves_charges_and_pays() {
         ("paid", "queued")
     );
     let payload: serde_json::Value = serde_json::from_str(&note.payload).unwrap();
-    insta::assert_json_snapshot!("paid_notification_payload", payload, { ".order_db_id" => "[id]" });
+    insta::assert_json_snapshot!("paid_notification_payload", payload, { ".internal_order_id" => "[id]" });
     let queued = app
         .services()
         .queue::<NotificationJob>()

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::transitions::{PENDING, RESERVED};
 use crate::{
-    models::_entities::{order_notifications, orders},
+    models::_entities::orders,
     workers::{notify::NotificationJob, order_workflow::OrderWorkflowJob, Services},
 };
 
@@ -65,16 +65,8 @@ pub async fn sweep(ctx: &AppContext, stuck_after: Duration) -> anyhow::Result<Sw
     if notifications.counts().await?.pending > 0 {
         report.skipped_busy_queues += 1;
     } else {
-        let ids: Vec<i64> = order_notifications::Entity::find()
-            .select_only()
-            .column(order_notifications::Column::Id)
-            .filter(order_notifications::Column::Status.eq("queued"))
-            .filter(order_notifications::Column::UpdatedAt.lt(cutoff))
-            .order_by_asc(order_notifications::Column::Id)
-            .limit(PAGE)
-            .into_tuple()
-            .all(&ctx.db)
-            .await?;
+        // Also stamps the rows, so the next sweep leaves them to the jobs it queued now.
+        let ids = crate::models::order_notifications::requeue_stale(&ctx.db, stuck_after).await?;
         let jobs: Vec<NotificationJob> = ids
             .into_iter()
             .map(|notification_id| NotificationJob { notification_id })

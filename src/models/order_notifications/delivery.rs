@@ -1,0 +1,165 @@
+//! Sending one notification row: at most once per row, however often its job runs.
+use std::time::Duration;
+
+use anyhow::anyhow;
+use loco_rs::app::AppContext;
+use sea_orm::EntityTrait;
+
+use super::{channel, status, Entity, Model, Payload};
+use crate::{
+    mailers::order_notification::OrderNotificationMailer,
+    workers::{JobAttempt, JobError, JobResult, Lease, Services},
+};
+
+/// Added to the queue's timeout for the email lease: an attempt is abandoned at
+/// its timeout, so no holder outlives this.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
+
+/// Sends notification `notification_id` and records the outcome on its row.
+///
+/// A row already `sent` or `failed` is left alone. A failed send records its
+/// error and is retried; on the queue's last `attempt` the row becomes `failed`.
+/// The order itself is never touched.
+///
+/// # Errors
+/// Retryable when the channel or the database fails; permanent when the row is
+/// missing, unreadable, or has just been marked `failed`.
+pub async fn deliver(ctx: &AppContext, notification_id: i64, attempt: JobAttempt) -> JobResult {
+    let Some(row) = load(ctx, notification_id).await? else {
+        return Ok(());
+    };
+    match row.channel.as_str() {
+        channel::LOG => log(ctx, &row).await,
+        channel::EMAIL => email(ctx, notification_id, attempt).await,
+        other => Err(JobError::Permanent(anyhow!(
+            "notification {notification_id}: unknown channel {other:?}"
+        ))),
+    }
+}
+
+/// The row if it still waits to be sent.
+async fn load(ctx: &AppContext, id: i64) -> Result<Option<Model>, JobError> {
+    let row = Entity::find_by_id(id)
+        .one(&ctx.db)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| JobError::Permanent(anyhow!("notification {id} does not exist")))?;
+    Ok((row.status == status::QUEUED).then_some(row))
+}
+
+/// A payload that cannot be read never will be: the row is failed at once.
+async fn payload(ctx: &AppContext, row: &Model) -> Result<Payload, JobError> {
+    match serde_json::from_str(&row.payload) {
+        Ok(payload) => Ok(payload),
+        Err(e) => {
+            let error = format!("unreadable payload: {e}");
+            Entity::record_failure(&ctx.db, row.id, &error, true)
+                .await
+                .map_err(anyhow::Error::from)?;
+            Err(JobError::Permanent(anyhow!(
+                "notification {}: {error}",
+                row.id
+            )))
+        }
+    }
+}
+
+async fn log(ctx: &AppContext, row: &Model) -> JobResult {
+    let p = payload(ctx, row).await?;
+    // Marked first, written after: a second delivery finds it sent and writes nothing.
+    if Entity::mark_sent(&ctx.db, row.id)
+        .await
+        .map_err(anyhow::Error::from)?
+    {
+        tracing::info!(
+            notification_id = row.id,
+            event = %row.event,
+            order_id = %p.order_id,
+            internal_order_id = p.internal_order_id,
+            customer_id = %p.customer_id,
+            status = %p.status,
+            total_cents = p.total_cents,
+            currency = %p.currency,
+            reason = p.reason.as_deref(),
+            "order notification"
+        );
+    }
+    Ok(())
+}
+
+/// The lease keeps two deliveries of one row from mailing at the same time.
+async fn email(ctx: &AppContext, id: i64, attempt: JobAttempt) -> JobResult {
+    let services = Services::of(ctx).map_err(|e| anyhow!("{e}"))?;
+    let queue = services.settings.queues.notifications;
+    let lease = Lease::acquire(
+        &services,
+        &format!("notification:{id}"),
+        queue.timeout() + LEASE_MARGIN,
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
+    let Some(lease) = lease else {
+        return Err(JobError::Retry(anyhow!(
+            "notification {id} is being sent by another worker"
+        )));
+    };
+    let outcome = send_under_lease(ctx, &services, id, attempt).await;
+    if let Err(e) = lease.release().await {
+        tracing::warn!(notification_id = id, error = %e, "releasing the lease failed; it expires");
+    }
+    outcome
+}
+
+async fn send_under_lease(
+    ctx: &AppContext,
+    services: &Services,
+    id: i64,
+    attempt: JobAttempt,
+) -> JobResult {
+    // Read again under the lease: a delivery that just finished has marked it sent.
+    let Some(row) = load(ctx, id).await? else {
+        return Ok(());
+    };
+    let payload = payload(ctx, &row).await?;
+    // A hanging server must fail inside the attempt, so the error is recorded
+    // before the queue's own timeout abandons the attempt.
+    let budget = services.settings.queues.notifications.timeout() * 3 / 4;
+    let from = &services.settings.notifications.from;
+    let sent = tokio::time::timeout(
+        budget,
+        OrderNotificationMailer::send_now(ctx, from, &payload),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err(loco_rs::Error::string(&format!(
+            "no answer from SMTP in {budget:?}"
+        )))
+    });
+    match sent {
+        Ok(()) => {
+            let marked = Entity::mark_sent(&ctx.db, id)
+                .await
+                .map_err(anyhow::Error::from)?;
+            if !marked {
+                tracing::warn!(
+                    notification_id = id,
+                    "sent, but the row was no longer queued"
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let error = e.to_string();
+            let give_up = attempt.is_last();
+            Entity::record_failure(&ctx.db, id, &error, give_up)
+                .await
+                .map_err(anyhow::Error::from)?;
+            let e = anyhow!("notification {id}: {error}");
+            Err(if give_up {
+                JobError::Permanent(e)
+            } else {
+                JobError::Retry(e)
+            })
+        }
+    }
+}

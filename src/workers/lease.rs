@@ -1,0 +1,71 @@
+//! A short exclusive lease in Redis, for work with an outside effect that two
+//! deliveries of one job must not do at the same time (sending an email).
+//!
+//! It only keeps concurrent runs apart; the database still decides whether the
+//! work is done. A holder that dies leaves the lease to expire after its `ttl`.
+use std::{sync::LazyLock, time::Duration};
+
+use apalis_redis::ConnectionManager;
+use redis::{RedisResult, Script};
+
+use super::Services;
+
+/// Deletes the lease only if it is still ours (it may have expired and been taken).
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+",
+    )
+});
+
+/// A held lease; give it back with [`Lease::release`].
+#[must_use = "a lease is held until released or expired"]
+pub struct Lease {
+    redis: ConnectionManager,
+    key: String,
+    token: String,
+}
+
+impl Lease {
+    /// Takes the lease `name` (under the instance prefix) for `ttl`, or `None`
+    /// when someone else holds it.
+    ///
+    /// # Errors
+    /// When Redis fails.
+    pub async fn acquire(
+        services: &Services,
+        name: &str,
+        ttl: Duration,
+    ) -> RedisResult<Option<Self>> {
+        let key = services.settings.redis.key(&format!("lease:{name}"));
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let mut redis = services.redis.clone();
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(&token)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_ms)
+            .query_async(&mut redis)
+            .await?;
+        Ok(taken.map(|_| Self { redis, key, token }))
+    }
+
+    /// Gives the lease back (a no-op if it expired meanwhile).
+    ///
+    /// # Errors
+    /// When Redis fails (the lease then expires on its own).
+    pub async fn release(mut self) -> RedisResult<()> {
+        let _: i64 = RELEASE
+            .key(&self.key)
+            .arg(&self.token)
+            .invoke_async(&mut self.redis)
+            .await?;
+        Ok(())
+    }
+}
