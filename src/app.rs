@@ -83,6 +83,7 @@ impl Hooks for App {
         tasks.register(tasks::orders_recover::OrdersRecover);
         tasks.register(tasks::kpi::KpiRebuild);
         tasks.register(tasks::kpi::KpiVerify);
+        tasks.register(tasks::orders_status::OrdersStatus);
         // tasks-inject (do not remove)
     }
 

@@ -10,6 +10,7 @@ pub mod order_items;
 pub mod order_notifications;
 pub mod orders;
 pub mod payments;
+pub mod pipeline;
 pub mod products;
 pub mod refunds;
 pub mod workflow;

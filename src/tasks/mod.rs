@@ -1,4 +1,5 @@
 pub mod args;
 pub mod kpi;
 pub mod orders_recover;
+pub mod orders_status;
 pub mod queues_status;

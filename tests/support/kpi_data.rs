@@ -6,6 +6,8 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use super::{seed, TestApp};
 
 pub const DAYS: [&str; 3] = ["2025-10-25", "2025-10-26", "2025-10-27"];
+/// Units across all products seeded by [`run_orders`].
+pub const INITIAL_STOCK: i64 = 2 * 15 + 4 * 1_000;
 
 /// Seeds and runs `n` orders; returns them in their final state.
 pub async fn run_orders(app: &TestApp, n: usize) -> Vec<orders::Model> {

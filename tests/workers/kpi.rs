@@ -69,6 +69,17 @@ async fn after_a_run_redis_equals_the_database() {
     .map(|f| f.unwrap().failed_count)
     .sum();
     assert_eq!(total_failed, failed as i64);
+
+    let status = orders_flow::models::pipeline::PipelineStatus::read(&app.ctx().db)
+        .await
+        .unwrap();
+    assert_eq!(status.orders_open, 0);
+    assert_eq!(status.kpi_events_unapplied, 0);
+    assert_eq!(
+        status.stock_units + status.sold_units,
+        kpi_data::INITIAL_STOCK,
+        "stock is conserved"
+    );
 }
 
 #[tokio::test]
