@@ -50,8 +50,7 @@ impl PipelineStatus {
         )
         .await?;
         let sum = |col: Expr| -> sea_orm::sea_query::SimpleExpr {
-            let parts: [sea_orm::sea_query::SimpleExpr; 2] =
-                [Func::sum(col).into(), Expr::val(0).into()];
+            let parts: [sea_orm::sea_query::SimpleExpr; 2] = [Func::sum(col).into(), Expr::val(0)];
             Func::cast_as(Func::coalesce(parts), Alias::new("BIGINT")).into()
         };
         let stock_units: Option<i64> = products::Entity::find()
