@@ -134,6 +134,10 @@ pub struct PaymentSettings {
 pub struct WorkflowSettings {
     /// A non-terminal order untouched this long is queued again by the recovery sweep.
     pub stuck_after_secs: u64,
+    /// Most orders one worker process moves per transaction (1: one at a time).
+    pub batch_size: usize,
+    /// How long the first job of a batch waits for others to join.
+    pub batch_window_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -44,22 +44,36 @@ pub async fn record_order<C: ConnectionTrait>(
     kind: KpiKind,
     order: &orders::Model,
 ) -> Result<(), DbErr> {
-    let revenue = match kind {
-        KpiKind::OrderPaid => order.total_cents,
-        KpiKind::OrderFailed => 0,
-    };
-    let event = ActiveModel {
+    record_orders(db, kind, std::slice::from_ref(order)).await
+}
+
+/// [`record_order`] for many orders in one statement.
+///
+/// # Errors
+/// Database errors.
+pub async fn record_orders<C: ConnectionTrait>(
+    db: &C,
+    kind: KpiKind,
+    orders: &[orders::Model],
+) -> Result<(), DbErr> {
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let events = orders.iter().map(|order| ActiveModel {
         event_key: Set(format!("{}:{}", kind.as_str(), order.id)),
         kind: Set(kind.as_str().to_string()),
         order_id: Set(order.id),
         refund_id: Set(None),
         customer_id: Set(order.customer_id),
         day: Set(order_day(order)),
-        revenue_delta_cents: Set(revenue),
+        revenue_delta_cents: Set(match kind {
+            KpiKind::OrderPaid => order.total_cents,
+            KpiKind::OrderFailed => 0,
+        }),
         applied_at: Set(None),
         ..Default::default()
-    };
-    Entity::insert(event)
+    });
+    Entity::insert_many(events)
         .on_conflict_do_nothing_on([super::_entities::kpi_events::Column::EventKey])
         .exec(db)
         .await?;

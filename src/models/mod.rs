@@ -1,5 +1,6 @@
 pub mod _entities;
 pub mod customers;
+pub mod group_commit;
 pub mod idempotency_keys;
 pub mod import;
 pub mod import_chunks;

@@ -7,7 +7,7 @@ use sea_orm::{
     entity::prelude::*,
     sea_query::{ExprTrait, Query},
     ActiveValue::Set,
-    QueryOrder, TryInsertResult,
+    QueryOrder, QuerySelect, TryInsertResult,
 };
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +15,7 @@ pub use super::_entities::order_notifications::{ActiveModel, Column, Entity, Mod
 use super::{customers, orders};
 
 mod delivery;
-pub use delivery::deliver;
+pub use delivery::{deliver, deliver_batched, LogBatcher};
 
 pub type OrderNotifications = Entity;
 
@@ -81,6 +81,71 @@ pub async fn queue_for<C: ConnectionTrait>(
                 order.customer_id, order.id
             ))
         })?;
+    let row = row_for(order, &customer, event, reason, channel_email_enabled)?;
+    // The unique (order_id, event) index makes a second row impossible; DO NOTHING
+    // keeps the caller's transaction usable when it was already there.
+    let inserted = Entity::insert(row)
+        .on_conflict_do_nothing_on([Column::OrderId, Column::Event])
+        .exec(db)
+        .await?;
+    Ok(match inserted {
+        TryInsertResult::Inserted(result) => Some(result.last_insert_id),
+        TryInsertResult::Conflicted | TryInsertResult::Empty => None,
+    })
+}
+
+/// [`queue_for`] for many orders at once (the batched workflow), all with `event`.
+/// `customers` must hold every order's customer. Returns the ids of the rows of
+/// these orders that are still `queued` (new ones, and any left from a crash).
+///
+/// # Errors
+/// Database errors, or a customer missing from `customers`.
+pub async fn queue_many<C: ConnectionTrait>(
+    db: &C,
+    orders: &[orders::Model],
+    customers: &std::collections::HashMap<i64, customers::Model>,
+    event: &str,
+    channel_email_enabled: bool,
+) -> Result<Vec<i64>, DbErr> {
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = orders
+        .iter()
+        .map(|order| {
+            let customer = customers.get(&order.customer_id).ok_or_else(|| {
+                DbErr::RecordNotFound(format!(
+                    "customer {} of order {}",
+                    order.customer_id, order.id
+                ))
+            })?;
+            row_for(order, customer, event, None, channel_email_enabled)
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    Entity::insert_many(rows)
+        .on_conflict_do_nothing_on([Column::OrderId, Column::Event])
+        .exec(db)
+        .await?;
+    let ids: Vec<i64> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::OrderId.is_in(orders.iter().map(|o| o.id)))
+        .filter(Column::Event.eq(event))
+        .filter(Column::Status.eq(status::QUEUED))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids)
+}
+
+/// The row that notifies `customer` of `event` on `order`.
+fn row_for(
+    order: &orders::Model,
+    customer: &customers::Model,
+    event: &str,
+    reason: Option<&str>,
+    channel_email_enabled: bool,
+) -> Result<ActiveModel, DbErr> {
     let email = customer
         .email
         .as_deref()
@@ -89,7 +154,7 @@ pub async fn queue_for<C: ConnectionTrait>(
     let payload = Payload {
         order_id: order.external_id.clone(),
         internal_order_id: order.id,
-        customer_id: customer.external_id,
+        customer_id: customer.external_id.clone(),
         status: order.status.clone(),
         total_cents: order.total_cents,
         currency: order.currency.clone(),
@@ -99,7 +164,7 @@ pub async fn queue_for<C: ConnectionTrait>(
         email: email.map(str::to_owned),
     };
     let now = Utc::now().naive_utc();
-    let row = ActiveModel {
+    Ok(ActiveModel {
         order_id: Set(order.id),
         event: Set(event.to_owned()),
         channel: Set(if email.is_some() {
@@ -114,16 +179,6 @@ pub async fn queue_for<C: ConnectionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    };
-    // The unique (order_id, event) index makes a second row impossible; DO NOTHING
-    // keeps the caller's transaction usable when it was already there.
-    let inserted = Entity::insert(row)
-        .on_conflict_do_nothing_on([Column::OrderId, Column::Event])
-        .exec(db)
-        .await?;
-    Ok(match inserted {
-        TryInsertResult::Inserted(result) => Some(result.last_insert_id),
-        TryInsertResult::Conflicted | TryInsertResult::Empty => None,
     })
 }
 

@@ -29,6 +29,6 @@ impl Job for NotificationJob {
     }
 
     async fn run_attempt(self, ctx: &AppContext, attempt: JobAttempt) -> JobResult {
-        order_notifications::deliver(ctx, self.notification_id, attempt).await
+        order_notifications::deliver_batched(ctx, self.notification_id, attempt).await
     }
 }

@@ -21,6 +21,11 @@ impl Job for OrderWorkflowJob {
     }
 
     async fn run(self, ctx: &AppContext) -> JobResult {
-        crate::models::workflow::advance(ctx, self.order_id).await
+        let services = super::Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if services.settings.workflow.batch_size > 1 {
+            crate::models::workflow::batcher::submit(ctx, self.order_id).await
+        } else {
+            crate::models::workflow::advance(ctx, self.order_id).await
+        }
     }
 }

@@ -5,7 +5,11 @@ use apalis_redis::ConnectionManager;
 use loco_rs::{app::AppContext, Error, Result};
 
 use crate::{
-    models::workflow::gateway::{FakeGateway, PaymentGateway},
+    models::order_notifications::LogBatcher,
+    models::workflow::{
+        batcher::Batcher,
+        gateway::{FakeGateway, PaymentGateway},
+    },
     settings::Settings,
 };
 
@@ -17,6 +21,10 @@ pub struct Services {
     pub redis: ConnectionManager,
     /// Where charges go; the built-in fake unless replaced (tests do).
     pub gateway: Arc<dyn PaymentGateway>,
+    /// Groups this process's workflow jobs into batches.
+    pub batcher: Arc<Batcher>,
+    /// Groups this process's `log` notifications into batches.
+    pub log_batcher: Arc<LogBatcher>,
 }
 
 impl Services {
@@ -36,6 +44,8 @@ impl Services {
             })?;
         ctx.shared_store.insert(Self {
             gateway: Arc::new(FakeGateway::new(&settings.payment)),
+            batcher: Arc::new(Batcher::default()),
+            log_batcher: Arc::new(LogBatcher::default()),
             settings: Arc::new(settings),
             redis,
         });

@@ -374,3 +374,89 @@ async fn the_sweep_requeues_orders_whose_jobs_were_lost() {
         ("paid".to_string(), 1, 1, 1)
     );
 }
+
+/// Approves even order ids, declines odd ones.
+struct EvenApproves;
+
+#[async_trait]
+impl PaymentGateway for EvenApproves {
+    fn name(&self) -> &'static str {
+        "even"
+    }
+
+    async fn charge(&self, charge: &Charge) -> Result<ChargeOutcome, GatewayError> {
+        Ok(if charge.order_id % 2 == 0 {
+            ChargeOutcome::Approved {
+                reference: format!("even-{}", charge.order_id),
+            }
+        } else {
+            ChargeOutcome::Declined {
+                reason: "odd".into(),
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_batch_keeps_every_order_rule_and_runs_duplicates_once() {
+    let app = boot(1.0).await;
+    let db = &app.ctx().db;
+    let plenty = seed::product(db, "SKU-BATCH", 1_000, 1_000).await;
+    let scarce = seed::product(db, "SKU-SCARCE", 500, 3).await;
+    let cust = seed::customer(db, "CUST-BATCH", None).await;
+    let mut orders = Vec::new();
+    for n in 0..40 {
+        let lines: &[(&products::Model, i64)] = if n % 5 == 0 {
+            &[(&plenty, 1), (&scarce, 1)]
+        } else {
+            &[(&plenty, 2)]
+        };
+        orders.push(seed::order(db, &format!("ORD-B{n}"), &cust, lines).await);
+    }
+    let services = Services {
+        gateway: Arc::new(EvenApproves),
+        ..app.services()
+    };
+    app.ctx().shared_store.insert(services.clone());
+    // Every order submitted three times at once: one batch, duplicates included.
+    let submits = orders
+        .iter()
+        .flat_map(|o| std::iter::repeat_n(o.id, 3))
+        .map(|id| {
+            let ctx = app.ctx().clone();
+            tokio::spawn(async move { workflow::batcher::submit(&ctx, id).await })
+        });
+    for done in futures::future::join_all(submits).await {
+        done.unwrap().unwrap();
+    }
+    let mut sold_plenty = 0;
+    let mut sold_scarce = 0;
+    for order in &orders {
+        let (status, payments, notes, events) = effects(&app, order.id).await;
+        assert_eq!(
+            (payments > 0, notes, events),
+            (status == "paid", 1, 1),
+            "{}",
+            order.external_id
+        );
+        let now = order_of(&app, order.id).await;
+        match (now.status.as_str(), now.failure_reason.as_deref()) {
+            ("paid", None) => {
+                assert_eq!(order.id % 2, 0);
+                if order.external_id.ends_with('0') || order.external_id.ends_with('5') {
+                    sold_plenty += 1;
+                    sold_scarce += 1;
+                } else {
+                    sold_plenty += 2;
+                }
+            }
+            ("failed", Some("payment_declined")) => assert_eq!(order.id % 2, 1),
+            ("failed", Some("out_of_stock")) => assert!(order.total_cents == 1_500),
+            other => panic!("{}: {other:?}", order.external_id),
+        }
+    }
+    // Declined orders gave their stock back; only paid ones keep it.
+    assert_eq!(stock_of(&app, plenty.id).await, 1_000 - sold_plenty);
+    assert_eq!(stock_of(&app, scarce.id).await, 3 - sold_scarce);
+    assert!(sold_scarce <= 3);
+}

@@ -71,20 +71,102 @@ async fn log(ctx: &AppContext, row: &Model) -> JobResult {
         .await
         .map_err(anyhow::Error::from)?
     {
-        tracing::info!(
-            notification_id = row.id,
-            event = %row.event,
-            order_id = %p.order_id,
-            internal_order_id = p.internal_order_id,
-            customer_id = %p.customer_id,
-            status = %p.status,
-            total_cents = p.total_cents,
-            currency = %p.currency,
-            reason = p.reason.as_deref(),
-            "order notification"
-        );
+        log_line(row, &p);
     }
     Ok(())
+}
+
+/// The `log` channel's notification: one structured line.
+fn log_line(row: &Model, p: &Payload) {
+    tracing::info!(
+        notification_id = row.id,
+        event = %row.event,
+        order_id = %p.order_id,
+        internal_order_id = p.internal_order_id,
+        customer_id = %p.customer_id,
+        status = %p.status,
+        total_cents = p.total_cents,
+        currency = %p.currency,
+        reason = p.reason.as_deref(),
+        "order notification"
+    );
+}
+
+/// Batches of `log` rows share one commit (see `group_commit`).
+pub type LogBatcher = crate::models::group_commit::GroupCommit<i64, bool>;
+
+/// [`deliver`], with `log` rows sent in a batch with the other jobs of this
+/// process: one guarded update marks them all sent. Email rows, and rows the
+/// batch did not take, go through [`deliver`] one by one.
+///
+/// # Errors
+/// As [`deliver`].
+pub async fn deliver_batched(
+    ctx: &AppContext,
+    notification_id: i64,
+    attempt: JobAttempt,
+) -> JobResult {
+    let services = Services::of(ctx).map_err(|e| anyhow!("{e}"))?;
+    let settings = &services.settings.workflow;
+    let batch_ctx = ctx.clone();
+    let sent = services
+        .log_batcher
+        .submit(
+            notification_id,
+            Duration::from_millis(settings.batch_window_ms),
+            settings.batch_size,
+            move |ids: Vec<i64>| {
+                let ctx = batch_ctx.clone();
+                async move { send_logs(&ctx, &ids).await }
+            },
+        )
+        .await;
+    if sent == Some(true) {
+        return Ok(());
+    }
+    deliver(ctx, notification_id, attempt).await
+}
+
+/// Marks every still-queued `log` row of `ids` sent in one statement, then
+/// writes their lines; `true` for each row it sent.
+async fn send_logs(ctx: &AppContext, ids: &[i64]) -> std::collections::HashMap<i64, bool> {
+    use sea_orm::{
+        sea_query::{Expr, ExprTrait},
+        ColumnTrait, QueryFilter,
+    };
+    let now = chrono::Utc::now();
+    let marked = Entity::update_many()
+        .col_expr(super::Column::Status, Expr::value(status::SENT))
+        .col_expr(super::Column::SentAt, Expr::value(now))
+        .col_expr(
+            super::Column::Attempts,
+            Expr::col(super::Column::Attempts).add(1),
+        )
+        .col_expr(super::Column::UpdatedAt, Expr::value(now.naive_utc()))
+        .filter(super::Column::Id.is_in(ids.iter().copied()))
+        .filter(super::Column::Status.eq(status::QUEUED))
+        .filter(super::Column::Channel.eq(channel::LOG))
+        .exec_with_returning(&ctx.db)
+        .await;
+    let mut sent: std::collections::HashMap<i64, bool> =
+        ids.iter().map(|id| (*id, false)).collect();
+    match marked {
+        Ok(rows) => {
+            for row in rows {
+                match serde_json::from_str::<Payload>(&row.payload) {
+                    Ok(p) => log_line(&row, &p),
+                    Err(e) => {
+                        tracing::warn!(notification_id = row.id, error = %e, payload = %row.payload, "order notification with an unreadable payload")
+                    }
+                }
+                sent.insert(row.id, true);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "batched notification update failed; sending one by one")
+        }
+    }
+    sent
 }
 
 /// The lease keeps two deliveries of one row from mailing at the same time.

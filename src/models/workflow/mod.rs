@@ -3,6 +3,8 @@
 //! [`advance`] reads the order's state and makes the next guarded transition
 //! until the order is terminal. Every step can be repeated: a job delivered
 //! twice, or re-run after a crash at any instruction, finds the work done.
+pub mod batch;
+pub mod batcher;
 pub mod gateway;
 pub mod recovery;
 pub mod transitions;

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of the whole pipeline, from a release build:
+# generate N orders → import → workflow → notifications → KPIs, then check that
+# nothing was lost (every order terminal, every notification written, KPIs equal
+# to the database, stock conserved) and report the figures.
+#
+#   bash scripts/bench.sh [--orders N] [--workers K] [--db postgres|sqlite]
+#                         [--payment-latency-ms MS] [--results FILE] [--check]
+#
+# --check exits non-zero unless every check passed (CI runs a small one).
+# Results are printed and appended as a CSV row to bench/results.csv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+orders=1000000
+workers=2
+db=postgres
+latency=0
+results=bench/results.csv
+check=false
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --orders) orders="$2"; shift 2 ;;
+    --workers) workers="$2"; shift 2 ;;
+    --db) db="$2"; shift 2 ;;
+    --payment-latency-ms) latency="$2"; shift 2 ;;
+    --results) results="$2"; shift 2 ;;
+    --check) check=true; shift ;;
+    *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+[[ "$orders" =~ ^[0-9]+$ && "$workers" =~ ^[0-9]+$ && "$latency" =~ ^[0-9]+$ ]] \
+  || { echo "--orders, --workers and --payment-latency-ms take whole numbers" >&2; exit 2; }
+[[ "$db" == postgres || "$db" == sqlite ]] || { echo "--db is postgres or sqlite" >&2; exit 2; }
+
+if [[ "$db" == postgres ]]; then bash scripts/services.sh --postgres; else bash scripts/services.sh; fi
+if ! command -v bc >/dev/null || [[ ! -x /usr/bin/time ]]; then
+  echo "==> installing bc and time (Debian packages)"
+  as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+  as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc time >/dev/null
+fi
+echo "==> release build"
+cargo build --release --quiet
+bin=$PWD/target/release/orders-flow-cli
+
+run_id="$(date +%Y%m%d-%H%M%S)-$$"
+work=$(mktemp -d /tmp/orders-flow-bench.XXXXXX)
+export LOCO_ENV=development
+export LOG_LEVEL=warn
+export REDIS_PREFIX="orders-flow:bench:$run_id"
+export PAYMENT_LATENCY_MS="$latency"
+export API_TOKENS=bench-token
+export PORT="${PORT:-5190}"
+if [[ "$db" == postgres ]]; then
+  pg_base="${BENCH_POSTGRES_URL:-postgres://postgres:postgres@127.0.0.1:5432}"
+  dbname="orders_flow_bench"
+  psql "$pg_base/postgres" -qc "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" -c "CREATE DATABASE $dbname" >/dev/null
+  export DATABASE_URL="$pg_base/$dbname"
+  export DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-16}"
+else
+  export DATABASE_URL="sqlite://$work/bench.sqlite?mode=rwc"
+fi
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  redis-cli --scan --pattern "$REDIS_PREFIX:*" | xargs -r -n 1000 redis-cli del >/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+csv="$work/orders.csv"
+echo "==> generating $orders orders"
+"$bin" task orders_generate "file=$csv" "orders=$orders" seed=1 >/dev/null
+"$bin" db migrate >/dev/null 2>&1
+
+cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pg_cpu() { ps -C postgres -o times= 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
+redis_cpu() { redis-cli info cpu | awk -F: '/used_cpu_(sys|user):/ {s+=$2} END {printf "%.1f", s}'; }
+pg0=$(pg_cpu); redis0=$(redis_cpu)
+
+echo "==> starting the web server and $workers worker process(es)"
+"$bin" start --no-banner >"$work/web.log" 2>&1 & pids+=($!)
+for _ in $(seq 1 "$workers"); do
+  "$bin" start --worker --no-banner >>"$work/workers.log" 2>&1 & pids+=($!)
+done
+for _ in $(seq 1 100); do curl -fs "http://localhost:$PORT/_health" >/dev/null && break; sleep 0.1; done
+
+echo "==> importing"
+start=$(date +%s.%N)
+/usr/bin/time -v "$bin" task orders_import "file=$csv" wait=false >"$work/import.out" 2>"$work/import.time"
+import_done=$(date +%s.%N)
+cat "$work/import.out"
+rows=$(awk -F: '/rows read/ {gsub(/[^0-9]/, "", $2); print $2; exit}' "$work/import.out")
+import_rss=$(awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}' "$work/import.time")
+
+status() { "$bin" task orders_status format=json 2>/dev/null; }
+field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+first_paid=""
+while true; do
+  s=$(status)
+  now=$(date +%s.%N)
+  paid=$(field "d['orders_by_status'].get('paid',0)" <<<"$s")
+  if [[ -z "$first_paid" && "$paid" -gt 0 ]]; then first_paid=$(echo "$now - $start" | bc); fi
+  total=$(field "sum(d['orders_by_status'].values())" <<<"$s")
+  open=$(field "d['orders_open']" <<<"$s")
+  queued=$(field "d['notifications_by_status'].get('queued',0)" <<<"$s")
+  unapplied=$(field "d['kpi_events_unapplied']" <<<"$s")
+  if [[ "$total" -gt 0 && "$open" -eq 0 && "$queued" -eq 0 && "$unapplied" -eq 0 ]] \
+     && [[ "$(curl -fs "http://localhost:$PORT/api/queues" | field "sum(q['pending']+q['running'] for q in d['queues'] if 'import' in q['queue'])")" -eq 0 ]]; then
+    break
+  fi
+  sleep 0.5
+done
+end=$(date +%s.%N)
+elapsed=$(echo "$end - $start" | bc)
+
+echo "==> checks"
+checks=pass
+"$bin" task kpi_verify >"$work/verify.out" 2>&1 || checks=fail
+head -5 "$work/verify.out"
+initial=$(awk '/^  stock:/ {getline; print $2}' config/development.yaml)
+conserved=$(field "d['stock_units'] + d['sold_units'] == d['products'] * $initial" <<<"$s")
+[[ "$conserved" == True ]] || { echo "stock is not conserved: $s"; checks=fail; }
+notes=$(field "sum(d['notifications_by_status'].values())" <<<"$s")
+[[ "$notes" -eq "$total" ]] || { echo "notifications: $notes for $total orders"; checks=fail; }
+
+latency_q="SELECT 1000 * EXTRACT(EPOCH FROM (finished_at - created_at::timestamptz)) FROM orders WHERE finished_at IS NOT NULL"
+if [[ "$db" == postgres ]]; then
+  lat=$(psql "$DATABASE_URL" -Atc "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY v))::bigint || ' ' || round(percentile_cont(0.99) WITHIN GROUP (ORDER BY v))::bigint FROM ($latency_q) t(v)")
+else
+  lat=$(python3 - "$work/bench.sqlite" <<'PY'
+import sqlite3, sys, datetime
+rows = sqlite3.connect(sys.argv[1]).execute("SELECT created_at, finished_at FROM orders WHERE finished_at IS NOT NULL").fetchall()
+def ts(v):
+    return datetime.datetime.fromisoformat(v.replace('Z', '+00:00')).replace(tzinfo=None) if 'T' in v or '+' in v else datetime.datetime.fromisoformat(v)
+vals = sorted((ts(f) - ts(c)).total_seconds() * 1000 for c, f in rows)
+pick = lambda q: round(vals[min(len(vals) - 1, int(q * len(vals)))]) if vals else 0
+print(pick(0.5), pick(0.99))
+PY
+)
+fi
+read -r p50 p99 <<<"$lat"
+
+rss=""
+for pid in "${pids[@]}"; do rss+="$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null)kB "; done
+ours=0; for pid in "${pids[@]}"; do ours=$((ours + $(cpu_of "$pid"))); done
+ticks=$(getconf CLK_TCK)
+ours_s=$(echo "scale=1; $ours / $ticks" | bc)
+pg_s=$(echo "$(pg_cpu) - $pg0" | bc)
+redis_s=$(echo "$(redis_cpu) - $redis0" | bc)
+redis_mem=$(redis-cli info memory | awk -F: '/used_memory_human/ {print $2}' | tr -d '\r')
+import_s=$(echo "$import_done - $start" | bc)
+rate=$(echo "scale=0; $total / $elapsed" | bc)
+import_rate=$(echo "scale=0; ${rows:-0} / $import_s" | bc)
+
+cat <<REPORT
+
+orders-flow benchmark ($db, $workers worker process(es), payment latency ${latency} ms, $(nproc) cores)
+  orders                 $total ($rows CSV rows)
+  end to end             ${elapsed}s → $rate orders/s
+  import (task)          ${import_s}s → $import_rate rows/s, peak RSS ${import_rss} kB
+  first paid order       ${first_paid}s after the import started
+  order latency          p50 ${p50} ms, p99 ${p99} ms (written by the import → terminal)
+  peak RSS               web + workers: $rss
+  CPU seconds            ours ${ours_s}, PostgreSQL ${pg_s}, Redis ${redis_s}
+  Redis memory after     $redis_mem
+  checks                 $checks
+REPORT
+
+mkdir -p "$(dirname "$results")"
+[[ -f "$results" ]] || echo "when,db,workers,latency_ms,orders,seconds,orders_per_s,import_rows_per_s,import_rss_kb,first_paid_s,p50_ms,p99_ms,cpu_ours_s,cpu_pg_s,cpu_redis_s,redis_mem,checks" >"$results"
+echo "$(date -u +%FT%TZ),$db,$workers,$latency,$total,$elapsed,$rate,$import_rate,$import_rss,$first_paid,$p50,$p99,$ours_s,$pg_s,$redis_s,$redis_mem,$checks" >>"$results"
+if $check && [[ "$checks" != pass ]]; then exit 1; fi

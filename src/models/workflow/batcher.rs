@@ -1,0 +1,160 @@
+//! Group commit for workflow jobs: concurrent jobs of one worker process hand
+//! their order to a leader, which moves the whole batch with [`super::batch`]
+//! and tells each job how its order went.
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use loco_rs::app::AppContext;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::{
+    batch,
+    gateway::{Charge, ChargeOutcome},
+    transitions::{PENDING, RESERVED},
+};
+use crate::{
+    models::{_entities::orders, group_commit::GroupCommit},
+    workers::{notify::NotificationJob, JobError, JobResult, Services},
+};
+
+/// Groups this process's workflow jobs into batches.
+pub type Batcher = GroupCommit<i64, Result<(), String>>;
+
+/// Moves `order_id` as far as it goes, in a batch with whatever other jobs of
+/// this process submit within the batch window.
+///
+/// # Errors
+/// Retryable when the order's batch or its payment failed.
+pub async fn submit(ctx: &AppContext, order_id: i64) -> JobResult {
+    let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let settings = &services.settings.workflow;
+    let window = Duration::from_millis(settings.batch_window_ms);
+    let batch_ctx = ctx.clone();
+    let outcome = services
+        .batcher
+        .submit(
+            order_id,
+            window,
+            settings.batch_size,
+            move |ids: Vec<i64>| {
+                let ctx = batch_ctx.clone();
+                async move { answer(&ctx, &ids).await }
+            },
+        )
+        .await;
+    match outcome {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => Err(JobError::Retry(anyhow::anyhow!(e))),
+        None => Err(JobError::Retry(anyhow::anyhow!(
+            "order {order_id}: its batch was dropped"
+        ))),
+    }
+}
+
+/// Runs one batch; when it fails as a whole, runs its orders one by one so
+/// one bad order does not hold the others back.
+async fn answer(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Result<(), String>> {
+    let batch = match Services::of(ctx) {
+        Ok(services) => run(ctx, &services, ids).await,
+        Err(e) => Err(anyhow::anyhow!("{e}")),
+    };
+    let mut results = batch.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, orders = ids.len(), "workflow batch failed; running its orders one by one");
+        HashMap::new()
+    });
+    if results.len() < ids.len() {
+        let runs = ids
+            .iter()
+            .filter(|id| !results.contains_key(id))
+            .map(
+                |&id| async move { (id, super::advance(ctx, id).await.map_err(|e| e.to_string())) },
+            );
+        results.extend(futures::future::join_all(runs).await);
+    }
+    results
+}
+
+/// One batch: reserve the pending orders, charge every reserved one, finalize.
+async fn run(
+    ctx: &AppContext,
+    services: &Services,
+    ids: &[i64],
+) -> anyhow::Result<HashMap<i64, Result<(), String>>> {
+    let email = services.settings.notifications_email_enabled();
+    let loaded = orders::Entity::find()
+        .filter(orders::Column::Id.is_in(ids.iter().copied()))
+        .all(&ctx.db)
+        .await?;
+    let mut results: HashMap<i64, Result<(), String>> = HashMap::new();
+    let (mut reserved, mut pending, mut others) = (Vec::new(), Vec::new(), Vec::new());
+    for order in loaded {
+        match order.status.as_str() {
+            PENDING => pending.push(order.id),
+            RESERVED => reserved.push(order),
+            _ => others.push(order.id),
+        }
+    }
+    let mut notifications = Vec::new();
+    let moved = batch::reserve_many(&ctx.db, &pending, email).await?;
+    notifications.extend(moved.notifications);
+    reserved.extend(moved.orders);
+
+    let charges = reserved.iter().map(|order| {
+        let charge = Charge {
+            order_id: order.id,
+            idempotency_key: order.external_id.clone(),
+            amount_cents: order.total_cents,
+            currency: order.currency.clone(),
+        };
+        let gateway = Arc::clone(&services.gateway);
+        async move { (charge.order_id, gateway.charge(&charge).await) }
+    });
+    let (mut approved, mut declined) = (Vec::new(), Vec::new());
+    for (id, outcome) in futures::future::join_all(charges).await {
+        match outcome {
+            Ok(ChargeOutcome::Approved { reference }) => approved.push((id, reference)),
+            Ok(ChargeOutcome::Declined { .. }) => declined.push(id),
+            // Not a decline: this order stays reserved and its job is retried.
+            Err(e) => {
+                results.insert(id, Err(format!("order {id}: {e}")));
+            }
+        }
+    }
+    let finished = batch::finalize_many(
+        &ctx.db,
+        &approved,
+        &declined,
+        services.gateway.name(),
+        email,
+    )
+    .await?;
+    notifications.extend(finished.notifications);
+    let jobs: Vec<NotificationJob> = notifications
+        .into_iter()
+        .map(|notification_id| NotificationJob { notification_id })
+        .collect();
+    services
+        .queue::<NotificationJob>()
+        .push_bulk(&jobs)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    // Terminal, unknown or otherwise unusual orders take the one-by-one path,
+    // which re-pushes a notification left queued and reports a missing order.
+    let found: std::collections::HashSet<i64> = pending
+        .iter()
+        .chain(others.iter())
+        .copied()
+        .chain(reserved.iter().map(|o| o.id))
+        .collect();
+    let unusual: Vec<i64> = others
+        .into_iter()
+        .chain(ids.iter().copied().filter(|id| !found.contains(id)))
+        .collect();
+    for id in unusual {
+        results.insert(id, super::advance(ctx, id).await.map_err(|e| e.to_string()));
+    }
+    for id in ids {
+        results.entry(*id).or_insert(Ok(()));
+    }
+    Ok(results)
+}
