@@ -34,14 +34,12 @@ impl Services {
     /// Invalid settings, or Redis unreachable at start-up.
     pub async fn install(ctx: &AppContext) -> Result<()> {
         let settings = Settings::of(ctx)?;
-        let redis = apalis_redis::connect(settings.redis.url.as_str())
-            .await
-            .map_err(|e| {
-                Error::string(&format!(
-                    "cannot reach Redis at {} ({e}); start it (see README) or set REDIS_URL",
-                    settings.redis.url
-                ))
-            })?;
+        let redis = connect(&settings.redis.url).await.map_err(|e| {
+            Error::string(&format!(
+                "cannot reach Redis at {} ({e}); start it (see README) or set REDIS_URL",
+                settings.redis.url
+            ))
+        })?;
         ctx.shared_store.insert(Self {
             gateway: Arc::new(FakeGateway::new(&settings.payment)),
             batcher: Arc::new(Batcher::default()),
@@ -67,4 +65,15 @@ impl Services {
     pub fn queue<J: super::Job>(&self) -> super::JobQueue<J> {
         super::JobQueue::new(self)
     }
+}
+
+/// A reconnecting connection. Replies may take a while when the machine is busy
+/// (redis-rs gives up after 500 ms by default): 5 s before an error.
+async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_response_timeout(Some(std::time::Duration::from_secs(5)))
+        .set_connection_timeout(Some(std::time::Duration::from_secs(5)));
+    redis::Client::open(url)?
+        .get_connection_manager_with_config(config)
+        .await
 }
