@@ -79,6 +79,7 @@ impl Hooks for App {
 
     fn register_tasks(tasks: &mut Tasks) {
         tasks.register(tasks::queues_status::QueuesStatus);
+        tasks.register(tasks::orders_import::OrdersImport);
         // tasks-inject (do not remove)
     }
 

@@ -1,2 +1,4 @@
 pub mod args;
+pub mod orders_import;
+pub mod progress;
 pub mod queues_status;

@@ -4,6 +4,7 @@
 //! - [`Job`] is what one queue runs; [`JobQueue`] pushes jobs in bulk.
 //! - [`WorkerProcess`] runs one apalis `Monitor` per process, plus housekeeping.
 pub mod canary;
+pub mod import_chunk;
 mod job;
 pub mod notify;
 pub mod order_workflow;
@@ -32,4 +33,5 @@ pub mod queue_names {
 #[must_use]
 pub fn register_all(set: WorkerSet) -> WorkerSet {
     set.add::<canary::CanaryJob>()
+        .add::<import_chunk::ImportChunkJob>()
 }
