@@ -70,6 +70,7 @@ impl Hooks for App {
         AppRoutes::with_default_routes()
             .add_route(controllers::queues::routes())
             .add_route(controllers::ops::routes())
+            .add_route(controllers::imports::routes())
     }
 
     /// Loco's own job system is not used: apalis workers start in `before_run`.
@@ -80,6 +81,8 @@ impl Hooks for App {
     fn register_tasks(tasks: &mut Tasks) {
         tasks.register(tasks::queues_status::QueuesStatus);
         tasks.register(tasks::orders_import::OrdersImport);
+        tasks.register(tasks::orders_generate::OrdersGenerate);
+        tasks.register(tasks::products_import::ProductsImport);
         // tasks-inject (do not remove)
     }
 

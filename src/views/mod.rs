@@ -1,1 +1,2 @@
+pub mod imports;
 pub mod queues;
