@@ -12,6 +12,7 @@ use loco_rs::{
 };
 use orders_flow::{app::App, workers::Services};
 
+pub mod imports;
 pub mod jobs;
 mod test_db;
 

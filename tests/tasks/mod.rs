@@ -1,1 +1,2 @@
 mod args;
+mod orders_import;

@@ -1,2 +1,3 @@
+mod import_chunk;
 mod processes;
 mod queue;
