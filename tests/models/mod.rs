@@ -1,2 +1,3 @@
 mod import_parsing;
+mod import_run;
 mod schema;

@@ -1,2 +1,3 @@
+mod imports;
 mod ops;
 mod queues;

@@ -14,7 +14,7 @@ use orders_flow::{
         import_chunk::ImportChunkJob, order_workflow::OrderWorkflowJob, WorkerProcess, WorkerSet,
     },
 };
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
 
 use super::{eventually, TestApp};
 
@@ -108,6 +108,7 @@ impl Drop for Scratch {
 /// Every import row, oldest first.
 pub async fn imports(app: &TestApp) -> Vec<Import> {
     orders_flow::models::imports::Entity::find()
+        .order_by_asc(orders_flow::models::imports::Column::Id)
         .all(&app.ctx().db)
         .await
         .expect("imports")

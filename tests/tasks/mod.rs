@@ -1,2 +1,3 @@
 mod args;
+mod catalog_and_generator;
 mod orders_import;
