@@ -136,6 +136,7 @@ impl<R: Read + Send + 'static> ImportFile<R> {
             batch: Vec::with_capacity(CHUNKS_PER_PUSH),
             chunks: 0,
             counts: FileCounts::default(),
+            parse_time: Duration::ZERO,
             warnings: Vec::new(),
             warned_no_workers: false,
         };
@@ -156,6 +157,7 @@ impl<R: Read + Send + 'static> ImportFile<R> {
                     chunks: feeder.chunks,
                     warnings: feeder.warnings,
                     read_time: started.elapsed(),
+                    parse_time: feeder.parse_time,
                 })
             }
             Err(error) => {
@@ -183,6 +185,9 @@ pub struct Queued {
     pub warnings: Vec<Warning>,
     /// Reading, validating and queueing the file took this long.
     pub read_time: Duration,
+    /// Of which the parser thread was busy this long (the rest it waited
+    /// for Redis or for room in the queue).
+    pub parse_time: Duration,
 }
 
 /// How waiting for the chunk jobs ended.
@@ -242,6 +247,7 @@ struct Feeder<'a> {
     batch: Vec<ImportChunkJob>,
     chunks: u64,
     counts: FileCounts,
+    parse_time: Duration,
     warnings: Vec<Warning>,
     warned_no_workers: bool,
 }
@@ -263,6 +269,7 @@ impl Feeder<'_> {
             .await
             .map_err(|e| ImportRunError::Queue(format!("the file reader stopped: {e}")))?;
         self.counts = file_counts(&ended.stats);
+        self.parse_time = ended.parse_time;
         self.push().await?;
         ended.result
     }
@@ -327,6 +334,9 @@ impl Feeder<'_> {
 struct ReadEnd {
     /// Counts when reading stopped.
     stats: ImportStats,
+    /// Time spent reading, parsing, validating and writing rejects (not
+    /// waiting for the queue).
+    parse_time: Duration,
     /// The rejects file, if any reject was written; or why reading stopped.
     result: Result<Option<PathBuf>, ImportRunError>,
 }
@@ -342,13 +352,18 @@ fn read_file<R: Read>(
         path: rejects.path().display().to_string(),
         source,
     };
+    let mut parse_time = Duration::ZERO;
     let failure = loop {
-        match stream.next_chunk() {
+        let started = Instant::now();
+        let next = stream.next_chunk();
+        match next {
             Ok(Some(mut chunk)) => {
                 if let Err(e) = rejects.write_all(&chunk.rejects) {
                     break rejects_error(&rejects, e);
                 }
                 chunk.rejects = Vec::new();
+                // Time blocked below is the queue's, not the parser's.
+                parse_time += started.elapsed();
                 if tx.blocking_send(chunk).is_err() {
                     // The importer stopped (it reports why); nothing more to read for.
                     break ImportRunError::Queue("import stopped".into());
@@ -360,7 +375,11 @@ fn read_file<R: Read>(
                 let result = rejects
                     .finish()
                     .map_err(|source| ImportRunError::Rejects { path, source });
-                return ReadEnd { stats, result };
+                return ReadEnd {
+                    stats,
+                    parse_time: parse_time + started.elapsed(),
+                    result,
+                };
             }
             Err(e) => break ImportRunError::File(e),
         }
@@ -369,6 +388,7 @@ fn read_file<R: Read>(
     let _ = rejects.finish();
     ReadEnd {
         stats: stream.stats(),
+        parse_time,
         result: Err(failure),
     }
 }

@@ -116,13 +116,16 @@ fn fail(e: impl std::fmt::Display) -> Error {
 }
 
 fn print_summary(import: &Import, queued: &Queued, started: Instant) {
-    let read_secs = queued.read_time.as_secs_f64();
-    let rows_per_sec = if read_secs > 0.0 {
+    let rate = |secs: f64| {
         // A display rate, not money: f64 is fine here.
-        (import.rows_read as f64 / read_secs).round()
-    } else {
-        0.0
+        if secs > 0.0 {
+            (import.rows_read as f64 / secs).round()
+        } else {
+            0.0
+        }
     };
+    let read_secs = queued.read_time.as_secs_f64();
+    let parse_secs = queued.parse_time.as_secs_f64();
     let so_far = if import.is_finished() { "" } else { " so far" };
     println!(
         "import {} ({} format, {}): {}",
@@ -154,7 +157,14 @@ fn print_summary(import: &Import, queued: &Queued, started: Instant) {
     } else {
         println!("  warnings            0");
     }
-    println!("  read in             {read_secs:.2} s ({rows_per_sec} rows/s)");
+    println!(
+        "  parsed in           {parse_secs:.2} s ({} rows/s, parser thread busy time)",
+        rate(parse_secs)
+    );
+    println!(
+        "  read and queued in  {read_secs:.2} s ({} rows/s)",
+        rate(read_secs)
+    );
     println!(
         "  elapsed             {:.2} s",
         started.elapsed().as_secs_f64()

@@ -86,6 +86,8 @@ async fn orders_fixture_imports_with_its_counts_totals_and_warnings() {
         "duplicates skipped  0",
         "rows rejected       0",
         "warnings            8 (8 declared totals differ from their items; the items win)",
+        "parsed in ",
+        "read and queued in ",
         "rows/s",
         "rejects             none",
         "warning: line 3: order ORD-2025-002 declares total 199.99 but its items sum to 199.98 (items win)",
