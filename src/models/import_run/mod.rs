@@ -6,21 +6,25 @@
 //! background, and the task only waits for them when asked to.
 use std::{
     io::Read,
-    path::{Path, PathBuf},
+    path::Path,
     time::{Duration, Instant},
 };
 
 use loco_rs::app::AppContext;
 use sea_orm::DbErr;
-use tokio::sync::mpsc;
+
+mod feeder;
+mod reader;
+
+use feeder::Feeder;
 
 use super::{
     import::{
-        Chunk, Format, ImportError, ImportStats, OrderStream, RejectsWriter, StreamOptions, Warning,
+        Format, ImportError, ImportStats, OrderStream, RejectsWriter, StreamOptions, Warning,
     },
     imports::{FileCounts, Model as Import},
 };
-use crate::workers::{import_chunk::ImportChunkJob, JobQueue, Services};
+use crate::workers::{import_chunk::ImportChunkJob, Services};
 
 /// Chunk jobs pushed per Redis call.
 pub const CHUNKS_PER_PUSH: usize = 8;
@@ -29,7 +33,7 @@ pub const CHUNKS_PER_PUSH: usize = 8;
 pub const MAX_PENDING_CHUNKS: u64 = 32;
 /// Warnings kept to show the operator; the rest are only counted.
 pub const WARNINGS_SHOWN: usize = 10;
-const POLL: Duration = Duration::from_millis(100);
+pub(super) const POLL: Duration = Duration::from_millis(100);
 /// Waiting for chunk jobs stops when the queue stayed empty this long
 /// without the import finishing (its chunks died or were lost).
 const STALLED_AFTER: Duration = Duration::from_secs(10);
@@ -128,18 +132,8 @@ impl<R: Read + Send + 'static> ImportFile<R> {
     ) -> Result<Queued, ImportRunError> {
         let import = Import::create_queued(&ctx.db, &self.name, self.format().as_str()).await?;
         let started = Instant::now();
-        let mut feeder = Feeder {
-            ctx,
-            import_id: import.id,
-            queue: Services::of(ctx)?.queue::<ImportChunkJob>(),
-            progress,
-            batch: Vec::with_capacity(CHUNKS_PER_PUSH),
-            chunks: 0,
-            counts: FileCounts::default(),
-            parse_time: Duration::ZERO,
-            warnings: Vec::new(),
-            warned_no_workers: false,
-        };
+        let queue = Services::of(ctx)?.queue::<ImportChunkJob>();
+        let mut feeder = Feeder::new(ctx, import.id, queue, progress);
         match feeder.feed(self.stream, self.rejects).await {
             Ok(rejects_path) => {
                 let rejects_path = rejects_path.map(|p| p.display().to_string());
@@ -235,169 +229,5 @@ impl Queued {
             }
             tokio::time::sleep(POLL).await;
         }
-    }
-}
-
-/// Pushes chunk jobs in batches, pausing while the queue is full.
-struct Feeder<'a> {
-    ctx: &'a AppContext,
-    import_id: i64,
-    queue: JobQueue<ImportChunkJob>,
-    progress: &'a dyn ImportProgress,
-    batch: Vec<ImportChunkJob>,
-    chunks: u64,
-    counts: FileCounts,
-    parse_time: Duration,
-    warnings: Vec<Warning>,
-    warned_no_workers: bool,
-}
-
-impl Feeder<'_> {
-    /// Reads the file on a blocking thread and queues its chunks; returns the
-    /// rejects file, if any. Chunks read before a failure are queued too.
-    async fn feed<R: Read + Send + 'static>(
-        &mut self,
-        stream: OrderStream<R>,
-        rejects: RejectsWriter,
-    ) -> Result<Option<PathBuf>, ImportRunError> {
-        let (tx, mut rx) = mpsc::channel(CHUNKS_PER_PUSH * 2);
-        let reader = tokio::task::spawn_blocking(move || read_file(stream, rejects, &tx));
-        while let Some(chunk) = rx.recv().await {
-            self.take(chunk).await?;
-        }
-        let ended = reader
-            .await
-            .map_err(|e| ImportRunError::Queue(format!("the file reader stopped: {e}")))?;
-        self.counts = file_counts(&ended.stats);
-        self.parse_time = ended.parse_time;
-        self.push().await?;
-        ended.result
-    }
-
-    async fn take(&mut self, chunk: Chunk) -> Result<(), ImportRunError> {
-        self.progress.event(ImportEvent::Read(chunk.stats));
-        self.counts = file_counts(&chunk.stats);
-        let room = WARNINGS_SHOWN.saturating_sub(self.warnings.len());
-        self.warnings.extend(chunk.warnings.into_iter().take(room));
-        if !chunk.orders.is_empty() {
-            self.chunks += 1;
-            self.batch.push(ImportChunkJob {
-                import_id: self.import_id,
-                seq: i64::try_from(self.chunks).unwrap_or(i64::MAX),
-                orders: chunk.orders,
-            });
-        }
-        if self.batch.len() >= CHUNKS_PER_PUSH {
-            self.push().await?;
-            Import::record_counts(&self.ctx.db, self.import_id, self.counts).await?;
-        }
-        Ok(())
-    }
-
-    async fn push(&mut self) -> Result<(), ImportRunError> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        self.make_room().await?;
-        self.queue.push_bulk(&self.batch).await?;
-        self.batch.clear();
-        Ok(())
-    }
-
-    /// Waits while the queue holds more than [`MAX_PENDING_CHUNKS`], unless
-    /// nobody is there to take them.
-    async fn make_room(&mut self) -> Result<(), ImportRunError> {
-        let mut limit = MAX_PENDING_CHUNKS;
-        loop {
-            let pending = self.queue.counts().await?.pending;
-            if pending <= limit {
-                return Ok(());
-            }
-            if self.queue.live_workers().await? == 0 {
-                if !self.warned_no_workers {
-                    self.progress.event(ImportEvent::NoWorkers { pending });
-                    self.warned_no_workers = true;
-                }
-                return Ok(());
-            }
-            if limit == MAX_PENDING_CHUNKS {
-                self.progress.event(ImportEvent::QueueFull { pending });
-                // Resume at half: one pause per batch of work, not one per push.
-                limit = MAX_PENDING_CHUNKS / 2;
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-}
-
-/// What the reader thread ends with.
-struct ReadEnd {
-    /// Counts when reading stopped.
-    stats: ImportStats,
-    /// Time spent reading, parsing, validating and writing rejects (not
-    /// waiting for the queue).
-    parse_time: Duration,
-    /// The rejects file, if any reject was written; or why reading stopped.
-    result: Result<Option<PathBuf>, ImportRunError>,
-}
-
-/// Parses the file, writes its rejects, and sends chunks (rejects removed)
-/// until the end of the file, a read error, or the receiver going away.
-fn read_file<R: Read>(
-    mut stream: OrderStream<R>,
-    mut rejects: RejectsWriter,
-    tx: &mpsc::Sender<Chunk>,
-) -> ReadEnd {
-    let rejects_error = |rejects: &RejectsWriter, source| ImportRunError::Rejects {
-        path: rejects.path().display().to_string(),
-        source,
-    };
-    let mut parse_time = Duration::ZERO;
-    let failure = loop {
-        let started = Instant::now();
-        let next = stream.next_chunk();
-        match next {
-            Ok(Some(mut chunk)) => {
-                if let Err(e) = rejects.write_all(&chunk.rejects) {
-                    break rejects_error(&rejects, e);
-                }
-                chunk.rejects = Vec::new();
-                // Time blocked below is the queue's, not the parser's.
-                parse_time += started.elapsed();
-                if tx.blocking_send(chunk).is_err() {
-                    // The importer stopped (it reports why); nothing more to read for.
-                    break ImportRunError::Queue("import stopped".into());
-                }
-            }
-            Ok(None) => {
-                let stats = stream.stats();
-                let path = rejects.path().display().to_string();
-                let result = rejects
-                    .finish()
-                    .map_err(|source| ImportRunError::Rejects { path, source });
-                return ReadEnd {
-                    stats,
-                    parse_time: parse_time + started.elapsed(),
-                    result,
-                };
-            }
-            Err(e) => break ImportRunError::File(e),
-        }
-    };
-    // Rejects found before the failure are still worth keeping.
-    let _ = rejects.finish();
-    ReadEnd {
-        stats: stream.stats(),
-        parse_time,
-        result: Err(failure),
-    }
-}
-
-fn file_counts(stats: &ImportStats) -> FileCounts {
-    FileCounts {
-        rows_read: stats.rows_read,
-        orders_read: stats.orders,
-        rows_rejected: stats.rejected_rows,
-        warnings: stats.warnings,
     }
 }
