@@ -13,7 +13,10 @@ use super::{
 };
 use crate::models::{
     import::StreamOptions,
-    import_run::{ImportEvent, ImportFile, ImportProgress, Queued, WaitEnd, WARNINGS_SHOWN},
+    import_run::{
+        ImportEvent, ImportFile, ImportProgress, Queued, WaitEnd, MAX_PENDING_CHUNKS,
+        WARNINGS_SHOWN,
+    },
     imports::Model as Import,
 };
 
@@ -162,8 +165,9 @@ fn print_summary(import: &Import, queued: &Queued, started: Instant) {
         rate(parse_secs)
     );
     println!(
-        "  read and queued in  {read_secs:.2} s ({} rows/s)",
-        rate(read_secs)
+        "  read and queued in  {read_secs:.2} s ({} rows/s; paused {} times for the chunk workers)",
+        rate(read_secs),
+        queued.pauses
     );
     println!(
         "  elapsed             {:.2} s",
@@ -187,7 +191,7 @@ impl ImportProgress for Bars {
         match event {
             ImportEvent::Read(stats) => self.read(stats.bytes_read, stats.rows_read),
             ImportEvent::QueueFull { pending } => self.note(&format!(
-                "waiting for import workers: {pending} chunks queued (reading resumes as they drain)"
+                "waiting for import workers: {pending} chunks queued (reading pauses whenever more than {MAX_PENDING_CHUNKS} wait)"
             )),
             ImportEvent::NoWorkers { pending } => self.note(&format!(
                 "no worker is consuming the import queue ({pending} chunks queued): \

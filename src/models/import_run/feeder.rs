@@ -33,6 +33,8 @@ pub(super) struct Feeder<'a> {
     /// The first warnings, to show.
     pub(super) warnings: Vec<Warning>,
     warned_no_workers: bool,
+    /// Times reading paused for the queue (said once, counted for the summary).
+    pub(super) pauses: u64,
 }
 
 impl<'a> Feeder<'a> {
@@ -53,6 +55,7 @@ impl<'a> Feeder<'a> {
             parse_time: Duration::ZERO,
             warnings: Vec::new(),
             warned_no_workers: false,
+            pauses: 0,
         }
     }
 
@@ -124,7 +127,10 @@ impl<'a> Feeder<'a> {
                 return Ok(());
             }
             if limit == MAX_PENDING_CHUNKS {
-                self.progress.event(ImportEvent::QueueFull { pending });
+                if self.pauses == 0 {
+                    self.progress.event(ImportEvent::QueueFull { pending });
+                }
+                self.pauses += 1;
                 // Resume at half: one pause per batch of work, not one per push.
                 limit = MAX_PENDING_CHUNKS / 2;
             }

@@ -68,7 +68,8 @@ impl From<loco_rs::Error> for ImportRunError {
 pub enum ImportEvent {
     /// Counts after another chunk of the file.
     Read(ImportStats),
-    /// The import queue is full: reading pauses until workers take some.
+    /// The import queue is full for the first time: reading pauses until
+    /// workers take some (and will again whenever it fills up).
     QueueFull { pending: u64 },
     /// The queue is full and no live worker consumes it: reading goes on
     /// without waiting (said once).
@@ -152,6 +153,7 @@ impl<R: Read + Send + 'static> ImportFile<R> {
                     warnings: feeder.warnings,
                     read_time: started.elapsed(),
                     parse_time: feeder.parse_time,
+                    pauses: feeder.pauses,
                 })
             }
             Err(error) => {
@@ -182,6 +184,8 @@ pub struct Queued {
     /// Of which the parser thread was busy this long (the rest it waited
     /// for Redis or for room in the queue).
     pub parse_time: Duration,
+    /// Times reading paused because the import queue was full.
+    pub pauses: u64,
 }
 
 /// How waiting for the chunk jobs ended.
