@@ -71,6 +71,7 @@ impl Hooks for App {
             .add_route(controllers::queues::routes())
             .add_route(controllers::ops::routes())
             .add_route(controllers::metrics::routes())
+            .add_route(controllers::imports::routes())
     }
 
     /// Loco's own job system is not used: apalis workers start in `before_run`.
@@ -84,6 +85,9 @@ impl Hooks for App {
         tasks.register(tasks::kpi::KpiRebuild);
         tasks.register(tasks::kpi::KpiVerify);
         tasks.register(tasks::orders_status::OrdersStatus);
+        tasks.register(tasks::orders_import::OrdersImport);
+        tasks.register(tasks::orders_generate::OrdersGenerate);
+        tasks.register(tasks::products_import::ProductsImport);
         // tasks-inject (do not remove)
     }
 

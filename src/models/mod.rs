@@ -4,6 +4,8 @@ pub mod group_commit;
 pub mod idempotency_keys;
 pub mod import;
 pub mod import_chunks;
+pub mod import_run;
+pub mod import_writer;
 pub mod imports;
 pub mod kpi;
 pub mod kpi_events;

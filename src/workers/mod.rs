@@ -5,6 +5,7 @@
 //! - [`WorkerProcess`] runs one apalis `Monitor` per process, plus housekeeping.
 //! - [`Lease`] keeps two deliveries of one job from doing an outside effect at once.
 pub mod canary;
+pub mod import_chunk;
 mod job;
 mod lease;
 pub mod notify;
@@ -37,4 +38,5 @@ pub fn register_all(set: WorkerSet) -> WorkerSet {
     set.add::<canary::CanaryJob>()
         .add::<order_workflow::OrderWorkflowJob>()
         .add::<notify::NotificationJob>()
+        .add::<import_chunk::ImportChunkJob>()
 }

@@ -13,6 +13,8 @@ pub struct JobQueue<J> {
     redis: ConnectionManager,
     name: String,
     max_attempts: usize,
+    /// A worker silent for longer than this is dead (heartbeat × missed beats).
+    worker_ttl_secs: u64,
     _job: PhantomData<fn(J)>,
 }
 
@@ -23,6 +25,8 @@ impl<J: Job> JobQueue<J> {
             redis: services.redis.clone(),
             name: full_name(settings, J::QUEUE),
             max_attempts: J::settings(settings).retries + 1,
+            worker_ttl_secs: settings.apalis.heartbeat_secs
+                * u64::from(settings.apalis.missed_heartbeats.max(1)),
             _job: PhantomData,
         }
     }
@@ -62,6 +66,24 @@ impl<J: Job> JobQueue<J> {
     /// When Redis fails.
     pub async fn counts(&self) -> Result<QueueCounts> {
         QueueCounts::read(&self.redis, &self.name).await
+    }
+
+    /// Workers of this queue that sent a heartbeat recently. Unlike
+    /// [`QueueCounts::workers`] it ignores entries a killed worker left behind,
+    /// so a producer can tell whether waiting for the queue to drain makes sense.
+    ///
+    /// # Errors
+    /// When Redis fails.
+    pub async fn live_workers(&self) -> Result<u64> {
+        let since = scripts::unix_now().saturating_sub(self.worker_ttl_secs);
+        let mut conn = self.redis.clone();
+        redis::cmd("ZCOUNT")
+            .arg(format!("{}:workers", self.name))
+            .arg(since)
+            .arg("+inf")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| Error::string(&format!("queue {}: {e}", self.name)))
     }
 }
 

@@ -1,3 +1,4 @@
 mod metrics;
+mod imports;
 mod ops;
 mod queues;

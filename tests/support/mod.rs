@@ -13,6 +13,7 @@ use loco_rs::{
 };
 use orders_flow::{app::App, workers::Services};
 
+pub mod imports;
 pub mod jobs;
 pub mod kpi_data;
 pub mod seed;

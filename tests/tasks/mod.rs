@@ -1,1 +1,4 @@
 mod args;
+mod catalog_and_generator;
+mod import_backpressure;
+mod orders_import;

@@ -190,7 +190,7 @@ impl Layout {
 }
 
 /// Header cell as compared: BOM, surrounding whitespace and case removed.
-fn normalize(cell: &[u8]) -> String {
+pub(super) fn normalize(cell: &[u8]) -> String {
     String::from_utf8_lossy(cell)
         .trim_start_matches('\u{feff}')
         .trim()

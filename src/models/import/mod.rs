@@ -32,6 +32,7 @@ pub mod model;
 pub mod money;
 pub mod orders_row;
 pub mod prng;
+pub mod products_file;
 pub mod recent;
 pub mod rejects;
 pub mod stream;

@@ -1,0 +1,47 @@
+//! Imports you can follow: `GET /api/imports/{id}`.
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    routing::get,
+    Json,
+};
+use loco_rs::prelude::*;
+
+use super::error::ApiError;
+use crate::{models::imports::Model as Import, views::imports::ImportResponse};
+
+/// The import row and how many of its orders are in each status now.
+///
+/// # Errors
+/// 400 for a non-numeric id, 404 for an unknown one, 500 when the database fails.
+pub async fn show(
+    Path(id): Path<String>,
+    State(ctx): State<AppContext>,
+) -> Result<Json<ImportResponse>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("import id `{id}` is not a number"),
+        )
+    })?;
+    let import = Import::find_by_id(&ctx.db, id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("import {id} does not exist"),
+            )
+        })?;
+    let orders = import
+        .order_status_counts(&ctx.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(ImportResponse::new(import, orders)))
+}
+
+pub fn routes() -> Routes {
+    Routes::new().prefix("api/imports").add("/{id}", get(show))
+}

@@ -1,0 +1,140 @@
+//! Pushes chunk jobs in batches, pausing while the import queue is full.
+use std::{io::Read, path::PathBuf, time::Duration};
+
+use loco_rs::app::AppContext;
+use tokio::sync::mpsc;
+
+use super::{
+    reader::{file_counts, read_file},
+    ImportEvent, ImportProgress, ImportRunError, CHUNKS_PER_PUSH, MAX_PENDING_CHUNKS, POLL,
+    WARNINGS_SHOWN,
+};
+use crate::{
+    models::{
+        import::{Chunk, OrderStream, RejectsWriter, Warning},
+        imports::{FileCounts, Model as Import},
+    },
+    workers::{import_chunk::ImportChunkJob, JobQueue},
+};
+
+/// The pushing side of one import.
+pub(super) struct Feeder<'a> {
+    ctx: &'a AppContext,
+    import_id: i64,
+    queue: JobQueue<ImportChunkJob>,
+    progress: &'a dyn ImportProgress,
+    batch: Vec<ImportChunkJob>,
+    /// Chunk jobs pushed so far.
+    pub(super) chunks: u64,
+    /// Counts of the file so far.
+    pub(super) counts: FileCounts,
+    /// Busy time of the parser thread.
+    pub(super) parse_time: Duration,
+    /// The first warnings, to show.
+    pub(super) warnings: Vec<Warning>,
+    warned_no_workers: bool,
+    /// Times reading paused for the queue (said once, counted for the summary).
+    pub(super) pauses: u64,
+}
+
+impl<'a> Feeder<'a> {
+    pub(super) fn new(
+        ctx: &'a AppContext,
+        import_id: i64,
+        queue: JobQueue<ImportChunkJob>,
+        progress: &'a dyn ImportProgress,
+    ) -> Self {
+        Self {
+            ctx,
+            import_id,
+            queue,
+            progress,
+            batch: Vec::with_capacity(CHUNKS_PER_PUSH),
+            chunks: 0,
+            counts: FileCounts::default(),
+            parse_time: Duration::ZERO,
+            warnings: Vec::new(),
+            warned_no_workers: false,
+            pauses: 0,
+        }
+    }
+
+    /// Reads the file on a blocking thread and queues its chunks; returns the
+    /// rejects file, if any. Chunks read before a failure are queued too.
+    pub(super) async fn feed<R: Read + Send + 'static>(
+        &mut self,
+        stream: OrderStream<R>,
+        rejects: RejectsWriter,
+    ) -> Result<Option<PathBuf>, ImportRunError> {
+        let (tx, mut rx) = mpsc::channel(CHUNKS_PER_PUSH * 2);
+        let reader = tokio::task::spawn_blocking(move || read_file(stream, rejects, &tx));
+        while let Some(chunk) = rx.recv().await {
+            self.take(chunk).await?;
+        }
+        let ended = reader
+            .await
+            .map_err(|e| ImportRunError::Queue(format!("the file reader stopped: {e}")))?;
+        self.counts = file_counts(&ended.stats);
+        self.parse_time = ended.parse_time;
+        self.push().await?;
+        ended.result
+    }
+
+    async fn take(&mut self, chunk: Chunk) -> Result<(), ImportRunError> {
+        self.progress.event(ImportEvent::Read(chunk.stats));
+        self.counts = file_counts(&chunk.stats);
+        let room = WARNINGS_SHOWN.saturating_sub(self.warnings.len());
+        self.warnings.extend(chunk.warnings.into_iter().take(room));
+        if !chunk.orders.is_empty() {
+            self.chunks += 1;
+            self.batch.push(ImportChunkJob {
+                import_id: self.import_id,
+                seq: i64::try_from(self.chunks).unwrap_or(i64::MAX),
+                orders: chunk.orders,
+            });
+        }
+        if self.batch.len() >= CHUNKS_PER_PUSH {
+            self.push().await?;
+            Import::record_counts(&self.ctx.db, self.import_id, self.counts).await?;
+        }
+        Ok(())
+    }
+
+    async fn push(&mut self) -> Result<(), ImportRunError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.make_room().await?;
+        self.queue.push_bulk(&self.batch).await?;
+        self.batch.clear();
+        Ok(())
+    }
+
+    /// Waits while the queue holds more than [`MAX_PENDING_CHUNKS`], unless
+    /// nobody is there to take them.
+    async fn make_room(&mut self) -> Result<(), ImportRunError> {
+        let mut limit = MAX_PENDING_CHUNKS;
+        loop {
+            let pending = self.queue.counts().await?.pending;
+            if pending <= limit {
+                return Ok(());
+            }
+            if self.queue.live_workers().await? == 0 {
+                if !self.warned_no_workers {
+                    self.progress.event(ImportEvent::NoWorkers { pending });
+                    self.warned_no_workers = true;
+                }
+                return Ok(());
+            }
+            if limit == MAX_PENDING_CHUNKS {
+                if self.pauses == 0 {
+                    self.progress.event(ImportEvent::QueueFull { pending });
+                }
+                self.pauses += 1;
+                // Resume at half: one pause per batch of work, not one per push.
+                limit = MAX_PENDING_CHUNKS / 2;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}

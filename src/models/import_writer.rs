@@ -1,0 +1,401 @@
+//! Writes one import chunk — customers, products, orders, items and the
+//! import's counters — in one transaction, with multi-row statements.
+//!
+//! Idempotent: the chunk is claimed first with an `import_chunks` row
+//! (unique `(import_id, seq)`); a chunk that was applied before writes
+//! nothing and only reports its orders still `pending`, so a rerun can queue
+//! their workflow again. Every unique key is written in ascending order, so
+//! two chunks sharing customers or products wait for each other on
+//! PostgreSQL but never deadlock.
+use std::collections::{BTreeMap, HashMap};
+
+use sea_orm::{
+    sea_query::{Expr, ExprTrait, OnConflict, Query},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QuerySelect, TransactionTrait, Value,
+};
+
+use super::{
+    _entities::{customers, import_chunks, imports, order_items, orders, products},
+    import::ParsedOrder,
+    imports::Model as Import,
+};
+
+/// Bind parameters per statement: far below SQLite's 32,766 and PostgreSQL's
+/// 65,535, small enough that one statement never holds a huge buffer.
+pub const MAX_PARAMS: usize = 10_000;
+
+/// Why a chunk could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ChunkError {
+    /// The chunk names an import that does not exist: retrying cannot help.
+    #[error("import {0} does not exist")]
+    UnknownImport(i64),
+    /// Database trouble (busy, connection lost, deadlock): worth another attempt.
+    #[error(transparent)]
+    Database(#[from] DbErr),
+}
+
+/// What applying a chunk did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkOutcome {
+    /// First application: `created` are the ids of the new orders.
+    Applied { created: Vec<i64>, duplicates: u64 },
+    /// Applied before: nothing written; `pending` are the ids of this chunk's
+    /// orders that have not started their workflow yet.
+    AlreadyApplied { pending: Vec<i64> },
+}
+
+impl ChunkOutcome {
+    /// Orders whose workflow job should be queued now.
+    #[must_use]
+    pub fn orders_to_queue(&self) -> &[i64] {
+        match self {
+            Self::Applied { created, .. } => created,
+            Self::AlreadyApplied { pending } => pending,
+        }
+    }
+}
+
+/// One chunk of an import, ready to be written.
+pub struct ChunkWrite<'a> {
+    pub import_id: i64,
+    pub seq: i64,
+    pub orders: &'a [ParsedOrder],
+    /// Stock of a product the database has never seen (`settings.stock.initial`).
+    pub initial_stock: i64,
+}
+
+impl ChunkWrite<'_> {
+    /// Applies the chunk once, whatever the number of attempts.
+    ///
+    /// # Errors
+    /// [`ChunkError::UnknownImport`] when the import row is gone, otherwise
+    /// database errors (the transaction is rolled back).
+    pub async fn apply(&self, db: &DatabaseConnection) -> Result<ChunkOutcome, ChunkError> {
+        let txn = db.begin().await?;
+        // Written first: on SQLite the transaction then holds the write lock
+        // from its first statement and never has to upgrade a read lock.
+        let claim = match self.claim(&txn).await {
+            Ok(claim) => claim,
+            Err(e) => {
+                txn.rollback().await?;
+                if Import::find_by_id(db, self.import_id).await?.is_none() {
+                    return Err(ChunkError::UnknownImport(self.import_id));
+                }
+                return Err(e.into());
+            }
+        };
+        let Some(chunk_row) = claim else {
+            let pending = self.pending_orders(&txn).await?;
+            txn.commit().await?;
+            return Ok(ChunkOutcome::AlreadyApplied { pending });
+        };
+        let customer_ids = self.write_customers(&txn).await?;
+        let product_ids = self.write_products(&txn).await?;
+        let (created, duplicates) = self.write_orders(&txn, &customer_ids).await?;
+        self.write_items(&txn, &created, &product_ids).await?;
+        let created_ids: Vec<i64> = created.values().copied().collect();
+        self.count(&txn, chunk_row, created_ids.len() as i64, duplicates)
+            .await?;
+        txn.commit().await?;
+        Ok(ChunkOutcome::Applied {
+            created: created_ids,
+            duplicates: duplicates.unsigned_abs(),
+        })
+    }
+
+    /// Inserts the `import_chunks` row; `None` when it already existed.
+    async fn claim(&self, txn: &DatabaseTransaction) -> Result<Option<i64>, DbErr> {
+        use import_chunks::Column as C;
+        let mut insert = Query::insert();
+        insert
+            .into_table(import_chunks::Entity)
+            .columns([
+                C::ImportId,
+                C::Seq,
+                C::OrdersInChunk,
+                C::OrdersCreated,
+                C::DuplicatesSkipped,
+            ])
+            .values([
+                Expr::val(self.import_id),
+                Expr::val(self.seq),
+                Expr::val(self.orders.len() as i64),
+                Expr::val(0i64),
+                Expr::val(0i64),
+            ])
+            .map_err(sql_error)?
+            .on_conflict(
+                OnConflict::columns([C::ImportId, C::Seq])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .returning_col(C::Id);
+        let row = txn.query_one(&insert).await?;
+        row.map(|row| row.try_get_by_index::<i64>(0)).transpose()
+    }
+
+    /// Ids of this chunk's orders, created by this import, still `pending`.
+    async fn pending_orders(&self, txn: &DatabaseTransaction) -> Result<Vec<i64>, DbErr> {
+        let mut ids = Vec::new();
+        for batch in self.orders.chunks(MAX_PARAMS) {
+            let external_ids = batch.iter().map(|o| o.external_id.as_str());
+            let found: Vec<i64> = orders::Entity::find()
+                .select_only()
+                .column(orders::Column::Id)
+                .filter(orders::Column::ImportId.eq(self.import_id))
+                .filter(orders::Column::Status.eq("pending"))
+                .filter(orders::Column::ExternalId.is_in(external_ids))
+                .into_tuple()
+                .all(txn)
+                .await?;
+            ids.extend(found);
+        }
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Inserts unknown customers (known ones are left as they are); returns
+    /// the id of every customer of the chunk by external id.
+    async fn write_customers(
+        &self,
+        txn: &DatabaseTransaction,
+    ) -> Result<HashMap<String, i64>, DbErr> {
+        use customers::Column as C;
+        let mut wanted = BTreeMap::new();
+        for order in self.orders {
+            wanted
+                .entry(order.customer.external_id.as_str())
+                .or_insert(&order.customer);
+        }
+        let rows: Vec<_> = wanted.values().collect();
+        for batch in rows.chunks(MAX_PARAMS / 3) {
+            let mut insert = Query::insert();
+            insert
+                .into_table(customers::Entity)
+                .columns([C::ExternalId, C::Email, C::Name]);
+            for customer in batch {
+                insert
+                    .values([
+                        Expr::val(customer.external_id.as_str()),
+                        Expr::val(customer.email.clone()),
+                        Expr::val(customer.name.clone()),
+                    ])
+                    .map_err(sql_error)?;
+            }
+            insert.on_conflict(OnConflict::column(C::ExternalId).do_nothing().to_owned());
+            txn.execute(&insert).await?;
+        }
+        let keys: Vec<&str> = wanted.keys().copied().collect();
+        let mut ids = HashMap::with_capacity(keys.len());
+        for batch in keys.chunks(MAX_PARAMS) {
+            let found: Vec<(i64, String)> = customers::Entity::find()
+                .select_only()
+                .columns([C::Id, C::ExternalId])
+                .filter(C::ExternalId.is_in(batch.iter().copied()))
+                .into_tuple()
+                .all(txn)
+                .await?;
+            ids.extend(found.into_iter().map(|(id, key)| (key, id)));
+        }
+        Ok(ids)
+    }
+
+    /// Inserts unknown products with the initial stock and the item's unit
+    /// price; an existing product's stock and price are never touched.
+    async fn write_products(
+        &self,
+        txn: &DatabaseTransaction,
+    ) -> Result<HashMap<String, i64>, DbErr> {
+        use products::Column as C;
+        let mut wanted = BTreeMap::new();
+        for item in self.orders.iter().flat_map(|o| &o.items) {
+            wanted.entry(item.sku.as_str()).or_insert(item);
+        }
+        let rows: Vec<_> = wanted.values().collect();
+        for batch in rows.chunks(MAX_PARAMS / 4) {
+            let mut insert = Query::insert();
+            insert
+                .into_table(products::Entity)
+                .columns([C::Sku, C::Name, C::PriceCents, C::Stock]);
+            for item in batch {
+                insert
+                    .values([
+                        Expr::val(item.sku.as_str()),
+                        Expr::val(item.name.as_str()),
+                        Expr::val(item.unit_price_cents),
+                        Expr::val(self.initial_stock),
+                    ])
+                    .map_err(sql_error)?;
+            }
+            insert.on_conflict(OnConflict::column(C::Sku).do_nothing().to_owned());
+            txn.execute(&insert).await?;
+        }
+        let keys: Vec<&str> = wanted.keys().copied().collect();
+        let mut ids = HashMap::with_capacity(keys.len());
+        for batch in keys.chunks(MAX_PARAMS) {
+            let found: Vec<(i64, String)> = products::Entity::find()
+                .select_only()
+                .columns([C::Id, C::Sku])
+                .filter(C::Sku.is_in(batch.iter().copied()))
+                .into_tuple()
+                .all(txn)
+                .await?;
+            ids.extend(found.into_iter().map(|(id, key)| (key, id)));
+        }
+        Ok(ids)
+    }
+
+    /// Inserts the orders whose external id is new; returns them (external
+    /// id → order id) and how many were duplicates.
+    async fn write_orders(
+        &self,
+        txn: &DatabaseTransaction,
+        customer_ids: &HashMap<String, i64>,
+    ) -> Result<(BTreeMap<String, i64>, i64), DbErr> {
+        use orders::Column as C;
+        let mut unique: BTreeMap<&str, &ParsedOrder> = BTreeMap::new();
+        for order in self.orders {
+            unique.entry(order.external_id.as_str()).or_insert(order);
+        }
+        let rows: Vec<&ParsedOrder> = unique.values().copied().collect();
+        let mut created = BTreeMap::new();
+        for batch in rows.chunks(MAX_PARAMS / 7) {
+            let mut insert = Query::insert();
+            insert.into_table(orders::Entity).columns([
+                C::ExternalId,
+                C::CustomerId,
+                C::ImportId,
+                C::Status,
+                C::Currency,
+                C::TotalCents,
+                C::PlacedAt,
+            ]);
+            for order in batch {
+                let customer_id = customer_ids
+                    .get(&order.customer.external_id)
+                    .copied()
+                    .ok_or_else(|| {
+                        DbErr::Custom(format!(
+                            "customer {} of order {} was not written",
+                            order.customer.external_id, order.external_id
+                        ))
+                    })?;
+                let total = order.checked_total_cents().ok_or_else(|| {
+                    DbErr::Custom(format!("order {}: total overflows", order.external_id))
+                })?;
+                insert
+                    .values([
+                        Expr::val(order.external_id.as_str()),
+                        Expr::val(customer_id),
+                        Expr::val(self.import_id),
+                        Expr::val("pending"),
+                        Expr::val(order.currency.as_str()),
+                        Expr::val(total),
+                        Expr::val(order.placed_at.map(|at| at.fixed_offset())),
+                    ])
+                    .map_err(sql_error)?;
+            }
+            insert
+                .on_conflict(OnConflict::column(C::ExternalId).do_nothing().to_owned())
+                .returning(Query::returning().columns([C::Id, C::ExternalId]));
+            for row in txn.query_all(&insert).await? {
+                let id: i64 = row.try_get_by_index(0)?;
+                let external_id: String = row.try_get_by_index(1)?;
+                created.insert(external_id, id);
+            }
+        }
+        let duplicates = self.orders.len() - created.len();
+        Ok((created, duplicates as i64))
+    }
+
+    /// Items of the new orders only; `line_no` is the item's 1-based position.
+    async fn write_items(
+        &self,
+        txn: &DatabaseTransaction,
+        created: &BTreeMap<String, i64>,
+        product_ids: &HashMap<String, i64>,
+    ) -> Result<(), DbErr> {
+        use order_items::Column as C;
+        let mut rows: Vec<[Value; 5]> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for order in self.orders {
+            let Some(&order_id) = created.get(&order.external_id) else {
+                continue;
+            };
+            // A duplicate id inside the chunk: only the first order was inserted.
+            if !seen.insert(order_id) {
+                continue;
+            }
+            for (position, item) in order.items.iter().enumerate() {
+                let product_id = product_ids.get(&item.sku).copied().ok_or_else(|| {
+                    DbErr::Custom(format!("product {} was not written", item.sku))
+                })?;
+                let line_no = i32::try_from(position + 1).unwrap_or(i32::MAX);
+                rows.push([
+                    order_id.into(),
+                    product_id.into(),
+                    line_no.into(),
+                    item.qty.into(),
+                    item.unit_price_cents.into(),
+                ]);
+            }
+        }
+        for batch in rows.chunks(MAX_PARAMS / 5) {
+            let mut insert = Query::insert();
+            insert.into_table(order_items::Entity).columns([
+                C::OrderId,
+                C::ProductId,
+                C::LineNo,
+                C::Qty,
+                C::UnitPriceCents,
+            ]);
+            for row in batch {
+                insert
+                    .values(row.iter().cloned().map(Expr::val))
+                    .map_err(sql_error)?;
+            }
+            txn.execute(&insert).await?;
+        }
+        Ok(())
+    }
+
+    /// The chunk's own counts, the import's counters, then the import is
+    /// finalized if this was its last chunk.
+    async fn count(
+        &self,
+        txn: &DatabaseTransaction,
+        chunk_row: i64,
+        created: i64,
+        duplicates: i64,
+    ) -> Result<(), DbErr> {
+        import_chunks::Entity::update_many()
+            .col_expr(import_chunks::Column::OrdersCreated, Expr::val(created))
+            .col_expr(
+                import_chunks::Column::DuplicatesSkipped,
+                Expr::val(duplicates),
+            )
+            .filter(import_chunks::Column::Id.eq(chunk_row))
+            .exec(txn)
+            .await?;
+        use imports::Column as C;
+        imports::Entity::update_many()
+            .col_expr(C::OrdersCreated, Expr::col(C::OrdersCreated).add(created))
+            .col_expr(
+                C::DuplicatesSkipped,
+                Expr::col(C::DuplicatesSkipped).add(duplicates),
+            )
+            .col_expr(C::ChunksDone, Expr::col(C::ChunksDone).add(1))
+            .col_expr(C::UpdatedAt, Expr::val(chrono::Utc::now().naive_utc()))
+            .filter(C::Id.eq(self.import_id))
+            .exec(txn)
+            .await?;
+        Import::finalize(txn, self.import_id).await?;
+        Ok(())
+    }
+}
+
+fn sql_error(e: sea_orm::sea_query::error::Error) -> DbErr {
+    DbErr::Custom(format!("building SQL: {e}"))
+}

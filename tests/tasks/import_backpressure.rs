@@ -1,0 +1,122 @@
+//! The import queue stays bounded while workers are alive, and a missing
+//! worker does not make the task wait forever.
+use std::{fs::File, process::Stdio, time::Duration};
+
+use chrono::{TimeZone, Utc};
+use orders_flow::{
+    models::import::{generate, Format, GenerateOptions},
+    workers::import_chunk::ImportChunkJob,
+};
+use tokio::io::AsyncReadExt;
+
+use crate::support::{
+    eventually,
+    imports::{done, import_workers, imports, run_task, stderr, success, Scratch},
+    TestApp,
+};
+
+/// 3,000 orders, as 150 chunks of 20.
+fn big_file(scratch: &Scratch) -> String {
+    let path = scratch.path("big.csv");
+    let options = GenerateOptions {
+        orders: 3_000,
+        format: Format::Orders,
+        seed: 11,
+        customers: 100,
+        products: 100,
+        now: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+    };
+    generate(File::create(&path).unwrap(), options).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn with_nobody_consuming_the_queue_the_task_says_so_and_queues_everything() {
+    let app = TestApp::boot().await;
+    let scratch = Scratch::new();
+    let file = format!("file={}", big_file(&scratch));
+    let out = run_task(
+        &app,
+        &["orders_import", &file, "chunk_size=20", "wait=false"],
+    )
+    .await;
+    success(&out);
+    let message = stderr(&out);
+    assert!(
+        message.contains("no worker is consuming the import queue ("),
+        "{message}"
+    );
+    assert_eq!(
+        message.matches("no worker").count(),
+        1,
+        "said once: {message}"
+    );
+    let queue = app.services().queue::<ImportChunkJob>();
+    assert_eq!(queue.counts().await.unwrap().pending, 150);
+}
+
+#[tokio::test]
+async fn with_a_live_worker_the_task_pauses_while_the_queue_is_full() {
+    let app = TestApp::boot().await;
+    let scratch = Scratch::new();
+    let file = format!("file={}", big_file(&scratch));
+    let queue = app.services().queue::<ImportChunkJob>();
+    // A worker that looks alive (heartbeat in the future) but takes nothing:
+    // the queue fills to its bound and the task has to wait.
+    let mut redis = app.redis().await;
+    let future = Utc::now().timestamp() + 3_600;
+    let _: () = redis::cmd("ZADD")
+        .arg(format!("{}:workers", queue.name()))
+        .arg(future)
+        .arg("idle-worker")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+
+    let mut task = tokio::process::Command::new(env!("CARGO_BIN_EXE_orders-flow-cli"))
+        .args([
+            "task",
+            "orders_import",
+            &file,
+            "chunk_size=20",
+            "wait=false",
+        ])
+        .env("LOCO_ENV", "test")
+        .env("REDIS_PREFIX", &app.prefix)
+        .env("DATABASE_URL", &app.database_url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually("the queue to fill up", Duration::from_secs(30), || async {
+        (queue.counts().await.unwrap().pending > 32).then_some(())
+    })
+    .await;
+    assert!(
+        task.try_wait().unwrap().is_none(),
+        "the task waits for room"
+    );
+    assert!(
+        queue.counts().await.unwrap().pending <= 40,
+        "32 plus one push of 8"
+    );
+
+    let workers = import_workers(&app).await;
+    let status = tokio::time::timeout(Duration::from_secs(60), task.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut message = String::new();
+    task.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut message)
+        .await
+        .unwrap();
+    assert!(status.success(), "{message}");
+    assert!(message.contains("waiting for import workers"), "{message}");
+    let [import] = imports(&app).await.try_into().unwrap();
+    let import = done(&app, import.id).await;
+    workers.stop().await;
+    assert_eq!((import.chunks_total, import.orders_created), (150, 3_000));
+}
