@@ -9,6 +9,7 @@ pub mod notify;
 pub mod order_workflow;
 mod process;
 mod queue;
+pub mod refund;
 mod scripts;
 mod services;
 
@@ -33,4 +34,5 @@ pub mod queue_names {
 pub fn register_all(set: WorkerSet) -> WorkerSet {
     set.add::<canary::CanaryJob>()
         .add::<order_workflow::OrderWorkflowJob>()
+        .add::<refund::RefundJob>()
 }
