@@ -70,6 +70,8 @@ impl Hooks for App {
         AppRoutes::with_default_routes()
             .add_route(controllers::queues::routes())
             .add_route(controllers::ops::routes())
+            .add_route(controllers::orders::routes())
+            .add_route(controllers::refunds::routes())
     }
 
     /// Loco's own job system is not used: apalis workers start in `before_run`.
@@ -80,6 +82,7 @@ impl Hooks for App {
     fn register_tasks(tasks: &mut Tasks) {
         tasks.register(tasks::queues_status::QueuesStatus);
         tasks.register(tasks::orders_recover::OrdersRecover);
+        tasks.register(tasks::orders_refund::OrdersRefund);
         // tasks-inject (do not remove)
     }
 

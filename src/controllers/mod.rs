@@ -1,4 +1,6 @@
 pub mod auth;
 pub mod error;
 pub mod ops;
+pub mod orders;
 pub mod queues;
+pub mod refunds;

@@ -1,1 +1,3 @@
+pub mod orders;
 pub mod queues;
+pub mod refunds;
