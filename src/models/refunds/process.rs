@@ -10,10 +10,11 @@ use sea_orm::{
 };
 
 use super::{FAILED, PENDING, PROCESSED};
+use crate::models::_entities::order_notifications::Column as NotificationColumn;
 use crate::{
     models::{
-        _entities::{order_notifications, orders, refunds},
-        kpi_events,
+        _entities::{orders, refunds},
+        kpi_events, order_notifications,
         orders::REFUNDABLE,
         workflow::gateway::{ChargeOutcome, RefundRequest},
     },
@@ -137,14 +138,7 @@ pub async fn complete(
         ..refund.clone()
     };
     kpi_events::record_refund(&txn, &processed, &order, now.date_naive()).await?;
-    let notification = crate::models::order_notifications::queue_for(
-        &txn,
-        &order,
-        &event(refund.id),
-        Some("refund_processed"),
-        email_enabled,
-    )
-    .await?;
+    let notification = notify(&txn, &order, refund, "refund_processed", email_enabled).await?;
     txn.commit().await?;
     Ok(Move::Done(notification))
 }
@@ -178,14 +172,7 @@ pub async fn decline(
         txn.rollback().await?;
         return Ok(Move::Inconsistent);
     };
-    let notification = crate::models::order_notifications::queue_for(
-        &txn,
-        &order,
-        &event(refund.id),
-        Some(reason),
-        email_enabled,
-    )
-    .await?;
+    let notification = notify(&txn, &order, refund, reason, email_enabled).await?;
     txn.commit().await?;
     Ok(Move::Done(notification))
 }
@@ -194,6 +181,28 @@ pub async fn decline(
 #[must_use]
 pub fn event(refund_id: i64) -> String {
     format!("refund:{refund_id}")
+}
+
+/// Queues the refund's one notification, with the refund's figures in its payload.
+async fn notify<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+    refund: &refunds::Model,
+    reason: &str,
+    email_enabled: bool,
+) -> Result<Option<i64>, DbErr> {
+    let id =
+        order_notifications::queue_for(db, order, &event(refund.id), Some(reason), email_enabled)
+            .await?;
+    if let Some(id) = id {
+        let details = serde_json::json!({
+            "refund_id": refund.id,
+            "refund_amount_cents": refund.amount_cents,
+            "refunded_cents": order.refunded_cents,
+        });
+        order_notifications::add_details(db, id, details).await?;
+    }
+    Ok(id)
 }
 
 /// The guarded refund transition; true when this call made it.
@@ -245,9 +254,9 @@ async fn push_queued_notification(
     refund: &refunds::Model,
 ) -> JobResult {
     let queued = order_notifications::Entity::find()
-        .filter(order_notifications::Column::OrderId.eq(refund.order_id))
-        .filter(order_notifications::Column::Event.eq(event(refund.id)))
-        .filter(order_notifications::Column::Status.eq("queued"))
+        .filter(NotificationColumn::OrderId.eq(refund.order_id))
+        .filter(NotificationColumn::Event.eq(event(refund.id)))
+        .filter(NotificationColumn::Status.eq("queued"))
         .one(db)
         .await
         .context("loading the refund's notification")?;
