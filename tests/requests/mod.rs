@@ -1,2 +1,5 @@
 mod ops;
+mod orders;
 mod queues;
+mod refund_concurrency;
+mod refunds;

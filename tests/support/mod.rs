@@ -13,6 +13,7 @@ use loco_rs::{
 use orders_flow::{app::App, workers::Services};
 
 pub mod jobs;
+pub mod refunds;
 pub mod seed;
 mod test_db;
 

@@ -1,4 +1,5 @@
 mod crash;
 mod processes;
 mod queue;
+mod refunds;
 mod workflow;
