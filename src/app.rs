@@ -72,6 +72,8 @@ impl Hooks for App {
             .add_route(controllers::ops::routes())
             .add_route(controllers::metrics::routes())
             .add_route(controllers::imports::routes())
+            .add_route(controllers::orders::routes())
+            .add_route(controllers::refunds::routes())
     }
 
     /// Loco's own job system is not used: apalis workers start in `before_run`.
@@ -88,6 +90,7 @@ impl Hooks for App {
         tasks.register(tasks::orders_import::OrdersImport);
         tasks.register(tasks::orders_generate::OrdersGenerate);
         tasks.register(tasks::products_import::ProductsImport);
+        tasks.register(tasks::orders_refund::OrdersRefund);
         // tasks-inject (do not remove)
     }
 

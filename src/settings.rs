@@ -127,6 +127,13 @@ pub struct PaymentSettings {
     pub latency_ms: u64,
     /// With the order id, decides every outcome: a rerun gives the same answer.
     pub seed: u64,
+    /// Share of refunds the fake gateway accepts, 0.0–1.0 (decided per refund id).
+    #[serde(default = "always")]
+    pub refund_success_rate: f64,
+}
+
+const fn always() -> f64 {
+    1.0
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -213,6 +220,12 @@ impl Settings {
         }
         if !(0.0..=1.0).contains(&self.payment.success_rate) {
             return bad("settings.payment.success_rate must be between 0.0 and 1.0");
+        }
+        if !(0.0..=1.0).contains(&self.payment.refund_success_rate) {
+            return bad("settings.payment.refund_success_rate must be between 0.0 and 1.0");
+        }
+        if self.refunds.key_ttl_secs == 0 {
+            return bad("settings.refunds.key_ttl_secs must be at least 1");
         }
         if self.stock.initial < 0 {
             return bad("settings.stock.initial must not be negative");

@@ -64,3 +64,17 @@ impl From<loco_rs::Error> for ApiError {
         Self::internal(&error)
     }
 }
+
+impl From<crate::models::refunds::RefundError> for ApiError {
+    fn from(error: crate::models::refunds::RefundError) -> Self {
+        if error.status().is_server_error() {
+            return Self::internal(&error);
+        }
+        Self {
+            status: error.status(),
+            code: error.code(),
+            message: error.to_string(),
+            details: error.details(),
+        }
+    }
+}

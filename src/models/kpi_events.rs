@@ -3,13 +3,16 @@
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
 pub use super::_entities::kpi_events::{ActiveModel, Entity, Model};
-use super::_entities::orders;
+use super::_entities::{orders, refunds};
 
 /// What happened, as stored in `kpi_events.kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KpiKind {
     OrderPaid,
     OrderFailed,
+    /// Revenue down by the refunded amount on the day it is processed;
+    /// `order_count` is never touched by a refund.
+    RefundProcessed,
 }
 
 impl KpiKind {
@@ -18,6 +21,7 @@ impl KpiKind {
         match self {
             Self::OrderPaid => "order_paid",
             Self::OrderFailed => "order_failed",
+            Self::RefundProcessed => "refund_processed",
         }
     }
 }
@@ -68,12 +72,42 @@ pub async fn record_orders<C: ConnectionTrait>(
         day: Set(order_day(order)),
         revenue_delta_cents: Set(match kind {
             KpiKind::OrderPaid => order.total_cents,
-            KpiKind::OrderFailed => 0,
+            KpiKind::OrderFailed | KpiKind::RefundProcessed => 0,
         }),
         applied_at: Set(None),
         ..Default::default()
     });
     Entity::insert_many(events)
+        .on_conflict_do_nothing_on([super::_entities::kpi_events::Column::EventKey])
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records a processed refund, once (`refund_processed:{refund_id}`): revenue
+/// goes down by the amount on `day`, the UTC day the refund was processed.
+///
+/// # Errors
+/// Database errors.
+pub async fn record_refund<C: ConnectionTrait>(
+    db: &C,
+    refund: &refunds::Model,
+    order: &orders::Model,
+    day: chrono::NaiveDate,
+) -> Result<(), DbErr> {
+    let kind = KpiKind::RefundProcessed;
+    let event = ActiveModel {
+        event_key: Set(format!("{}:{}", kind.as_str(), refund.id)),
+        kind: Set(kind.as_str().to_string()),
+        order_id: Set(order.id),
+        refund_id: Set(Some(refund.id)),
+        customer_id: Set(order.customer_id),
+        day: Set(day.format("%Y-%m-%d").to_string()),
+        revenue_delta_cents: Set(-refund.amount_cents),
+        applied_at: Set(None),
+        ..Default::default()
+    };
+    Entity::insert(event)
         .on_conflict_do_nothing_on([super::_entities::kpi_events::Column::EventKey])
         .exec(db)
         .await?;

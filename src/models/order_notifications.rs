@@ -281,3 +281,32 @@ fn usable_email(email: &str) -> Option<&str> {
 fn truncate(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()
 }
+
+/// Adds `extra` fields to the payload of notification `id` (queued by
+/// [`queue_for`] in the same transaction), e.g. the amount of a refund.
+///
+/// # Errors
+/// Database errors, or a stored payload that is not a JSON object.
+pub async fn add_details<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    extra: serde_json::Value,
+) -> std::result::Result<(), DbErr> {
+    let Some(row) = Entity::find_by_id(id).one(db).await? else {
+        return Ok(());
+    };
+    let mut payload: serde_json::Value = serde_json::from_str(&row.payload)
+        .map_err(|e| DbErr::Custom(format!("notification {id}: payload: {e}")))?;
+    if let (Some(map), serde_json::Value::Object(extra)) = (payload.as_object_mut(), extra) {
+        map.extend(extra);
+    }
+    Entity::update_many()
+        .col_expr(
+            super::_entities::order_notifications::Column::Payload,
+            sea_orm::sea_query::Expr::value(payload.to_string()),
+        )
+        .filter(super::_entities::order_notifications::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -1,6 +1,11 @@
 pub use super::_entities::orders::{ActiveModel, Entity, Model};
-use sea_orm::entity::prelude::*;
+use sea_orm::{entity::prelude::*, QueryOrder};
+
+use super::_entities::{order_items, order_notifications, payments, products, refunds};
 pub type Orders = Entity;
+
+/// Statuses a refund can be taken from.
+pub const REFUNDABLE: [&str; 2] = ["paid", "partially_refunded"];
 
 #[async_trait::async_trait]
 impl ActiveModelBehavior for ActiveModel {
@@ -12,11 +17,90 @@ impl ActiveModelBehavior for ActiveModel {
     }
 }
 
-// implement your read-oriented logic here
-impl Model {}
+/// Everything that hangs off one order, for `GET /api/orders/{id}`.
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    pub order: Model,
+    pub customer_external_id: Option<String>,
+    pub items: Vec<(order_items::Model, Option<products::Model>)>,
+    pub payments: Vec<payments::Model>,
+    pub refunds: Vec<refunds::Model>,
+    pub notifications: Vec<order_notifications::Model>,
+}
 
-// implement your write-oriented logic here
-impl ActiveModel {}
+impl Model {
+    /// Whether a refund may be requested in this status.
+    #[must_use]
+    pub fn is_refundable(&self) -> bool {
+        REFUNDABLE.contains(&self.status.as_str())
+    }
 
-// implement your custom finders, selectors oriented logic here
-impl Entity {}
+    /// What is left to refund: the total minus refunds processed or pending.
+    #[must_use]
+    pub const fn refundable_cents(&self) -> i64 {
+        self.total_cents - self.refund_reserved_cents
+    }
+
+    /// Loads the order's items, payments, refunds and notifications.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn record<C: ConnectionTrait>(self, db: &C) -> Result<OrderRecord, DbErr> {
+        let customer = super::_entities::customers::Entity::find_by_id(self.customer_id)
+            .one(db)
+            .await?;
+        let items = order_items::Entity::find()
+            .filter(order_items::Column::OrderId.eq(self.id))
+            .find_also_related(products::Entity)
+            .order_by_asc(order_items::Column::LineNo)
+            .all(db)
+            .await?;
+        let payments = payments::Entity::find()
+            .filter(payments::Column::OrderId.eq(self.id))
+            .order_by_asc(payments::Column::Id)
+            .all(db)
+            .await?;
+        let refunds = refunds::Entity::find()
+            .filter(refunds::Column::OrderId.eq(self.id))
+            .order_by_asc(refunds::Column::Id)
+            .all(db)
+            .await?;
+        let notifications = order_notifications::Entity::find()
+            .filter(order_notifications::Column::OrderId.eq(self.id))
+            .order_by_asc(order_notifications::Column::Id)
+            .all(db)
+            .await?;
+        Ok(OrderRecord {
+            customer_external_id: customer.map(|c| c.external_id),
+            order: self,
+            items,
+            payments,
+            refunds,
+            notifications,
+        })
+    }
+}
+
+impl Entity {
+    /// Finds an order by its external id (`ORD-2025-001`) or, failing that,
+    /// by its internal numeric id. An external id wins when both could match.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn find_by_ref<C: ConnectionTrait>(
+        db: &C,
+        reference: &str,
+    ) -> Result<Option<Model>, DbErr> {
+        let by_external = Self::find()
+            .filter(super::_entities::orders::Column::ExternalId.eq(reference))
+            .one(db)
+            .await?;
+        if by_external.is_some() {
+            return Ok(by_external);
+        }
+        match reference.parse::<i64>() {
+            Ok(id) if id > 0 => Self::find_by_id(id).one(db).await,
+            _ => Ok(None),
+        }
+    }
+}

@@ -1,22 +1,33 @@
-pub use super::_entities::refunds::{ActiveModel, Entity, Model};
-use sea_orm::entity::prelude::*;
+//! Refunds: the rules shared by the HTTP API and the CLI, and the refund job.
+//!
+//! - [`RefundInput`] / [`IdempotencyKey`]: what a request says, checked before
+//!   anything is written (refused with 400/422, not remembered on the key).
+//! - [`request`]: claims the key, reserves the amount on the order with a
+//!   conditional update (`refund_reserved_cents + amount <= total_cents`),
+//!   writes the `pending` refund and stores the response, then queues the job.
+//! - [`process`]: the refund job, `pending → processed | failed`.
+//!
+//! An order's `refund_reserved_cents` holds refunds pending or processed and
+//! `refunded_cents` the processed ones: the remainder a new refund may take is
+//! `total − reserved`, so a refund never counts against itself.
+mod error;
+mod input;
+mod process;
+mod request;
+
+pub use error::RefundError;
+pub use input::{IdempotencyKey, RefundInput, MAX_REASON_CHARS};
+pub use process::{complete, decline, event, process, Move, PARTIALLY_REFUNDED, REFUNDED};
+pub use request::{request, Recorded, RefundCall};
+
+pub use super::_entities::refunds::{ActiveModel, Column, Entity, Model};
 pub type Refunds = Entity;
 
-#[async_trait::async_trait]
-impl ActiveModelBehavior for ActiveModel {
-    async fn before_save<C>(self, _db: &C, _insert: bool) -> std::result::Result<Self, DbErr>
-    where
-        C: ConnectionTrait,
-    {
-        Ok(self)
-    }
-}
+pub const PENDING: &str = "pending";
+pub const PROCESSED: &str = "processed";
+pub const FAILED: &str = "failed";
 
-// implement your read-oriented logic here
-impl Model {}
+/// The scope of keys given on the command line (API keys are scoped to their token).
+pub const CLI_SCOPE: &str = "cli";
 
-// implement your write-oriented logic here
-impl ActiveModel {}
-
-// implement your custom finders, selectors oriented logic here
-impl Entity {}
+impl sea_orm::ActiveModelBehavior for ActiveModel {}

@@ -1,9 +1,10 @@
 pub mod args;
 pub mod kpi;
-pub mod orders_recover;
-pub mod orders_status;
 pub mod orders_generate;
 pub mod orders_import;
+pub mod orders_recover;
+pub mod orders_refund;
+pub mod orders_status;
 pub mod products_import;
 pub mod progress;
 pub mod queues_status;

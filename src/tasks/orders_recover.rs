@@ -16,7 +16,7 @@ const ARGS: &[Arg] = &[Arg::optional(
     "seconds without progress before work counts as lost (default: settings.workflow.stuck_after_secs)",
 )];
 
-/// Queues again the orders and notifications that stopped moving.
+/// Queues again the orders, refunds and notifications that stopped moving.
 pub struct OrdersRecover;
 
 #[async_trait::async_trait]
@@ -24,7 +24,8 @@ impl Task for OrdersRecover {
     fn task(&self) -> TaskInfo {
         TaskInfo {
             name: NAME.to_string(),
-            detail: "Queue again orders and notifications left unfinished (lost jobs)".to_string(),
+            detail: "Queue again orders, refunds and notifications left unfinished (lost jobs)"
+                .to_string(),
         }
     }
 
@@ -36,9 +37,11 @@ impl Task for OrdersRecover {
             .await
             .map_err(|e| Error::string(&format!("recovery sweep failed: {e:#}")))?;
         println!(
-            "orders queued again: {}\nnotifications queued again: {}{}",
+            "orders queued again: {}\nrefunds queued again: {}\nnotifications queued again: {}\nexpired idempotency keys deleted: {}{}",
             report.orders_requeued,
+            report.refunds_requeued,
             report.notifications_requeued,
+            report.keys_purged,
             if report.skipped_busy_queues > 0 {
                 "\n(a queue still had jobs waiting; its rows were left for a later sweep)"
             } else {

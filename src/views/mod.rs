@@ -1,3 +1,5 @@
-pub mod metrics;
 pub mod imports;
+pub mod metrics;
+pub mod orders;
 pub mod queues;
+pub mod refunds;

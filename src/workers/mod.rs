@@ -12,6 +12,7 @@ pub mod notify;
 pub mod order_workflow;
 mod process;
 mod queue;
+pub mod refund;
 mod scripts;
 mod services;
 
@@ -39,4 +40,5 @@ pub fn register_all(set: WorkerSet) -> WorkerSet {
         .add::<order_workflow::OrderWorkflowJob>()
         .add::<notify::NotificationJob>()
         .add::<import_chunk::ImportChunkJob>()
+        .add::<refund::RefundJob>()
 }

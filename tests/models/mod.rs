@@ -1,4 +1,4 @@
 mod import_parsing;
-mod order_notifications;
 mod import_run;
+mod order_notifications;
 mod schema;

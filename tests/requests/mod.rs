@@ -1,4 +1,7 @@
-mod metrics;
 mod imports;
+mod metrics;
 mod ops;
+mod orders;
 mod queues;
+mod refund_concurrency;
+mod refunds;

@@ -16,6 +16,7 @@ use orders_flow::{app::App, workers::Services};
 pub mod imports;
 pub mod jobs;
 pub mod kpi_data;
+pub mod refunds;
 pub mod seed;
 pub mod shop;
 pub mod smtp;

@@ -78,3 +78,26 @@ pub async fn order(
         .expect("items");
     order
 }
+
+/// A `paid` order of `total_cents` (one item), taken through the real workflow.
+/// The app must be booted with `payment.success_rate` 1.0.
+pub async fn paid_order(
+    ctx: &loco_rs::app::AppContext,
+    external_id: &str,
+    total_cents: i64,
+) -> orders::Model {
+    let db = &ctx.db;
+    let item = product(db, &format!("SKU-{external_id}"), total_cents, 10).await;
+    let buyer = customer(db, &format!("CUST-{external_id}"), None).await;
+    let pending = order(db, external_id, &buyer, &[(&item, 1)]).await;
+    orders_flow::models::workflow::advance(ctx, pending.id)
+        .await
+        .expect("workflow");
+    let paid = orders::Entity::find_by_id(pending.id)
+        .one(db)
+        .await
+        .expect("order")
+        .expect("order exists");
+    assert_eq!(paid.status, "paid", "boot with payment.success_rate 1.0");
+    paid
+}

@@ -2,3 +2,4 @@ mod args;
 mod catalog_and_generator;
 mod import_backpressure;
 mod orders_import;
+mod refund;

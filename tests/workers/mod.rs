@@ -1,8 +1,9 @@
 mod crash;
+mod import_chunk;
 mod kpi;
 mod notifications;
 mod notifications_once;
-mod import_chunk;
 mod processes;
 mod queue;
+mod refunds;
 mod workflow;

@@ -21,6 +21,16 @@ pub enum ChargeOutcome {
     Declined { reason: String },
 }
 
+/// One refund of (part of) a captured charge. The key is stable per refund row.
+#[derive(Debug, Clone)]
+pub struct RefundRequest {
+    pub refund_id: i64,
+    pub order_id: i64,
+    pub idempotency_key: String,
+    pub amount_cents: i64,
+    pub currency: String,
+}
+
 /// The gateway could not answer: not a decline, so the queue retries.
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -38,14 +48,25 @@ pub trait PaymentGateway: Send + Sync {
 
     /// Charges an order; the same request must give the same outcome.
     async fn charge(&self, charge: &Charge) -> Result<ChargeOutcome, GatewayError>;
+
+    /// Refunds part of a charge; the same request must give the same outcome.
+    /// A gateway that cannot refund says so, and the refund job retries.
+    async fn refund(&self, refund: &RefundRequest) -> Result<ChargeOutcome, GatewayError> {
+        Err(GatewayError::Unavailable(format!(
+            "{} cannot refund (refund {})",
+            self.name(),
+            refund.refund_id
+        )))
+    }
 }
 
 /// Approves `success_rate` of charges; the outcome for an order is a pure
 /// function of (seed, order id), so a rerun after a crash gives the same answer.
 #[derive(Debug, Clone)]
 pub struct FakeGateway {
-    /// Approval threshold out of `u32::MAX`: integer maths from here on.
+    /// Approval thresholds out of `u32::MAX`: integer maths from here on.
     approve_below: u64,
+    refund_below: u64,
     latency: Duration,
     seed: u64,
 }
@@ -53,11 +74,9 @@ pub struct FakeGateway {
 impl FakeGateway {
     #[must_use]
     pub fn new(settings: &PaymentSettings) -> Self {
-        // The rate is a validated probability in 0.0..=1.0 (not money).
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let approve_below = (settings.success_rate * f64::from(u32::MAX)).round() as u64;
         Self {
-            approve_below,
+            approve_below: threshold(settings.success_rate),
+            refund_below: threshold(settings.refund_success_rate),
             latency: Duration::from_millis(settings.latency_ms),
             seed: settings.seed,
         }
@@ -70,6 +89,25 @@ impl FakeGateway {
         let roll = splitmix64(self.seed ^ (order_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         (roll >> 32) < self.approve_below
     }
+
+    /// The decision for one refund: a pure function of (seed, refund id).
+    #[must_use]
+    pub fn approves_refund(&self, refund_id: i64) -> bool {
+        // A different stream from charges, so refund ids do not mirror order ids.
+        #[allow(clippy::cast_sign_loss)]
+        let roll = splitmix64(
+            (self.seed ^ 0xA076_1D64_78BD_642F)
+                ^ (refund_id as u64).wrapping_mul(0xD1B5_4A32_D192_ED03),
+        );
+        (roll >> 32) < self.refund_below
+    }
+}
+
+/// A validated probability in 0.0..=1.0 (not money) as a threshold out of `u32::MAX`.
+fn threshold(rate: f64) -> u64 {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let below = (rate * f64::from(u32::MAX)).round() as u64;
+    below
 }
 
 #[async_trait]
@@ -92,6 +130,21 @@ impl PaymentGateway for FakeGateway {
             }
         })
     }
+
+    async fn refund(&self, refund: &RefundRequest) -> Result<ChargeOutcome, GatewayError> {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        Ok(if self.approves_refund(refund.refund_id) {
+            ChargeOutcome::Approved {
+                reference: format!("fake-{}", refund.idempotency_key),
+            }
+        } else {
+            ChargeOutcome::Declined {
+                reason: "refund_declined".to_string(),
+            }
+        })
+    }
 }
 
 fn splitmix64(mut x: u64) -> u64 {
@@ -110,6 +163,7 @@ mod tests {
             success_rate: rate,
             latency_ms: 0,
             seed,
+            refund_success_rate: rate,
         })
     }
 
@@ -132,5 +186,19 @@ mod tests {
             .filter(|id| gateway(0.9, 3).approves(*id))
             .count();
         assert!((8_800..9_200).contains(&approved), "{approved}");
+    }
+
+    #[test]
+    fn refund_outcome_is_a_pure_function_of_seed_and_refund() {
+        let a = gateway(0.5, 7);
+        let b = gateway(0.5, 7);
+        assert!((1..500).all(|id| a.approves_refund(id) == b.approves_refund(id)));
+        assert!((1..500).any(|id| a.approves_refund(id) != gateway(0.5, 8).approves_refund(id)));
+        assert!((1..1000).all(|id| gateway(1.0, 1).approves_refund(id)));
+        assert!((1..1000).all(|id| !gateway(0.0, 1).approves_refund(id)));
+        let approved = (1..10_001)
+            .filter(|id| gateway(0.7, 3).approves_refund(*id))
+            .count();
+        assert!((6_800..7_200).contains(&approved), "{approved}");
     }
 }

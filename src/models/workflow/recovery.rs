@@ -3,8 +3,8 @@
 //! A worker killed with SIGKILL loses nothing by itself (its in-flight jobs go
 //! back to the queue after its heartbeat lapses), but a flushed or restarted
 //! Redis loses every queued job. The database still knows every order that is
-//! not terminal and every notification not sent, so this sweep re-derives the
-//! jobs. It only looks when the queue is empty: with a backlog, an old order
+//! not terminal, every refund still pending and every notification not sent,
+//! so this sweep re-derives the jobs. It also deletes expired idempotency keys. It only looks when the queue is empty: with a backlog, an old order
 //! may just be waiting its turn, and queuing it again would only add duplicates.
 use std::time::Duration;
 
@@ -14,8 +14,13 @@ use serde::Serialize;
 
 use super::transitions::{PENDING, RESERVED};
 use crate::{
-    models::_entities::orders,
-    workers::{notify::NotificationJob, order_workflow::OrderWorkflowJob, Services},
+    models::{
+        _entities::{orders, refunds},
+        idempotency_keys,
+    },
+    workers::{
+        notify::NotificationJob, order_workflow::OrderWorkflowJob, refund::RefundJob, Services,
+    },
 };
 
 /// Most jobs one sweep queues per kind; the next sweep takes the rest.
@@ -26,11 +31,14 @@ const PAGE: u64 = 50_000;
 pub struct SweepReport {
     pub orders_requeued: u64,
     pub notifications_requeued: u64,
+    pub refunds_requeued: u64,
+    /// Idempotency keys past their TTL, deleted.
+    pub keys_purged: u64,
     /// A queue still had jobs waiting, so its stuck rows were left alone.
     pub skipped_busy_queues: u64,
 }
 
-/// Queues again the orders and notifications untouched for `stuck_after`.
+/// Queues again the orders, refunds and notifications untouched for `stuck_after`.
 ///
 /// # Errors
 /// Database or Redis errors.
@@ -73,7 +81,30 @@ pub async fn sweep(ctx: &AppContext, stuck_after: Duration) -> anyhow::Result<Sw
             .collect();
         report.notifications_requeued = notifications.push_bulk(&jobs).await?;
     }
-    if report.orders_requeued + report.notifications_requeued > 0 {
+
+    let refund_queue = services.queue::<RefundJob>();
+    if refund_queue.counts().await?.pending > 0 {
+        report.skipped_busy_queues += 1;
+    } else {
+        let ids: Vec<i64> = refunds::Entity::find()
+            .select_only()
+            .column(refunds::Column::Id)
+            .filter(refunds::Column::Status.eq("pending"))
+            .filter(refunds::Column::UpdatedAt.lt(cutoff))
+            .order_by_asc(refunds::Column::Id)
+            .limit(PAGE)
+            .into_tuple()
+            .all(&ctx.db)
+            .await?;
+        let jobs: Vec<RefundJob> = ids
+            .into_iter()
+            .map(|refund_id| RefundJob { refund_id })
+            .collect();
+        report.refunds_requeued = refund_queue.push_bulk(&jobs).await?;
+    }
+    report.keys_purged = idempotency_keys::purge_expired(&ctx.db, chrono::Utc::now(), PAGE).await?;
+
+    if report.orders_requeued + report.notifications_requeued + report.refunds_requeued > 0 {
         tracing::warn!(?report, "recovery sweep queued stuck work again");
     }
     Ok(report)

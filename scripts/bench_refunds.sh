@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Accepted refunds per second through the HTTP API (SPEC §10: ≥ 5,000/s).
+#
+# A throwaway PostgreSQL database gets ORDERS paid orders (written with SQL:
+# the refund path is measured, not the workflow), the release web server
+# starts on it, and wrk sends refund requests, each with a new Idempotency-Key
+# and a different order. Every 202 has reserved the amount, written the refund
+# and its stored response (one transaction, durable commit) and queued the
+# refund job in Redis. The jobs are not run (no worker): only the API is timed.
+#
+#   bash scripts/bench_refunds.sh            # ORDERS=200000 DURATION=15s CONNECTIONS=64
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ORDERS="${ORDERS:-200000}"
+DURATION="${DURATION:-15s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-2}"
+PORT="${PORT:-5190}"
+DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-32}"
+PG_SERVER="${PG_SERVER:-postgres://postgres@127.0.0.1:5432}"
+DB="orders_flow_bench_refunds"
+TOKEN="bench-token"
+RUN="run$(date +%s)"
+PREFIX="orders-flow:bench-refunds"
+
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+[[ -x target/release/orders-flow-cli ]] || cargo build --release --bin orders-flow-cli
+
+psql "$PG_SERVER/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+
+export LOCO_ENV=production DATABASE_URL="$PG_SERVER/$DB" REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+export REDIS_PREFIX="$PREFIX" API_TOKENS="$TOKEN" HOST=http://localhost PORT BINDING=127.0.0.1
+export MAILER_HOST=localhost MAILER_USER=bench MAILER_PASSWORD=bench
+export DB_MAX_CONNECTIONS LOG_LEVEL="${LOG_LEVEL:-info}"
+target/release/orders-flow-cli start >/tmp/orders-flow-bench-refunds.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/_ping" >/dev/null && break; sleep 0.2; done
+
+psql "$DATABASE_URL" -q <<SQL
+INSERT INTO customers (external_id, name)
+  SELECT 'BENCH-C-' || g, 'Bench customer ' || g FROM generate_series(1, $ORDERS) g;
+INSERT INTO orders (external_id, customer_id, status, currency, total_cents, placed_at, paid_at, finished_at)
+  SELECT 'BENCH-' || g, c.id, 'paid', 'EUR', 10000, now(), now(), now()
+  FROM generate_series(1, $ORDERS) g JOIN customers c ON c.external_id = 'BENCH-C-' || g;
+ANALYZE;
+SQL
+
+echo "[bench] $ORDERS paid orders; wrk -t$THREADS -c$CONNECTIONS -d$DURATION; pool $DB_MAX_CONNECTIONS connections"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s scripts/bench/refunds.lua \
+  "http://127.0.0.1:$PORT" -- "$ORDERS" "$THREADS" "$TOKEN" "$RUN"
+
+psql "$DATABASE_URL" -Atc "SELECT 'refund rows: ' || count(*) || ', distinct orders: ' || count(DISTINCT order_id) FROM refunds"
+kill $server; wait $server 2>/dev/null || true
+trap - EXIT
+psql "$PG_SERVER/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+redis-cli --scan --pattern "$PREFIX:*" | xargs -r -n 500 redis-cli DEL >/dev/null

@@ -1,0 +1,94 @@
+//! Orders: their details, and refunds against them.
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    routing::{get, post},
+    Json,
+};
+use loco_rs::prelude::*;
+
+use super::{auth::ApiToken, error::ApiError};
+use crate::{
+    models::{
+        orders,
+        refunds::{self, IdempotencyKey, RefundCall, RefundError, RefundInput},
+    },
+    views::{self, orders::OrderResponse},
+};
+
+/// The request header carrying the client's idempotency key.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// `POST /api/orders/{id}/refunds` (and the seed's `POST /api/orders/{id}`):
+/// 202 with the pending refund, or the first answer again for a repeated key.
+///
+/// # Errors
+/// 401 without a valid token, 400 without a valid key, 422 for a bad body,
+/// 409/422 for key misuse, 500 on database trouble.
+pub async fn create_refund(
+    token: ApiToken,
+    State(ctx): State<AppContext>,
+    Path(order_ref): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let input = RefundInput::from_json(&body)?;
+    let call = RefundCall {
+        scope: &token.scope,
+        key: &key,
+        order_ref: &order_ref,
+        input: &input,
+    };
+    Ok(views::refunds::recorded(
+        refunds::request(&ctx, call).await?,
+    ))
+}
+
+/// `GET /api/orders/{id}`: the order with items, payments, refunds, notifications.
+///
+/// # Errors
+/// 404 for an unknown order, 500 on database trouble.
+pub async fn show(
+    State(ctx): State<AppContext>,
+    Path(order_ref): Path<String>,
+) -> Result<Json<OrderResponse>, ApiError> {
+    let order = orders::Entity::find_by_ref(&ctx.db, &order_ref)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "order_not_found",
+                format!("order {order_ref} not found"),
+            )
+        })?;
+    let record = order
+        .record(&ctx.db)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(record.into()))
+}
+
+/// Exactly one `Idempotency-Key` header, as visible ASCII.
+fn idempotency_key(headers: &HeaderMap) -> Result<IdempotencyKey, RefundError> {
+    let mut values = headers.get_all(IDEMPOTENCY_KEY).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(RefundError::InvalidKey);
+    }
+    match first {
+        None => IdempotencyKey::parse(None),
+        Some(value) => {
+            IdempotencyKey::parse(Some(value.to_str().map_err(|_| RefundError::InvalidKey)?))
+        }
+    }
+}
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .prefix("api/orders")
+        .add("/{id}", get(show).post(create_refund))
+        .add("/{id}/refunds", post(create_refund))
+}
