@@ -5,9 +5,10 @@
 # to the database, stock conserved) and report the figures.
 #
 #   bash scripts/bench.sh [--orders N] [--workers K] [--db postgres|sqlite]
-#                         [--payment-latency-ms MS] [--results FILE] [--check]
+#                         [--payment-latency-ms MS] [--results FILE] [--check] [--debug]
 #
 # --check exits non-zero unless every check passed (CI runs a small one).
+# --debug uses the debug build (CI has it already; figures are then meaningless).
 # Results are printed and appended as a CSV row to bench/results.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ db=postgres
 latency=0
 results=bench/results.csv
 check=false
+profile=release
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --orders) orders="$2"; shift 2 ;;
@@ -26,6 +28,7 @@ while [[ $# -gt 0 ]]; do
     --payment-latency-ms) latency="$2"; shift 2 ;;
     --results) results="$2"; shift 2 ;;
     --check) check=true; shift ;;
+    --debug) profile=debug; shift ;;
     *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
   esac
 done
@@ -39,9 +42,9 @@ if ! command -v bc >/dev/null || [[ ! -x /usr/bin/time ]]; then
   as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
   as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc time >/dev/null
 fi
-echo "==> release build"
-cargo build --release --quiet
-bin=$PWD/target/release/orders-flow-cli
+echo "==> $profile build"
+if [[ "$profile" == release ]]; then cargo build --release --quiet; else cargo build --quiet; fi
+bin=$PWD/target/$profile/orders-flow-cli
 
 run_id="$(date +%Y%m%d-%H%M%S)-$$"
 work=$(mktemp -d /tmp/orders-flow-bench.XXXXXX)
@@ -92,7 +95,7 @@ start=$(date +%s.%N)
 /usr/bin/time -v "$bin" task orders_import "file=$csv" wait=false >"$work/import.out" 2>"$work/import.time"
 import_done=$(date +%s.%N)
 cat "$work/import.out"
-rows=$(awk -F: '/rows read/ {gsub(/[^0-9]/, "", $2); print $2; exit}' "$work/import.out")
+rows=$(awk '/rows read/ {print $3; exit}' "$work/import.out")
 import_rss=$(awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}' "$work/import.time")
 
 status() { "$bin" task orders_status format=json 2>/dev/null; }

@@ -25,3 +25,10 @@ echo "[test] tests on SQLite"
 run_tests
 echo "[test] tests on PostgreSQL"
 DATABASE_URL="$PG_URL" run_tests
+
+# The end-to-end benchmark, small, so it cannot rot: it asserts that nothing was
+# lost (every order terminal, notifications written, KPIs equal to the database,
+# stock conserved), not a speed. The debug build is already there from the tests.
+echo "[test] benchmark smoke run on SQLite and PostgreSQL (2,000 orders each)"
+bash scripts/bench.sh --orders 2000 --db sqlite --debug --check --results target/bench-smoke.csv
+bash scripts/bench.sh --orders 2000 --db postgres --debug --check --results target/bench-smoke.csv
