@@ -105,7 +105,10 @@ impl<'a> Feeder<'a> {
             return Ok(());
         }
         self.make_room().await?;
-        self.queue.push_bulk(&self.batch).await?;
+        // A push that timed out may have landed: pushing again is harmless,
+        // a chunk that runs twice writes nothing the second time.
+        let (queue, batch) = (&self.queue, &self.batch);
+        with_retries(|| queue.push_bulk(batch)).await?;
         self.batch.clear();
         Ok(())
     }
@@ -115,11 +118,12 @@ impl<'a> Feeder<'a> {
     async fn make_room(&mut self) -> Result<(), ImportRunError> {
         let mut limit = MAX_PENDING_CHUNKS;
         loop {
-            let pending = self.queue.counts().await?.pending;
+            let queue = &self.queue;
+            let pending = with_retries(|| queue.counts()).await?.pending;
             if pending <= limit {
                 return Ok(());
             }
-            if self.queue.live_workers().await? == 0 {
+            if with_retries(|| queue.live_workers()).await? == 0 {
                 if !self.warned_no_workers {
                     self.progress.event(ImportEvent::NoWorkers { pending });
                     self.warned_no_workers = true;
@@ -135,6 +139,33 @@ impl<'a> Feeder<'a> {
                 limit = MAX_PENDING_CHUNKS / 2;
             }
             tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// Attempts of one Redis call before the import gives up.
+const REDIS_ATTEMPTS: u32 = 5;
+
+/// Retries a Redis call with doubling delays (0.2 s … 1.6 s): a shared Redis
+/// stalls now and then (a slow command of another client), and one stall must
+/// not fail an import that has been running for minutes.
+pub(super) async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, ImportRunError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = loco_rs::Result<T>>,
+{
+    let mut delay = Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(e) if attempt < REDIS_ATTEMPTS => {
+                tracing::warn!(attempt, error = %e, "redis call failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
         }
     }
 }

@@ -16,7 +16,7 @@ use sea_orm::DbErr;
 mod feeder;
 mod reader;
 
-use feeder::Feeder;
+use feeder::{with_retries, Feeder};
 
 use super::{
     import::{
@@ -222,10 +222,10 @@ impl Queued {
             if import.is_finished() {
                 return Ok(WaitEnd::Finished(import));
             }
-            if queue.live_workers().await? == 0 {
+            if with_retries(|| queue.live_workers()).await? == 0 {
                 return Ok(WaitEnd::NoWorkers(import));
             }
-            let counts = queue.counts().await?;
+            let counts = with_retries(|| queue.counts()).await?;
             if counts.pending + counts.running + counts.scheduled > 0 {
                 idle_since = None;
             } else if idle_since.get_or_insert_with(Instant::now).elapsed() > STALLED_AFTER {
