@@ -39,19 +39,7 @@ pub fn order_day(order: &orders::Model) -> String {
         .to_string()
 }
 
-/// Records a paid or failed order, once: the event key is unique.
-///
-/// # Errors
-/// Database errors.
-pub async fn record_order<C: ConnectionTrait>(
-    db: &C,
-    kind: KpiKind,
-    order: &orders::Model,
-) -> Result<(), DbErr> {
-    record_orders(db, kind, std::slice::from_ref(order)).await
-}
-
-/// [`record_order`] for many orders in one statement.
+/// Records paid or failed orders, each once (the event key is unique), in one statement.
 ///
 /// # Errors
 /// Database errors.

@@ -331,7 +331,7 @@ async fn the_sweep_requeues_orders_whose_jobs_were_lost() {
     let lost_pending = seed::order(db, "ORD-LOST-1", &cust, &[(&item, 1)]).await;
     let lost_reserved = seed::order(db, "ORD-LOST-2", &cust, &[(&item, 1)]).await;
     // A worker died after reserving, and Redis lost the job.
-    orders_flow::models::workflow::transitions::reserve(db, lost_reserved.id)
+    orders_flow::models::workflow::batch::reserve_many(db, &[lost_reserved.id], false)
         .await
         .unwrap();
 

@@ -2,9 +2,8 @@
 //! one finalizes many, so the cost of a commit (an fsync, 2.6 ms on the
 //! benchmark machine) is shared by the whole batch instead of paid per order.
 //!
-//! The rules are those of [`super::transitions`]: every order moves only by a
-//! guarded `UPDATE … WHERE status = ? RETURNING`, so an order another job
-//! already moved is left alone; products are locked in ascending id order;
+//! Every order moves only by a guarded `UPDATE … WHERE status = ? RETURNING`,
+//! so an order another job already moved is left alone; products are locked in ascending id order;
 //! stock never goes negative; declines give their stock back exactly once.
 use std::collections::{BTreeMap, HashMap};
 

@@ -15,7 +15,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use self::{
     gateway::{Charge, ChargeOutcome},
-    transitions::{Reservation, FAILED, OUT_OF_STOCK, PAID, PAYMENT_DECLINED, PENDING, RESERVED},
+    transitions::{FAILED, PAID, PENDING, RESERVED},
 };
 use crate::{
     models::_entities::{order_notifications, orders},
@@ -23,6 +23,9 @@ use crate::{
 };
 
 /// Moves one order as far as it can go. Safe to call any number of times.
+///
+/// One order is a batch of one: the same guarded transitions as the batched
+/// path ([`batch`]), so both keep exactly the same rules.
 ///
 /// # Errors
 /// Retryable on database or gateway trouble; permanent for an unknown order.
@@ -39,18 +42,10 @@ pub async fn advance(ctx: &AppContext, order_id: i64) -> JobResult {
             .ok_or_else(|| {
                 JobError::Permanent(anyhow::anyhow!("order {order_id} does not exist"))
             })?;
-        let notification = match order.status.as_str() {
-            PENDING => match transitions::reserve(&ctx.db, order.id)
+        let moved = match order.status.as_str() {
+            PENDING => batch::reserve_many(&ctx.db, &[order.id], email_enabled)
                 .await
-                .context("reserving stock")?
-            {
-                Reservation::Reserved | Reservation::Lost => continue,
-                Reservation::OutOfStock => {
-                    transitions::fail(&ctx.db, &order, PENDING, OUT_OF_STOCK, email_enabled)
-                        .await
-                        .context("failing the order")?
-                }
-            },
+                .context("reserving stock")?,
             RESERVED => {
                 let charge = Charge {
                     order_id: order.id,
@@ -59,26 +54,22 @@ pub async fn advance(ctx: &AppContext, order_id: i64) -> JobResult {
                     currency: order.currency.clone(),
                 };
                 // A gateway error is not a decline: the queue retries the job.
-                match services.gateway.charge(&charge).await.context("charging")? {
-                    ChargeOutcome::Approved { reference } => transitions::mark_paid(
-                        &ctx.db,
-                        &order,
-                        services.gateway.name(),
-                        &reference,
-                        email_enabled,
-                    )
-                    .await
-                    .context("finalizing the payment")?,
-                    ChargeOutcome::Declined { .. } => transitions::fail(
-                        &ctx.db,
-                        &order,
-                        RESERVED,
-                        PAYMENT_DECLINED,
-                        email_enabled,
-                    )
-                    .await
-                    .context("rolling back the order")?,
-                }
+                let (approved, declined) =
+                    match services.gateway.charge(&charge).await.context("charging")? {
+                        ChargeOutcome::Approved { reference } => {
+                            (vec![(order.id, reference)], vec![])
+                        }
+                        ChargeOutcome::Declined { .. } => (vec![], vec![order.id]),
+                    };
+                batch::finalize_many(
+                    &ctx.db,
+                    &approved,
+                    &declined,
+                    services.gateway.name(),
+                    email_enabled,
+                )
+                .await
+                .context("finalizing the order")?
             }
             _ => {
                 // Terminal: make sure its notification was handed to the queue
@@ -86,8 +77,10 @@ pub async fn advance(ctx: &AppContext, order_id: i64) -> JobResult {
                 return push_queued_notifications(&services, ctx, &order).await;
             }
         };
-        if let Some(id) = notification {
-            push_notification(&services, id).await?;
+        if !moved.notifications.is_empty() {
+            for id in moved.notifications {
+                push_notification(&services, id).await?;
+            }
             return Ok(());
         }
     }
