@@ -45,16 +45,42 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 echo "    $report"
-echo "==> queues"
-"$bin" task queues_status 2>/dev/null
+
+orders="${DEMO_ORDERS:-5000}"
+csv="log/demo-orders.csv"
+echo "==> generating $orders orders ($csv) and importing them"
+"$bin" task orders_generate "file=$csv" "orders=$orders" seed=7 2>/dev/null
+import_out=$("$bin" task orders_import "file=$csv" 2>/dev/null)
+echo "$import_out"
+import_id=$(sed -nE 's#.*GET /api/imports/([0-9]+).*#\1#p' <<<"$import_out" | tail -n 1)
+
+echo "==> waiting until every order is paid or failed and notified"
+for _ in $(seq 1 600); do
+  status=$("$bin" task orders_status format=json 2>/dev/null)
+  open=$(python3 -c "import json,sys; d=json.load(sys.stdin); print(d['orders_open'] + d['notifications_by_status'].get('queued', 0) + d['kpi_events_unapplied'])" <<<"$status")
+  [[ "$open" -eq 0 ]] && break
+  sleep 0.5
+done
+"$bin" task orders_status 2>/dev/null
+"$bin" task kpi_verify 2>/dev/null | tail -1
+
+day=$(python3 -c "import csv,sys; r=csv.DictReader(open(sys.argv[1])); print(next(r)['order_placed_at'][:10])" "$csv")
+echo "==> KPIs of $day (GET /api/metrics?date=$day&limit=3)"
+curl -fs "$base/api/metrics?date=$day&limit=3" | python3 -m json.tool
 
 cat <<INFO
 
 orders-flow is running (web pid $web, worker pid $worker; logs in log/):
-  $base/_health              liveness
-  $base/api/queues           queue depths
-  $base/api/ops/canary       last worker sign of life
-Not built yet: import, order workflow, refunds and KPIs (see the issues).
+  $base/api/metrics?date=$day     KPIs of a day and the top customers
+  $base/api/metrics/range?from=$day&to=$day
+  $base/api/leaderboard           customers by net revenue
+  $base/api/imports/${import_id:-1}             the import just run
+  $base/api/orders/{id}           an order with items, payments, refunds, notifications
+  $base/api/queues                queue depths
+  $base/api/ops/canary            last worker sign of life
+Refund an order:  curl -X POST -H "Authorization: Bearer ${API_TOKENS%%,*}" \\
+  -H "Idempotency-Key: demo-1" -H "Content-Type: application/json" \\
+  -d '{"amount_cents": 500}' $base/api/orders/<order id>/refunds
 INFO
 
 if $exit_after; then exit 0; fi
