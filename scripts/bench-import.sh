@@ -74,4 +74,4 @@ grep -E "User time|System time|Percent of CPU|Elapsed|Maximum resident" "$WORK/i
 echo "== imports row"
 sql "SELECT id, state, rows_read, orders_created, chunks_total, chunks_done, created_at, finished_at FROM imports"
 "$BIN" task queues_status
-echo "== worker warnings: $(grep -c WARN "$WORK/worker-$KIND.log" || true)"
+echo "== worker process: CPU time $(ps -o cputime= -p "$WORKER"), warnings $(grep -c WARN "$WORK/worker-$KIND.log" || true)"

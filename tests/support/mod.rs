@@ -104,9 +104,9 @@ pub fn delete_prefix(prefix: &str) {
     let Ok(mut conn) = client.get_connection() else {
         return;
     };
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
-        .query(&mut conn)
+    // SCAN, not KEYS: KEYS blocks a shared Redis that holds millions of keys.
+    let keys: Vec<String> = redis::TypedCommands::scan_match(&mut conn, format!("{prefix}:*"))
+        .map(|iter| iter.filter_map(Result::ok).collect())
         .unwrap_or_default();
     for chunk in keys.chunks(500) {
         let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut conn);
