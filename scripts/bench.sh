@@ -68,8 +68,12 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  redis-cli --scan --pattern "$REDIS_PREFIX:*" | xargs -r -n 1000 redis-cli del >/dev/null || true
-  rm -rf "$work"
+  if [[ "${checks:-}" == pass ]]; then
+    redis-cli --scan --pattern "$REDIS_PREFIX:*" | xargs -r -n 1000 redis-cli del >/dev/null || true
+    rm -rf "$work"
+  else
+    echo "kept for inspection: logs in $work, Redis keys under $REDIS_PREFIX"
+  fi
 }
 trap cleanup EXIT
 
@@ -128,6 +132,12 @@ conserved=$(field "d['stock_units'] + d['sold_units'] == d['products'] * $initia
 [[ "$conserved" == True ]] || { echo "stock is not conserved: $s"; checks=fail; }
 notes=$(field "sum(d['notifications_by_status'].values())" <<<"$s")
 [[ "$notes" -eq "$total" ]] || { echo "notifications: $notes for $total orders"; checks=fail; }
+import_id=$(sed -nE 's#.*GET /api/imports/([0-9]+).*#\1#p' "$work/import.out" | tail -n 1)
+imported=$(curl -fs "http://localhost:$PORT/api/imports/${import_id:-0}" || echo '{}')
+import_ok=$(python3 -c "import json,sys; d=json.load(sys.stdin); i=d.get('import', d); print(i.get('state') == 'done' and i.get('orders_created', -1) + i.get('duplicates_skipped', 0) == i.get('orders_read', -2))" <<<"$imported")
+[[ "$import_ok" == True ]] || { echo "the import did not finish with every order: $imported"; checks=fail; }
+dead=$(curl -fs "http://localhost:$PORT/api/queues" | field "sum(q['dead'] for q in d['queues'])")
+[[ "$dead" -eq 0 ]] || { echo "$dead job(s) in a dead set"; checks=fail; }
 
 latency_q="SELECT 1000 * EXTRACT(EPOCH FROM (finished_at - created_at::timestamptz)) FROM orders WHERE finished_at IS NOT NULL"
 if [[ "$db" == postgres ]]; then
