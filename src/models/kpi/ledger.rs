@@ -94,20 +94,14 @@ pub async fn mark_applied<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<(),
 /// # Errors
 /// Database errors.
 pub async fn mark_scope_applied<C: ConnectionTrait>(db: &C, scope: &Scope) -> Result<u64, DbErr> {
-    let update = kpi_events::Entity::update_many()
-        .col_expr(
-            kpi_events::Column::AppliedAt,
-            Expr::value(chrono::Utc::now()),
-        )
-        .filter(kpi_events::Column::AppliedAt.is_null());
-    let update = match scope.up_to_id {
-        Some(max) => update.filter(kpi_events::Column::Id.lte(max)),
-        None => update,
-    };
-    let update = match &scope.day {
-        Some(day) => update.filter(kpi_events::Column::Day.eq(day.clone())),
-        None => update,
-    };
+    let update = scope.apply(
+        kpi_events::Entity::update_many()
+            .col_expr(
+                kpi_events::Column::AppliedAt,
+                Expr::value(chrono::Utc::now()),
+            )
+            .filter(kpi_events::Column::AppliedAt.is_null()),
+    );
     Ok(update.exec(db).await?.rows_affected)
 }
 
