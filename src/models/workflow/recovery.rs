@@ -19,7 +19,8 @@ use crate::{
         idempotency_keys,
     },
     workers::{
-        notify::NotificationJob, order_workflow::OrderWorkflowJob, refund::RefundJob, Services,
+        notify::NotificationJob, order_workflow::OrderWorkflowJob, refund::RefundJob, Job,
+        JobQueue, Services,
     },
 };
 
@@ -48,64 +49,80 @@ pub async fn sweep(ctx: &AppContext, stuck_after: Duration) -> anyhow::Result<Sw
         - chrono::Duration::from_std(stuck_after).unwrap_or_else(|_| chrono::Duration::zero());
     let mut report = SweepReport::default();
 
-    let workflow = services.queue::<OrderWorkflowJob>();
-    if workflow.counts().await?.pending > 0 {
-        report.skipped_busy_queues += 1;
-    } else {
-        let ids: Vec<i64> = orders::Entity::find()
-            .select_only()
-            .column(orders::Column::Id)
-            .filter(orders::Column::Status.is_in([PENDING, RESERVED]))
-            .filter(orders::Column::UpdatedAt.lt(cutoff))
-            .order_by_asc(orders::Column::Id)
-            .limit(PAGE)
-            .into_tuple()
-            .all(&ctx.db)
-            .await?;
-        let jobs: Vec<OrderWorkflowJob> = ids
-            .into_iter()
-            .map(|order_id| OrderWorkflowJob { order_id })
-            .collect();
-        report.orders_requeued = workflow.push_bulk(&jobs).await?;
-    }
-
-    let notifications = services.queue::<NotificationJob>();
-    if notifications.counts().await?.pending > 0 {
-        report.skipped_busy_queues += 1;
-    } else {
+    let mut skipped = 0;
+    report.orders_requeued = requeue_if_idle(
+        &services.queue::<OrderWorkflowJob>(),
+        &mut skipped,
+        || async {
+            Ok(orders::Entity::find()
+                .select_only()
+                .column(orders::Column::Id)
+                .filter(orders::Column::Status.is_in([PENDING, RESERVED]))
+                .filter(orders::Column::UpdatedAt.lt(cutoff))
+                .order_by_asc(orders::Column::Id)
+                .limit(PAGE)
+                .into_tuple()
+                .all(&ctx.db)
+                .await?)
+        },
+        |order_id| OrderWorkflowJob { order_id },
+    )
+    .await?;
+    report.notifications_requeued = requeue_if_idle(
+        &services.queue::<NotificationJob>(),
+        &mut skipped,
         // Also stamps the rows, so the next sweep leaves them to the jobs it queued now.
-        let ids = crate::models::order_notifications::requeue_stale(&ctx.db, stuck_after).await?;
-        let jobs: Vec<NotificationJob> = ids
-            .into_iter()
-            .map(|notification_id| NotificationJob { notification_id })
-            .collect();
-        report.notifications_requeued = notifications.push_bulk(&jobs).await?;
-    }
-
-    let refund_queue = services.queue::<RefundJob>();
-    if refund_queue.counts().await?.pending > 0 {
-        report.skipped_busy_queues += 1;
-    } else {
-        let ids: Vec<i64> = refunds::Entity::find()
-            .select_only()
-            .column(refunds::Column::Id)
-            .filter(refunds::Column::Status.eq("pending"))
-            .filter(refunds::Column::UpdatedAt.lt(cutoff))
-            .order_by_asc(refunds::Column::Id)
-            .limit(PAGE)
-            .into_tuple()
-            .all(&ctx.db)
-            .await?;
-        let jobs: Vec<RefundJob> = ids
-            .into_iter()
-            .map(|refund_id| RefundJob { refund_id })
-            .collect();
-        report.refunds_requeued = refund_queue.push_bulk(&jobs).await?;
-    }
+        || async {
+            Ok(crate::models::order_notifications::requeue_stale(&ctx.db, stuck_after).await?)
+        },
+        |notification_id| NotificationJob { notification_id },
+    )
+    .await?;
+    report.refunds_requeued = requeue_if_idle(
+        &services.queue::<RefundJob>(),
+        &mut skipped,
+        || async {
+            Ok(refunds::Entity::find()
+                .select_only()
+                .column(refunds::Column::Id)
+                .filter(refunds::Column::Status.eq("pending"))
+                .filter(refunds::Column::UpdatedAt.lt(cutoff))
+                .order_by_asc(refunds::Column::Id)
+                .limit(PAGE)
+                .into_tuple()
+                .all(&ctx.db)
+                .await?)
+        },
+        |refund_id| RefundJob { refund_id },
+    )
+    .await?;
+    report.skipped_busy_queues = skipped;
     report.keys_purged = idempotency_keys::purge_expired(&ctx.db, chrono::Utc::now(), PAGE).await?;
 
     if report.orders_requeued + report.notifications_requeued + report.refunds_requeued > 0 {
         tracing::warn!(?report, "recovery sweep queued stuck work again");
     }
     Ok(report)
+}
+
+/// Queues a job for each id `find` returns, unless the queue still has jobs
+/// waiting (then counts it in `skipped` and does not even look: `find` may
+/// stamp the rows it returns).
+async fn requeue_if_idle<J, F, Fut>(
+    queue: &JobQueue<J>,
+    skipped: &mut u64,
+    find: F,
+    job: impl Fn(i64) -> J,
+) -> anyhow::Result<u64>
+where
+    J: Job,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Vec<i64>>>,
+{
+    if queue.counts().await?.pending > 0 {
+        *skipped += 1;
+        return Ok(0);
+    }
+    let jobs: Vec<J> = find().await?.into_iter().map(job).collect();
+    Ok(queue.push_bulk(&jobs).await?)
 }
