@@ -66,11 +66,11 @@ impl Hooks for App {
         Ok(initializers::all())
     }
 
-    fn routes(_ctx: &AppContext) -> AppRoutes {
+    fn routes(ctx: &AppContext) -> AppRoutes {
         AppRoutes::with_default_routes()
             .add_route(controllers::queues::routes())
             .add_route(controllers::ops::routes())
-            .add_route(controllers::metrics::routes())
+            .add_route(controllers::metrics::routes(ctx))
             .add_route(controllers::imports::routes())
             .add_route(controllers::orders::routes())
             .add_route(controllers::refunds::routes())

@@ -1,6 +1,8 @@
 //! Live figures, read from Redis only: the most-called endpoints.
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
 use axum::{
     extract::{rejection::QueryRejection, Query, State},
     http::StatusCode,
@@ -9,6 +11,7 @@ use axum::{
 };
 use chrono::NaiveDate;
 use loco_rs::prelude::*;
+use redis::aio::ConnectionManager;
 
 use super::error::ApiError;
 use crate::{
@@ -20,6 +23,33 @@ use crate::{
 };
 
 const MAX_RANGE_DAYS: i64 = 366;
+
+/// What these handlers need, and nothing more. axum clones a route's state for
+/// every request; Loco's whole `AppContext` (its configuration included) cost
+/// about half of the server's CPU per metrics request when it was the state.
+#[derive(Clone)]
+pub struct FiguresState(Option<Reader>);
+
+#[derive(Clone)]
+struct Reader {
+    redis: ConnectionManager,
+    prefix: Arc<str>,
+}
+
+impl FiguresState {
+    fn of(ctx: &AppContext) -> Self {
+        Self(Services::of(ctx).ok().map(|s| Reader {
+            redis: s.redis.clone(),
+            prefix: Arc::from(s.settings.redis.prefix.as_str()),
+        }))
+    }
+
+    fn reader(&self) -> Result<&Reader, ApiError> {
+        self.0.as_ref().ok_or_else(|| {
+            ApiError::internal(&"services not installed: App::after_context did not run")
+        })
+    }
+}
 
 type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
 
@@ -74,7 +104,7 @@ fn redis_failed(e: &redis::RedisError) -> ApiError {
 /// # Errors
 /// 400 for a bad parameter; 500 when Redis fails.
 pub async fn show(
-    State(ctx): State<AppContext>,
+    State(state): State<FiguresState>,
     query: Params,
 ) -> Result<Json<MetricsResponse>, ApiError> {
     let params = params(query)?;
@@ -90,19 +120,18 @@ pub async fn show(
             ))
         }
     };
-    let services = Services::of(&ctx)?;
-    let prefix = &services.settings.redis.prefix;
+    let reader = state.reader()?;
+    let prefix = &reader.prefix;
     let date = day(date);
     let board_key = if scope == "day" {
         store::day_board_key(prefix, &date)
     } else {
         store::all_time_key(prefix)
     };
-    let (figures, board) = tokio::try_join!(
-        figures::read_day(&services.redis, prefix, &date),
-        figures::read_board(&services.redis, &board_key, limit),
-    )
-    .map_err(|e| redis_failed(&e))?;
+    let (figures, board) =
+        figures::read_day_and_board(&reader.redis, prefix, &date, &board_key, limit)
+            .await
+            .map_err(|e| redis_failed(&e))?;
     Ok(Json(MetricsResponse {
         date,
         kpi: figures.into(),
@@ -116,7 +145,7 @@ pub async fn show(
 /// # Errors
 /// 400 for a bad or missing date or a reversed or too long range.
 pub async fn range(
-    State(ctx): State<AppContext>,
+    State(state): State<FiguresState>,
     query: Params,
 ) -> Result<Json<RangeResponse>, ApiError> {
     let params = params(query)?;
@@ -138,8 +167,8 @@ pub async fn range(
         ));
     }
     let days: Vec<String> = from.iter_days().take_while(|d| *d <= to).map(day).collect();
-    let services = Services::of(&ctx)?;
-    let figures = figures::read_days(&services.redis, &services.settings.redis.prefix, &days)
+    let reader = state.reader()?;
+    let figures = figures::read_days(&reader.redis, &reader.prefix, &days)
         .await
         .map_err(|e| redis_failed(&e))?;
     Ok(Json(RangeResponse {
@@ -161,19 +190,19 @@ pub async fn range(
 /// # Errors
 /// 400 for a bad parameter.
 pub async fn leaderboard(
-    State(ctx): State<AppContext>,
+    State(state): State<FiguresState>,
     query: Params,
 ) -> Result<Json<LeaderboardResponse>, ApiError> {
     let params = params(query)?;
     let date = date_param(&params, "date")?.map(day);
     let limit = limit_param(&params)?;
-    let services = Services::of(&ctx)?;
-    let prefix = &services.settings.redis.prefix;
+    let reader = state.reader()?;
+    let prefix = &reader.prefix;
     let (scope, key) = match &date {
         Some(d) => ("day", store::day_board_key(prefix, d)),
         None => ("all_time", store::all_time_key(prefix)),
     };
-    let board = figures::read_board(&services.redis, &key, limit)
+    let board = figures::read_board(&reader.redis, &key, limit)
         .await
         .map_err(|e| redis_failed(&e))?;
     Ok(Json(LeaderboardResponse {
@@ -183,10 +212,11 @@ pub async fn leaderboard(
     }))
 }
 
-pub fn routes() -> Routes {
+pub fn routes(ctx: &AppContext) -> Routes {
+    let state = FiguresState::of(ctx);
     Routes::new()
         .prefix("api")
-        .add("/metrics", get(show))
-        .add("/metrics/range", get(range))
-        .add("/leaderboard", get(leaderboard))
+        .add("/metrics", get(show).with_state(state.clone()))
+        .add("/metrics/range", get(range).with_state(state.clone()))
+        .add("/leaderboard", get(leaderboard).with_state(state))
 }

@@ -100,6 +100,27 @@ pub async fn read_days(
     Ok(hashes.iter().map(DayFigures::from_hash).collect())
 }
 
+/// Reads one day's figures and the top `limit` of a board in one round trip:
+/// the metrics endpoint is the most-called one.
+///
+/// # Errors
+/// Redis errors, or a score that is not whole cents.
+pub async fn read_day_and_board(
+    redis: &ConnectionManager,
+    prefix: &str,
+    day: &str,
+    board_key: &str,
+    limit: isize,
+) -> redis::RedisResult<(DayFigures, Board)> {
+    let mut conn = redis.clone();
+    let mut pipe = redis::pipe();
+    pipe.cmd("HGETALL").arg(store::day_key(prefix, day));
+    board_range(&mut pipe, board_key, limit);
+    let (fields, raw): (HashMap<String, i64>, Vec<(String, String)>) =
+        pipe.query_async(&mut conn).await?;
+    Ok((DayFigures::from_hash(&fields), parse_board(raw)?))
+}
+
 /// Reads the top `limit` of a board (`key` from [`store`]).
 ///
 /// # Errors
@@ -110,14 +131,23 @@ pub async fn read_board(
     limit: isize,
 ) -> redis::RedisResult<Board> {
     let mut conn = redis.clone();
-    let raw: Vec<(String, String)> = redis::cmd("ZRANGE")
+    let mut pipe = redis::pipe();
+    board_range(&mut pipe, key, limit);
+    let (raw,): (Vec<(String, String)>,) = pipe.query_async(&mut conn).await?;
+    parse_board(raw)
+}
+
+/// `ZRANGE key 0 limit-1 REV WITHSCORES`; `isize::MAX` is the whole board.
+fn board_range(pipe: &mut redis::Pipeline, key: &str, limit: isize) {
+    pipe.cmd("ZRANGE")
         .arg(key)
         .arg(0)
         .arg(if limit == isize::MAX { -1 } else { limit - 1 })
         .arg("REV")
-        .arg("WITHSCORES")
-        .query_async(&mut conn)
-        .await?;
+        .arg("WITHSCORES");
+}
+
+fn parse_board(raw: Vec<(String, String)>) -> redis::RedisResult<Board> {
     raw.into_iter()
         .map(|(member, score)| Ok((member, parse_score(&score)?)))
         .collect()

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# GET /api/metrics under wrk (SPEC §10: ≥ 20,000 req/s with p99 < 5 ms).
+#
+# The release web server starts in production mode on a throwaway SQLite
+# database (the endpoint reads Redis only) and a clean Redis prefix holding one
+# day's figures and leaderboards of CUSTOMERS customers, then wrk asks for that
+# day's metrics with the top 10. Every response is checked (wrk exits non-zero
+# when a non-2xx answer came back, see scripts/bench/metrics.lua).
+#
+#   bash scripts/bench_metrics.sh        # DURATION=15s CONNECTIONS=64 THREADS=1 CUSTOMERS=10000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION="${DURATION:-15s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-1}"
+CUSTOMERS="${CUSTOMERS:-10000}"
+PORT="${PORT:-5191}"
+PREFIX="orders-flow:bench-metrics:$$"
+DAY="$(date -u +%F)"
+BIN="${BIN:-target/release/orders-flow-cli}"
+
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+[[ -x "$BIN" ]] || cargo build --release --bin orders-flow-cli
+
+work=$(mktemp -d /tmp/orders-flow-bench-metrics.XXXXXX)
+export LOCO_ENV=production DATABASE_URL="sqlite://$work/metrics.sqlite?mode=rwc"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}" REDIS_PREFIX="$PREFIX"
+export API_TOKENS=bench-token HOST=http://localhost PORT BINDING=127.0.0.1
+export MAILER_HOST=localhost MAILER_USER=bench MAILER_PASSWORD=bench NOTIFICATIONS_FROM=bench@localhost
+export LOG_LEVEL="${LOG_LEVEL:-info}"
+
+cleanup() {
+  [[ -n "${server:-}" ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  redis-cli --scan --pattern "$PREFIX:*" | xargs -r -n 500 redis-cli DEL >/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# One day's figures and both boards, as the KPI drainer would have left them.
+redis-cli HSET "$PREFIX:kpi:day:$DAY" revenue_cents 123456789 order_count 98765 \
+  failed_count 1234 refund_count 56 refunded_cents 78900 >/dev/null
+python3 - "$CUSTOMERS" "$PREFIX" "$DAY" <<'PY' | redis-cli --pipe >/dev/null
+import sys
+n, prefix, day = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def cmd(*args):
+    out = [f"*{len(args)}\r\n"]
+    for a in args:
+        a = str(a)
+        out.append(f"${len(a.encode())}\r\n{a}\r\n")
+    return "".join(out)
+for key in (f"{prefix}:kpi:lb:all", f"{prefix}:kpi:lb:day:{day}"):
+    for i in range(1, n + 1):
+        sys.stdout.write(cmd("ZADD", key, (i * 7919) % 1000003, f"CUST-{i:06d}"))
+PY
+
+"$BIN" db migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; exit 1; }
+"$BIN" start --no-banner >"$work/web.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/_ping" >/dev/null && break; sleep 0.1; done
+
+url="http://127.0.0.1:$PORT/api/metrics?date=$DAY&limit=10"
+curl -sf "$url" | head -c 300; echo
+echo "[bench] wrk -t$THREADS -c$CONNECTIONS -d$DURATION $url (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s scripts/bench/metrics.lua "$url"
+echo "[bench] server CPU seconds: $(awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$server/stat"), peak RSS $(awk '/VmHWM/ {print $2 $3}' "/proc/$server/status")"
