@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_catalog;
 mod m20261121_000002_orders;
 mod m20261121_000003_refunds_and_outbox;
+mod m20261122_000004_unapplied_events_index;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_catalog::Migration),
             Box::new(m20261121_000002_orders::Migration),
             Box::new(m20261121_000003_refunds_and_outbox::Migration),
+            Box::new(m20261122_000004_unapplied_events_index::Migration),
             // inject-above (do not remove this comment)
         ]
     }
