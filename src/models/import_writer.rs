@@ -73,6 +73,26 @@ impl ChunkWrite<'_> {
     /// [`ChunkError::UnknownImport`] when the import row is gone, otherwise
     /// database errors (the transaction is rolled back).
     pub async fn apply(&self, db: &DatabaseConnection) -> Result<ChunkOutcome, ChunkError> {
+        // Customers and products first, in a short transaction of their own:
+        // inside the chunk's transaction, a chunk inserting a customer another
+        // running chunk had just inserted waited for that whole chunk to
+        // commit (measured: about 1 s per statement, 49 s of waiting in a
+        // 50,000-order run). They are idempotent upserts, so committing them
+        // apart changes nothing when the chunk itself fails or ran before.
+        if Import::find_by_id(db, self.import_id).await?.is_none() {
+            return Err(ChunkError::UnknownImport(self.import_id));
+        }
+        let (customer_ids, product_ids) = if self.is_claimed(db).await? {
+            (HashMap::new(), HashMap::new())
+        } else {
+            let upserts = db.begin().await?;
+            let ids = (
+                self.write_customers(&upserts).await?,
+                self.write_products(&upserts).await?,
+            );
+            upserts.commit().await?;
+            ids
+        };
         let txn = db.begin().await?;
         // Written first: on SQLite the transaction then holds the write lock
         // from its first statement and never has to upgrade a read lock.
@@ -91,8 +111,6 @@ impl ChunkWrite<'_> {
             txn.commit().await?;
             return Ok(ChunkOutcome::AlreadyApplied { pending });
         };
-        let customer_ids = self.write_customers(&txn).await?;
-        let product_ids = self.write_products(&txn).await?;
         let (created, duplicates) = self.write_orders(&txn, &customer_ids).await?;
         self.write_items(&txn, &created, &product_ids).await?;
         let created_ids: Vec<i64> = created.values().copied().collect();
@@ -103,6 +121,17 @@ impl ChunkWrite<'_> {
             created: created_ids,
             duplicates: duplicates.unsigned_abs(),
         })
+    }
+
+    /// Whether this chunk was written before (a rerun): a read, no lock.
+    async fn is_claimed(&self, db: &DatabaseConnection) -> Result<bool, DbErr> {
+        use sea_orm::PaginatorTrait;
+        Ok(import_chunks::Entity::find()
+            .filter(import_chunks::Column::ImportId.eq(self.import_id))
+            .filter(import_chunks::Column::Seq.eq(self.seq))
+            .count(db)
+            .await?
+            > 0)
     }
 
     /// Inserts the `import_chunks` row; `None` when it already existed.
@@ -398,4 +427,24 @@ impl ChunkWrite<'_> {
 
 fn sql_error(e: sea_orm::sea_query::error::Error) -> DbErr {
     DbErr::Custom(format!("building SQL: {e}"))
+}
+
+/// Refreshes PostgreSQL's statistics of the tables an import fills.
+///
+/// Autovacuum analyzes a table a minute or more after it grew; until then the
+/// planner thinks the tables are as small as they were when the import began
+/// and answers the workflow's batch lookups (`order_id IN (…)`) with
+/// sequential scans. Measured in a 50,000-order run from an empty database:
+/// 358 sequential scans of `order_items` reading 40.8 million rows, PostgreSQL
+/// at 55 % of the machine's CPU. Best effort: a failure is logged only.
+pub async fn refresh_planner_statistics(db: &DatabaseConnection) {
+    use sea_orm::ConnectionTrait;
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let analyze =
+        "ANALYZE customers, products, orders, order_items, order_notifications, kpi_events";
+    if let Err(e) = db.execute_unprepared(analyze).await {
+        tracing::warn!(error = %e, "refreshing the planner statistics failed");
+    }
 }
