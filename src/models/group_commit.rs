@@ -17,12 +17,19 @@ type Reply<R> = oneshot::Sender<R>;
 /// Keys waiting for the next batch, each with the job that waits for its result.
 pub struct GroupCommit<K, R> {
     waiting: Mutex<Vec<(K, Reply<R>)>>,
+    /// Held by the batch that runs. One batch at a time per process: batches
+    /// of one process lock the same rows (products), so concurrent small
+    /// batches only queued on each other's locks (measured: 30–130 orders
+    /// per batch, 200–370 ms to reserve); waiting for the previous batch lets
+    /// the next one grow instead.
+    running: tokio::sync::Mutex<()>,
 }
 
 impl<K, R> Default for GroupCommit<K, R> {
     fn default() -> Self {
         Self {
             waiting: Mutex::new(Vec::new()),
+            running: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -33,8 +40,8 @@ where
     R: Clone + Send + 'static,
 {
     /// Submits `key` and waits for its result. The first key in an empty list
-    /// makes its caller the leader: after `window`, it takes every key waiting
-    /// and runs `batch` on them, `max` at a time (spawned, so a cancelled job
+    /// makes its caller the leader: after `window` and once the previous batch
+    /// is done, it takes every key waiting and runs `batch` on them, `max` at a time (spawned, so a cancelled job
     /// does not strand the others). `None`: the batch was lost (the caller
     /// should retry).
     pub async fn submit<F, Fut>(
@@ -70,6 +77,7 @@ where
         Fut: Future<Output = HashMap<K, R>> + Send + 'static,
     {
         tokio::time::sleep(window).await;
+        let _turn = self.running.lock().await;
         // Everything waiting is this leader's; a later key finds the list empty and leads anew.
         let Ok(waiting) = self.waiting.lock().map(|mut w| std::mem::take(&mut *w)) else {
             return;

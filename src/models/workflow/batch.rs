@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::{
-    sea_query::{Expr, ExprTrait, LockType},
+    sea_query::{CaseStatement, Expr, ExprTrait, LockType},
     ActiveValue::Set,
     ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
@@ -77,38 +77,48 @@ async fn guard_many(
     extra(update).exec_with_returning(txn).await
 }
 
-/// Adds `delta` units to each product, ascending ids. With a negative delta the
-/// update requires the stock to be there, and a shortage is an error (it cannot
-/// happen under the row locks taken by [`reserve_many`]).
+/// Adds `sign × qty` units to each product of `per_product`, in one statement
+/// (a `CASE` on the product id): one round trip however many products, while
+/// the batch holds their locks. Taking more than is there breaks the stock
+/// CHECK and fails the transaction (it cannot happen under the row locks taken
+/// by [`reserve_many`]).
 async fn move_stock(
     txn: &DatabaseTransaction,
     per_product: &BTreeMap<i64, i64>,
     sign: i64,
 ) -> Result<(), DbErr> {
-    for (&product, &qty) in per_product {
-        if qty == 0 {
-            continue;
-        }
-        let update = products::Entity::update_many()
-            .col_expr(
-                products::Column::Stock,
-                Expr::col(products::Column::Stock).add(sign * qty),
-            )
-            .col_expr(
-                products::Column::UpdatedAt,
-                Expr::value(chrono::Utc::now().naive_utc()),
-            )
-            .filter(products::Column::Id.eq(product));
-        let update = if sign < 0 {
-            update.filter(products::Column::Stock.gte(qty))
-        } else {
-            update
-        };
-        if update.exec(txn).await?.rows_affected != 1 {
-            return Err(DbErr::Custom(format!(
-                "stock of product {product} changed under its lock"
-            )));
-        }
+    let moves: Vec<(i64, i64)> = per_product
+        .iter()
+        .filter(|(_, &qty)| qty != 0)
+        .map(|(&product, &qty)| (product, sign * qty))
+        .collect();
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let delta = moves
+        .iter()
+        .fold(CaseStatement::new(), |case, &(product, delta)| {
+            case.case(products::Column::Id.eq(product), Expr::val(delta))
+        })
+        .finally(Expr::val(0_i64));
+    let updated = products::Entity::update_many()
+        .col_expr(
+            products::Column::Stock,
+            Expr::col(products::Column::Stock).add(delta),
+        )
+        .col_expr(
+            products::Column::UpdatedAt,
+            Expr::value(chrono::Utc::now().naive_utc()),
+        )
+        .filter(products::Column::Id.is_in(moves.iter().map(|&(product, _)| product)))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected != moves.len() as u64 {
+        return Err(DbErr::Custom(format!(
+            "stock update touched {} of {} products",
+            updated.rows_affected,
+            moves.len()
+        )));
     }
     Ok(())
 }

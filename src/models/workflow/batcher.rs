@@ -80,6 +80,7 @@ async fn run(
     ids: &[i64],
 ) -> anyhow::Result<HashMap<i64, Result<(), String>>> {
     let email = services.settings.notifications_email_enabled();
+    let t0 = std::time::Instant::now();
     let loaded = orders::Entity::find()
         .filter(orders::Column::Id.is_in(ids.iter().copied()))
         .all(&ctx.db)
@@ -94,7 +95,9 @@ async fn run(
         }
     }
     let mut notifications = Vec::new();
+    let t_load = t0.elapsed();
     let moved = batch::reserve_many(&ctx.db, &pending, email).await?;
+    let t_reserve = t0.elapsed();
     notifications.extend(moved.notifications);
     reserved.extend(moved.orders);
 
@@ -127,6 +130,7 @@ async fn run(
         email,
     )
     .await?;
+    let t_final = t0.elapsed();
     notifications.extend(finished.notifications);
     let jobs: Vec<NotificationJob> = notifications
         .into_iter()
@@ -137,6 +141,14 @@ async fn run(
         .push_bulk(&jobs)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::debug!(
+        orders = ids.len(),
+        loaded = ?t_load,
+        reserved = ?t_reserve,
+        finalized = ?t_final,
+        queued = ?t0.elapsed(),
+        "workflow batch (times since its start)"
+    );
 
     // Terminal, unknown or otherwise unusual orders take the one-by-one path,
     // which re-pushes a notification left queued and reports a missing order.
