@@ -5,9 +5,10 @@
 # to the database, stock conserved) and report the figures.
 #
 #   bash scripts/bench.sh [--orders N] [--workers K] [--db postgres|sqlite]
-#                         [--payment-latency-ms MS] [--results FILE] [--check] [--debug]
+#                         [--payment-latency-ms MS] [--results FILE] [--check] [--keep] [--debug]
 #
 # --check exits non-zero unless every check passed (CI runs a small one).
+# --keep keeps the logs and the Redis keys of a run that passed, too.
 # --debug uses the debug build (CI has it already; figures are then meaningless).
 # Results are printed and appended as a CSV row to bench/results.csv.
 set -euo pipefail
@@ -19,6 +20,7 @@ db=postgres
 latency=0
 results=bench/results.csv
 check=false
+keep=false
 profile=release
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -28,6 +30,7 @@ while [[ $# -gt 0 ]]; do
     --payment-latency-ms) latency="$2"; shift 2 ;;
     --results) results="$2"; shift 2 ;;
     --check) check=true; shift ;;
+    --keep) keep=true; shift ;;
     --debug) profile=debug; shift ;;
     *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -55,11 +58,20 @@ export PAYMENT_LATENCY_MS="$latency"
 export API_TOKENS=bench-token
 export PORT="${PORT:-5190}"
 if [[ "$db" == postgres ]]; then
-  pg_base="${BENCH_POSTGRES_URL:-postgres://postgres:postgres@127.0.0.1:5432}"
+  # The Unix socket when PostgreSQL is local: sqlx does not set TCP_NODELAY,
+  # and over TCP every statement bigger than one loopback segment (64 kB: a
+  # batch's notification rows, an import chunk) waited ~40 ms for a delayed
+  # ACK (measured in PostgreSQL's statement log: parse → bind gaps of 42 ms).
+  socket_dir=/var/run/postgresql
+  if [[ -z "${BENCH_POSTGRES_URL:-}" && -S "$socket_dir/.s.PGSQL.5432" ]]; then
+    pg_base="postgres://postgres@%2Fvar%2Frun%2Fpostgresql"
+  else
+    pg_base="${BENCH_POSTGRES_URL:-postgres://postgres:postgres@127.0.0.1:5432}"
+  fi
   dbname="orders_flow_bench"
   psql "$pg_base/postgres" -qc "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" -c "CREATE DATABASE $dbname" >/dev/null
   export DATABASE_URL="$pg_base/$dbname"
-  export DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-16}"
+  export DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-24}"
 else
   export DATABASE_URL="sqlite://$work/bench.sqlite?mode=rwc"
 fi
@@ -68,7 +80,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  if [[ "${checks:-}" == pass ]]; then
+  if [[ "${checks:-}" == pass ]] && ! $keep; then
     redis-cli --scan --pattern "$REDIS_PREFIX:*" | xargs -r -n 1000 redis-cli del >/dev/null || true
     rm -rf "$work"
   else
@@ -104,21 +116,24 @@ import_rss=$(awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}' "$work/i
 
 status() { "$bin" task orders_status format=json 2>/dev/null; }
 field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
-first_paid=""
+# Waiting must not cost the run: the queue counts come from Redis (cheap), and
+# the full database status (counts over every order) only runs once every
+# queue is idle, to confirm that nothing is left.
+queued_jobs() {
+  curl -fs "http://localhost:$PORT/api/queues" \
+    | field "sum(q['pending'] + q['scheduled'] + q['running'] for q in d['queues'])" 2>/dev/null || echo 1
+}
 while true; do
+  sleep 0.5
+  [[ "$(queued_jobs)" -eq 0 ]] || continue
   s=$(status)
-  now=$(date +%s.%N)
-  paid=$(field "d['orders_by_status'].get('paid',0)" <<<"$s")
-  if [[ -z "$first_paid" && "$paid" -gt 0 ]]; then first_paid=$(echo "$now - $start" | bc); fi
   total=$(field "sum(d['orders_by_status'].values())" <<<"$s")
   open=$(field "d['orders_open']" <<<"$s")
   queued=$(field "d['notifications_by_status'].get('queued',0)" <<<"$s")
   unapplied=$(field "d['kpi_events_unapplied']" <<<"$s")
-  if [[ "$total" -gt 0 && "$open" -eq 0 && "$queued" -eq 0 && "$unapplied" -eq 0 ]] \
-     && [[ "$(curl -fs "http://localhost:$PORT/api/queues" | field "sum(q['pending']+q['running'] for q in d['queues'] if 'import' in q['queue'])")" -eq 0 ]]; then
+  if [[ "$total" -gt 0 && "$open" -eq 0 && "$queued" -eq 0 && "$unapplied" -eq 0 && "$(queued_jobs)" -eq 0 ]]; then
     break
   fi
-  sleep 0.5
 done
 end=$(date +%s.%N)
 elapsed=$(echo "$end - $start" | bc)
@@ -139,9 +154,11 @@ import_ok=$(python3 -c "import json,sys; d=json.load(sys.stdin); i=d.get('import
 dead=$(curl -fs "http://localhost:$PORT/api/queues" | field "sum(q['dead'] for q in d['queues'])")
 [[ "$dead" -eq 0 ]] || { echo "$dead job(s) in a dead set"; checks=fail; }
 
+first_paid_at=""
 latency_q="SELECT 1000 * EXTRACT(EPOCH FROM (finished_at - created_at::timestamptz)) FROM orders WHERE finished_at IS NOT NULL"
 if [[ "$db" == postgres ]]; then
   lat=$(psql "$DATABASE_URL" -Atc "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY v))::bigint || ' ' || round(percentile_cont(0.99) WITHIN GROUP (ORDER BY v))::bigint FROM ($latency_q) t(v)")
+  first_paid_at=$(psql "$DATABASE_URL" -Atc "SELECT EXTRACT(EPOCH FROM min(finished_at)) FROM orders WHERE status = 'paid'")
 else
   lat=$(python3 - "$work/bench.sqlite" <<'PY'
 import sqlite3, sys, datetime
@@ -150,11 +167,14 @@ def ts(v):
     return datetime.datetime.fromisoformat(v.replace('Z', '+00:00')).replace(tzinfo=None) if 'T' in v or '+' in v else datetime.datetime.fromisoformat(v)
 vals = sorted((ts(f) - ts(c)).total_seconds() * 1000 for c, f in rows)
 pick = lambda q: round(vals[min(len(vals) - 1, int(q * len(vals)))]) if vals else 0
-print(pick(0.5), pick(0.99))
+paid = [ts(f) for (f,) in sqlite3.connect(sys.argv[1]).execute("SELECT finished_at FROM orders WHERE status = 'paid'")]
+first = (min(paid) - datetime.datetime(1970, 1, 1)).total_seconds() if paid else 0
+print(pick(0.5), pick(0.99), first)
 PY
 )
 fi
-read -r p50 p99 <<<"$lat"
+read -r p50 p99 first_paid_at <<<"$lat $first_paid_at"
+first_paid=$(echo "scale=2; ${first_paid_at:-$start} - $start" | bc)
 
 rss=""
 for pid in "${pids[@]}"; do rss+="$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null)kB "; done
