@@ -63,7 +63,9 @@ if [[ "$db" == postgres ]]; then
   # batch's notification rows, an import chunk) waited ~40 ms for a delayed
   # ACK (measured in PostgreSQL's statement log: parse → bind gaps of 42 ms).
   socket_dir=/var/run/postgresql
-  if [[ -z "${BENCH_POSTGRES_URL:-}" && -S "$socket_dir/.s.PGSQL.5432" ]]; then
+  # (Only when the socket lets us in: a fresh Debian install asks for peer auth there.)
+  if [[ -z "${BENCH_POSTGRES_URL:-}" && -S "$socket_dir/.s.PGSQL.5432" ]] \
+     && psql "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres" -Atqc "SELECT 1" >/dev/null 2>&1; then
     pg_base="postgres://postgres@%2Fvar%2Frun%2Fpostgresql"
   else
     pg_base="${BENCH_POSTGRES_URL:-postgres://postgres:postgres@127.0.0.1:5432}"
