@@ -4,6 +4,7 @@
 # nothing was lost (every order terminal, every notification written, KPIs equal
 # to the database, stock conserved) and report the figures.
 #
+#   bash scripts/bench.sh --mode metrics|refunds
 #   bash scripts/bench.sh [--orders N] [--workers K] [--db postgres|sqlite]
 #                         [--payment-latency-ms MS] [--results FILE] [--check] [--keep] [--debug]
 #
@@ -13,6 +14,18 @@
 # Results are printed and appended as a CSV row to bench/results.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The API modes: `--mode metrics` (GET /api/metrics under wrk) and
+# `--mode refunds` (accepted refunds per second); their knobs are environment
+# variables, see the header of each script.
+if [[ "${1:-}" == --mode ]]; then
+  case "${2:-}" in
+    metrics) exec bash scripts/bench_metrics.sh ;;
+    refunds) exec bash scripts/bench_refunds.sh ;;
+    pipeline) shift 2 ;;
+    *) echo "--mode is pipeline (the default), metrics or refunds" >&2; exit 2 ;;
+  esac
+fi
 
 orders=1000000
 workers=2
