@@ -9,6 +9,11 @@
 # refund job in Redis. The jobs are not run (no worker): only the API is timed.
 #
 #   bash scripts/bench_refunds.sh            # ORDERS=200000 DURATION=15s CONNECTIONS=64
+#
+# BIN picks the server binary (default: the release build under CARGO_TARGET_DIR,
+# else target/). REFUND_BATCH_SIZE / REFUND_BATCH_WINDOW_MS / DB_MAX_CONNECTIONS
+# are passed through to the server. The load average is printed before and after:
+# on a shared machine it says how much of it the run had.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,18 +30,21 @@ RUN="run$(date +%s)"
 PREFIX="orders-flow:bench-refunds"
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-[[ -x target/release/orders-flow-cli ]] || cargo build --release --bin orders-flow-cli
+BIN="${BIN:-${CARGO_TARGET_DIR:-target}/release/orders-flow-cli}"
+[[ -x "$BIN" ]] || cargo build --release --bin orders-flow-cli
 
 psql "$PG_SERVER/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 
 export LOCO_ENV=production DATABASE_URL="$PG_SERVER/$DB" REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 export REDIS_PREFIX="$PREFIX" API_TOKENS="$TOKEN" HOST=http://localhost PORT BINDING=127.0.0.1
-export MAILER_HOST=localhost MAILER_USER=bench MAILER_PASSWORD=bench
+export MAILER_HOST=localhost MAILER_USER=bench MAILER_PASSWORD=bench NOTIFICATIONS_FROM="bench <bench@localhost>"
 export DB_MAX_CONNECTIONS LOG_LEVEL="${LOG_LEVEL:-info}"
-target/release/orders-flow-cli start >/tmp/orders-flow-bench-refunds.log 2>&1 &
+"$BIN" start >/tmp/orders-flow-bench-refunds.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/_ping" >/dev/null && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$PORT/_ping" >/dev/null || {
+  echo "[bench] the server did not start:" >&2; tail -5 /tmp/orders-flow-bench-refunds.log >&2; exit 1; }
 
 psql "$DATABASE_URL" -q <<SQL
 INSERT INTO customers (external_id, name)
@@ -47,10 +55,13 @@ INSERT INTO orders (external_id, customer_id, status, currency, total_cents, pla
 ANALYZE;
 SQL
 
-echo "[bench] $ORDERS paid orders; wrk -t$THREADS -c$CONNECTIONS -d$DURATION; pool $DB_MAX_CONNECTIONS connections"
+echo "[bench] $ORDERS paid orders; wrk -t$THREADS -c$CONNECTIONS -d$DURATION; pool $DB_MAX_CONNECTIONS connections;" \
+  "batch ${REFUND_BATCH_SIZE:-default} / ${REFUND_BATCH_WINDOW_MS:-default} ms"
+echo "[bench] before: $(uptime)"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s scripts/bench/refunds.lua \
   "http://127.0.0.1:$PORT" -- "$ORDERS" "$THREADS" "$TOKEN" "$RUN"
 
+echo "[bench] after:  $(uptime)"
 psql "$DATABASE_URL" -Atc "SELECT 'refund rows: ' || count(*) || ', distinct orders: ' || count(DISTINCT order_id) FROM refunds"
 kill $server; wait $server 2>/dev/null || true
 trap - EXIT
