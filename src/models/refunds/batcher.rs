@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use loco_rs::app::AppContext;
+use sea_orm::DatabaseConnection;
 
 use super::{
     batch::{self, BatchError, Entry},
@@ -105,8 +105,12 @@ impl RefundBatcher {
     /// Puts `call` in the next batch and waits for its answer. `None`: the
     /// batch was lost before answering (nothing of it committed, or it did and
     /// the single path replays it).
-    pub async fn submit(&self, ctx: &AppContext, call: &RefundCall<'_>) -> Option<Answer> {
-        let services = Services::of(ctx).ok()?;
+    pub async fn submit(
+        &self,
+        db: &DatabaseConnection,
+        services: &Services,
+        call: &RefundCall<'_>,
+    ) -> Option<Answer> {
         let settings = services.settings.refunds;
         let ticket = Ticket {
             seq: self.next.fetch_add(1, Ordering::Relaxed),
@@ -117,15 +121,17 @@ impl RefundBatcher {
                 input: call.input.clone(),
             }),
         };
-        let (ctx, counters) = (ctx.clone(), Arc::clone(&self.counters));
+        // Not the AppContext: cloning it copies the whole config, for every request.
+        let (db, services, counters) = (db.clone(), services.clone(), Arc::clone(&self.counters));
         self.group
             .submit(
                 ticket,
                 Duration::from_millis(settings.batch_window_ms),
                 settings.batch_size,
                 move |tickets: Vec<Ticket>| {
-                    let (ctx, counters) = (ctx.clone(), Arc::clone(&counters));
-                    async move { answer(&ctx, tickets, &counters).await }
+                    let (db, services) = (db.clone(), services.clone());
+                    let counters = Arc::clone(&counters);
+                    async move { answer(&db, &services, tickets, &counters).await }
                 },
             )
             .await
@@ -147,14 +153,12 @@ impl RefundBatcher {
 /// Runs one batch and answers every ticket: what the batch committed, or
 /// [`Answer::Single`].
 async fn answer(
-    ctx: &AppContext,
+    db: &DatabaseConnection,
+    services: &Services,
     tickets: Vec<Ticket>,
     counters: &Counters,
 ) -> HashMap<Ticket, Answer> {
-    let answers = match Services::of(ctx) {
-        Ok(services) => run(ctx, &services, &tickets).await,
-        Err(_) => HashMap::new(),
-    };
+    let answers = run(db, services, &tickets).await;
     let answered = answers.len() as u64;
     counters.batches.fetch_add(1, Ordering::Relaxed);
     counters.answered.fetch_add(answered, Ordering::Relaxed);
@@ -176,13 +180,13 @@ async fn answer(
 
 /// The batch itself; returns the answers it committed, by ticket index.
 async fn run(
-    ctx: &AppContext,
+    db: &DatabaseConnection,
     services: &Services,
     tickets: &[Ticket],
 ) -> HashMap<usize, Recorded> {
     let calls: Vec<RefundCall<'_>> = tickets.iter().map(|t| t.call.call()).collect();
     let refs: Vec<&str> = calls.iter().map(|c| c.order_ref).collect();
-    let found = match orders::Entity::find_by_refs(&ctx.db, &refs).await {
+    let found = match orders::Entity::find_by_refs(db, &refs).await {
         Ok(found) => found,
         Err(e) => {
             tracing::warn!(error = %e, requests = tickets.len(), "refund batch: orders not read; single path");
@@ -218,7 +222,7 @@ async fn run(
         if entries.is_empty() {
             break;
         }
-        match batch::accept_many(&ctx.db, &entries, ttl).await {
+        match batch::accept_many(db, &entries, ttl).await {
             Ok(answered) => {
                 for (i, recorded) in indexes.iter().zip(answered) {
                     if let Some(recorded) = recorded {

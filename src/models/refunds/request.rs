@@ -56,7 +56,11 @@ pub struct RefundCall<'a> {
 /// Refusals that are not stored (key in flight or reused) and server errors.
 pub async fn request(ctx: &AppContext, call: RefundCall<'_>) -> Result<Recorded, RefundError> {
     let services = Services::of(ctx).map_err(|e| RefundError::Internal(e.to_string()))?;
-    match services.refund_batcher.submit(ctx, &call).await {
+    match services
+        .refund_batcher
+        .submit(&ctx.db, &services, &call)
+        .await
+    {
         Some(Answer::Recorded(recorded)) => Ok(recorded),
         Some(Answer::Single) | None => single(ctx, &services, call).await,
     }
