@@ -185,13 +185,18 @@ impl Settings {
     /// When the block is missing, malformed or holds an impossible value.
     pub fn from_json(value: Option<&serde_json::Value>) -> Result<Self> {
         let value = value.ok_or_else(|| Error::string("config has no `settings:` block"))?;
-        let settings: Self = serde_json::from_value(value.clone())
-            .map_err(|e| Error::string(&format!("invalid `settings:` block in config: {e}")))?;
+        let settings: Self = match value {
+            // As `App::after_context` leaves it.
+            serde_json::Value::String(block) => serde_json::from_str(block),
+            block => serde_json::from_value(block.clone()),
+        }
+        .map_err(|e| Error::string(&format!("invalid `settings:` block in config: {e}")))?;
         settings.validate()?;
         Ok(settings)
     }
 
-    /// The settings of a booted app (validated when the context was built).
+    /// The settings of a context (`App::after_context` keeps a typed copy in
+    /// `Services`, which is what a booted app reads).
     ///
     /// # Errors
     /// When the config has no valid `settings:` block.
