@@ -154,11 +154,18 @@ pub struct KpiSettings {
     pub timezone: String,
 }
 
+/// Largest refund batch: its statements stay far below both databases' bound-parameter limits.
+pub const MAX_REFUND_BATCH: usize = 1_000;
+
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RefundSettings {
     /// How long an idempotency key is remembered.
     pub key_ttl_secs: u64,
+    /// Most refund requests one process accepts per transaction (1: one at a time).
+    pub batch_size: usize,
+    /// How long the first request of a batch waits for others to join.
+    pub batch_window_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -178,13 +185,18 @@ impl Settings {
     /// When the block is missing, malformed or holds an impossible value.
     pub fn from_json(value: Option<&serde_json::Value>) -> Result<Self> {
         let value = value.ok_or_else(|| Error::string("config has no `settings:` block"))?;
-        let settings: Self = serde_json::from_value(value.clone())
-            .map_err(|e| Error::string(&format!("invalid `settings:` block in config: {e}")))?;
+        let settings: Self = match value {
+            // As `App::after_context` leaves it.
+            serde_json::Value::String(block) => serde_json::from_str(block),
+            block => serde_json::from_value(block.clone()),
+        }
+        .map_err(|e| Error::string(&format!("invalid `settings:` block in config: {e}")))?;
         settings.validate()?;
         Ok(settings)
     }
 
-    /// The settings of a booted app (validated when the context was built).
+    /// The settings of a context (`App::after_context` keeps a typed copy in
+    /// `Services`, which is what a booted app reads).
     ///
     /// # Errors
     /// When the config has no valid `settings:` block.
@@ -226,6 +238,9 @@ impl Settings {
         }
         if self.refunds.key_ttl_secs == 0 {
             return bad("settings.refunds.key_ttl_secs must be at least 1");
+        }
+        if !(1..=MAX_REFUND_BATCH).contains(&self.refunds.batch_size) {
+            return bad("settings.refunds.batch_size must be between 1 and 1000");
         }
         if self.stock.initial < 0 {
             return bad("settings.stock.initial must not be negative");

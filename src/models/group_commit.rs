@@ -36,7 +36,7 @@ impl<K, R> Default for GroupCommit<K, R> {
 
 impl<K, R> GroupCommit<K, R>
 where
-    K: Copy + Eq + Hash + Send + Sync + 'static,
+    K: Clone + Eq + Hash + Send + Sync + 'static,
     R: Clone + Send + 'static,
 {
     /// Submits `key` and waits for its result. The first key in an empty list
@@ -88,7 +88,7 @@ where
             for (key, reply) in waiting.by_ref().take(max) {
                 replies.entry(key).or_default().push(reply);
             }
-            let results = batch(replies.keys().copied().collect()).await;
+            let results = batch(replies.keys().cloned().collect()).await;
             for (key, senders) in replies {
                 if let Some(result) = results.get(&key) {
                     for reply in senders {

@@ -10,6 +10,10 @@ use sea_orm::{
     Condition, TryInsertResult,
 };
 
+mod many;
+
+pub use many::{claim_many, store_responses, NewClaim};
+
 pub use super::_entities::idempotency_keys::{ActiveModel, Column, Entity, Model};
 pub type IdempotencyKeys = Entity;
 

@@ -1,5 +1,7 @@
 pub use super::_entities::orders::{ActiveModel, Entity, Model};
-use sea_orm::{entity::prelude::*, QueryOrder};
+use std::collections::HashMap;
+
+use sea_orm::{entity::prelude::*, Condition, QueryOrder};
 
 use super::_entities::{order_items, order_notifications, payments, products, refunds};
 pub type Orders = Entity;
@@ -98,9 +100,50 @@ impl Entity {
         if by_external.is_some() {
             return Ok(by_external);
         }
-        match reference.parse::<i64>() {
-            Ok(id) if id > 0 => Self::find_by_id(id).one(db).await,
-            _ => Ok(None),
+        match numeric_id(reference) {
+            Some(id) => Self::find_by_id(id).one(db).await,
+            None => Ok(None),
         }
     }
+
+    /// [`Self::find_by_ref`] for many references with one query: each
+    /// reference found maps to its order, by the same rule.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn find_by_refs<C: ConnectionTrait>(
+        db: &C,
+        references: &[&str],
+    ) -> Result<HashMap<String, Model>, DbErr> {
+        use super::_entities::orders::Column;
+        if references.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<i64> = references.iter().filter_map(|r| numeric_id(r)).collect();
+        let found = Self::find()
+            .filter(
+                Condition::any()
+                    .add(Column::ExternalId.is_in(references.iter().copied()))
+                    .add(Column::Id.is_in(ids)),
+            )
+            .all(db)
+            .await?;
+        let by_id: HashMap<i64, &Model> = found.iter().map(|o| (o.id, o)).collect();
+        let by_external: HashMap<&str, &Model> =
+            found.iter().map(|o| (o.external_id.as_str(), o)).collect();
+        Ok(references
+            .iter()
+            .filter_map(|&r| {
+                let order = by_external
+                    .get(r)
+                    .or_else(|| numeric_id(r).and_then(|id| by_id.get(&id)))?;
+                Some((r.to_string(), (*order).clone()))
+            })
+            .collect())
+    }
+}
+
+/// A reference read as an internal id: a positive integer.
+fn numeric_id(reference: &str) -> Option<i64> {
+    reference.parse::<i64>().ok().filter(|id| *id > 0)
 }

@@ -4,17 +4,22 @@
 //!   anything is written (refused with 400/422, not remembered on the key).
 //! - [`request`]: claims the key, reserves the amount on the order with a
 //!   conditional update (`refund_reserved_cents + amount <= total_cents`),
-//!   writes the `pending` refund and stores the response, then queues the job.
+//!   writes the `pending` refund and stores the response, then queues the job;
+//!   concurrent requests of one process do this together, one transaction and
+//!   one Redis call per batch ([`RefundBatcher`]).
 //! - [`process`]: the refund job, `pending → processed | failed`.
 //!
 //! An order's `refund_reserved_cents` holds refunds pending or processed and
 //! `refunded_cents` the processed ones: the remainder a new refund may take is
 //! `total − reserved`, so a refund never counts against itself.
+mod batch;
+mod batcher;
 mod error;
 mod input;
 mod process;
 mod request;
 
+pub use batcher::{BatchStats, RefundBatcher};
 pub use error::RefundError;
 pub use input::{IdempotencyKey, RefundInput, MAX_REASON_CHARS};
 pub use process::{complete, decline, event, process, Move, PARTIALLY_REFUNDED, REFUNDED};

@@ -5,11 +5,11 @@ use apalis_redis::ConnectionManager;
 use loco_rs::{app::AppContext, Error, Result};
 
 use crate::{
-    models::order_notifications::LogBatcher,
     models::workflow::{
         batcher::Batcher,
         gateway::{FakeGateway, PaymentGateway},
     },
+    models::{order_notifications::LogBatcher, refunds::RefundBatcher},
     settings::Settings,
 };
 
@@ -25,6 +25,8 @@ pub struct Services {
     pub batcher: Arc<Batcher>,
     /// Groups this process's `log` notifications into batches.
     pub log_batcher: Arc<LogBatcher>,
+    /// Groups this process's refund requests into batches.
+    pub refund_batcher: Arc<RefundBatcher>,
 }
 
 impl Services {
@@ -44,6 +46,7 @@ impl Services {
             gateway: Arc::new(FakeGateway::new(&settings.payment)),
             batcher: Arc::new(Batcher::default()),
             log_batcher: Arc::new(LogBatcher::default()),
+            refund_batcher: Arc::new(RefundBatcher::default()),
             settings: Arc::new(settings),
             redis,
         });

@@ -3,5 +3,6 @@ mod metrics;
 mod ops;
 mod orders;
 mod queues;
+mod refund_batches;
 mod refund_concurrency;
 mod refunds;

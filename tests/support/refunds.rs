@@ -11,10 +11,16 @@ pub const TOKEN: &str = "test-token";
 
 /// Payments always approved; refunds approved at `refund_success_rate`.
 pub async fn boot_with_refund_rate(refund_success_rate: f64) -> TestApp {
+    boot_with(|s| s["payment"]["refund_success_rate"] = json!(refund_success_rate)).await
+}
+
+/// Like [`boot`], with a chance to change the `settings:` block afterwards.
+pub async fn boot_with(tweak: impl FnOnce(&mut Value)) -> TestApp {
     TestApp::boot_with(|s| {
         s["payment"]["success_rate"] = json!(1.0);
-        s["payment"]["refund_success_rate"] = json!(refund_success_rate);
+        s["payment"]["refund_success_rate"] = json!(1.0);
         s["api"]["tokens"] = json!(format!("{TOKEN},second-token"));
+        tweak(s);
     })
     .await
 }

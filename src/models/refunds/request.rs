@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{IdempotencyKey, RefundError, RefundInput, PENDING};
+use super::{batcher::Answer, IdempotencyKey, RefundError, RefundInput, PENDING};
 use crate::{
     models::{
         _entities::{orders, refunds},
@@ -40,11 +40,13 @@ pub struct RefundCall<'a> {
 
 /// Takes a refund request: the same rules for the API and the CLI.
 ///
-/// 1. The key is claimed on its own (a concurrent twin sees it in flight).
-/// 2. One transaction reserves the amount with a conditional update (the sum
-///    of refunds can never pass the total, whatever runs at once), writes the
-///    refund row and stores the response on the key.
-/// 3. The refund job is queued.
+/// The request joins this process's next batch ([`super::batcher`]): one
+/// transaction claims the keys, reserves the amounts with a conditional update
+/// (the sum of refunds can never pass the total, whatever runs at once),
+/// writes the refund rows and stores the responses; then one Redis call
+/// queues the refund jobs. A request the batch cannot take (its key exists
+/// already, a second one for the same order or key, a failed batch) takes the
+/// single path below, with the same rules.
 ///
 /// Refusals found against the order (404, 409, 422 over the remainder) are
 /// answers too: stored on the key and replayed. Anything failing on our side
@@ -54,6 +56,28 @@ pub struct RefundCall<'a> {
 /// Refusals that are not stored (key in flight or reused) and server errors.
 pub async fn request(ctx: &AppContext, call: RefundCall<'_>) -> Result<Recorded, RefundError> {
     let services = Services::of(ctx).map_err(|e| RefundError::Internal(e.to_string()))?;
+    match services
+        .refund_batcher
+        .submit(&ctx.db, &services, &call)
+        .await
+    {
+        Some(Answer::Recorded(recorded)) => Ok(recorded),
+        Some(Answer::Single) | None => single(ctx, &services, call).await,
+    }
+}
+
+/// One request on its own:
+///
+/// 1. The key is claimed on its own (a concurrent twin sees it in flight); an
+///    existing key is replayed, refused, or taken over when expired or abandoned.
+/// 2. One transaction reserves the amount, writes the refund row and stores
+///    the response on the key.
+/// 3. The refund job is queued.
+async fn single(
+    ctx: &AppContext,
+    services: &Services,
+    call: RefundCall<'_>,
+) -> Result<Recorded, RefundError> {
     let db = &ctx.db;
     let order = orders::Entity::find_by_ref(db, call.order_ref).await?;
     let target = order.as_ref().map_or_else(
@@ -196,20 +220,7 @@ async fn accept(
             });
         }
     };
-    let body = json!({
-        "refund_id": refund_id,
-        "order_id": order.external_id,
-        "amount_cents": amount,
-        "status": PENDING,
-        "idempotency_key": call.key.as_str(),
-        "message": "Refund request queued",
-    })
-    .to_string();
-    let response = StoredResponse {
-        status: 202,
-        body,
-        refund_id: Some(refund_id),
-    };
+    let response = accepted_response(refund_id, order, call);
     if !idempotency_keys::store_response(&txn, claim_id, Some(order.id), &response).await? {
         txn.rollback().await?;
         return Err(RefundError::InFlight);
@@ -221,6 +232,28 @@ async fn accept(
         replayed: false,
         refund_id: Some(refund_id),
     })
+}
+
+/// The 202 of an accepted refund, as stored on its key.
+pub(super) fn accepted_response(
+    refund_id: i64,
+    order: &orders::Model,
+    call: &RefundCall<'_>,
+) -> StoredResponse {
+    let body = json!({
+        "refund_id": refund_id,
+        "order_id": order.external_id,
+        "amount_cents": call.input.amount_cents,
+        "status": PENDING,
+        "idempotency_key": call.key.as_str(),
+        "message": "Refund request queued",
+    })
+    .to_string();
+    StoredResponse {
+        status: 202,
+        body,
+        refund_id: Some(refund_id),
+    }
 }
 
 async fn existing_refund<C: ConnectionTrait>(

@@ -1,0 +1,263 @@
+//! Group commit for refund requests: concurrent requests of one process hand
+//! themselves to a leader, which accepts them with [`super::batch`] in one
+//! transaction and queues their jobs with one Redis call.
+use std::{
+    collections::{HashMap, HashSet},
+    hash::{Hash, Hasher},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use sea_orm::DatabaseConnection;
+
+use super::{
+    batch::{self, BatchError, Entry},
+    IdempotencyKey, Recorded, RefundCall, RefundInput,
+};
+use crate::{
+    models::{_entities::orders, group_commit::GroupCommit},
+    workers::{refund::RefundJob, Services},
+};
+
+/// How a batch answered one request.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// Answered in the batch (committed): a 202 or a refusal stored on the key.
+    Recorded(Recorded),
+    /// Not taken by the batch: the caller runs the single path.
+    Single,
+}
+
+/// A request waiting for its batch. Every submission is its own ticket, so
+/// two identical requests are never merged into one answer.
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    seq: u64,
+    call: Arc<OwnedCall>,
+}
+
+impl PartialEq for Ticket {
+    fn eq(&self, other: &Self) -> bool {
+        self.seq == other.seq
+    }
+}
+
+impl Eq for Ticket {}
+
+impl Hash for Ticket {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.seq.hash(state);
+    }
+}
+
+#[derive(Debug)]
+struct OwnedCall {
+    scope: String,
+    key: IdempotencyKey,
+    order_ref: String,
+    input: RefundInput,
+}
+
+impl OwnedCall {
+    fn call(&self) -> RefundCall<'_> {
+        RefundCall {
+            scope: &self.scope,
+            key: &self.key,
+            order_ref: &self.order_ref,
+            input: &self.input,
+        }
+    }
+}
+
+/// Batches taken so far by this process, for tests and operators.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchStats {
+    /// Batch transactions run (committed or not).
+    pub batches: u64,
+    /// Requests answered by a committed batch.
+    pub answered: u64,
+    /// Requests handed to the single path.
+    pub single: u64,
+    /// Most requests answered by one batch.
+    pub largest: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    batches: AtomicU64,
+    answered: AtomicU64,
+    single: AtomicU64,
+    largest: AtomicU64,
+}
+
+/// Groups this process's refund requests into batches.
+#[derive(Default)]
+pub struct RefundBatcher {
+    group: Arc<GroupCommit<Ticket, Answer>>,
+    next: AtomicU64,
+    counters: Arc<Counters>,
+}
+
+impl RefundBatcher {
+    /// Puts `call` in the next batch and waits for its answer. `None`: the
+    /// batch was lost before answering (nothing of it committed, or it did and
+    /// the single path replays it).
+    pub async fn submit(
+        &self,
+        db: &DatabaseConnection,
+        services: &Services,
+        call: &RefundCall<'_>,
+    ) -> Option<Answer> {
+        let settings = services.settings.refunds;
+        let ticket = Ticket {
+            seq: self.next.fetch_add(1, Ordering::Relaxed),
+            call: Arc::new(OwnedCall {
+                scope: call.scope.to_string(),
+                key: call.key.clone(),
+                order_ref: call.order_ref.to_string(),
+                input: call.input.clone(),
+            }),
+        };
+        // Not the AppContext: cloning it copies the whole config, for every request.
+        let (db, services, counters) = (db.clone(), services.clone(), Arc::clone(&self.counters));
+        self.group
+            .submit(
+                ticket,
+                Duration::from_millis(settings.batch_window_ms),
+                settings.batch_size,
+                move |tickets: Vec<Ticket>| {
+                    let (db, services) = (db.clone(), services.clone());
+                    let counters = Arc::clone(&counters);
+                    async move { answer(&db, &services, tickets, &counters).await }
+                },
+            )
+            .await
+    }
+
+    /// What this process's batches did so far.
+    #[must_use]
+    pub fn stats(&self) -> BatchStats {
+        let c = &self.counters;
+        BatchStats {
+            batches: c.batches.load(Ordering::Relaxed),
+            answered: c.answered.load(Ordering::Relaxed),
+            single: c.single.load(Ordering::Relaxed),
+            largest: c.largest.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Runs one batch and answers every ticket: what the batch committed, or
+/// [`Answer::Single`].
+async fn answer(
+    db: &DatabaseConnection,
+    services: &Services,
+    tickets: Vec<Ticket>,
+    counters: &Counters,
+) -> HashMap<Ticket, Answer> {
+    let answers = run(db, services, &tickets).await;
+    let answered = answers.len() as u64;
+    counters.batches.fetch_add(1, Ordering::Relaxed);
+    counters.answered.fetch_add(answered, Ordering::Relaxed);
+    counters
+        .single
+        .fetch_add(tickets.len() as u64 - answered, Ordering::Relaxed);
+    counters.largest.fetch_max(answered, Ordering::Relaxed);
+    tracing::debug!(requests = tickets.len(), answered, "refund batch");
+    let mut answers = answers;
+    tickets
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let answer = answers.remove(&i).map_or(Answer::Single, Answer::Recorded);
+            (t, answer)
+        })
+        .collect()
+}
+
+/// The batch itself; returns the answers it committed, by ticket index.
+async fn run(
+    db: &DatabaseConnection,
+    services: &Services,
+    tickets: &[Ticket],
+) -> HashMap<usize, Recorded> {
+    let calls: Vec<RefundCall<'_>> = tickets.iter().map(|t| t.call.call()).collect();
+    let refs: Vec<&str> = calls.iter().map(|c| c.order_ref).collect();
+    let found = match orders::Entity::find_by_refs(db, &refs).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, requests = tickets.len(), "refund batch: orders not read; single path");
+            return HashMap::new();
+        }
+    };
+    let mut entries = Vec::with_capacity(calls.len());
+    let mut indexes = Vec::with_capacity(calls.len());
+    let (mut keys, mut orders) = (HashSet::new(), HashSet::new());
+    for (i, call) in calls.iter().enumerate() {
+        let order = found.get(call.order_ref);
+        // One request per key and per order in a batch; the others run alone after it.
+        let first_key = keys.insert((call.scope, call.key.as_str()));
+        if !first_key || order.is_some_and(|o| !orders.insert(o.id)) {
+            continue;
+        }
+        let target = order.map_or_else(
+            || format!("order-ref:{}", call.order_ref),
+            |o| format!("order:{}", o.id),
+        );
+        entries.push(Entry {
+            call: *call,
+            order,
+            request_hash: call.input.request_hash(&target),
+        });
+        indexes.push(i);
+    }
+    let ttl = Duration::from_secs(services.settings.refunds.key_ttl_secs);
+    let mut answers = HashMap::new();
+    // A key that already has a refund (rare: expired and deleted) sends the
+    // batch back once without it; any other failure sends all to the single path.
+    for _ in 0..2 {
+        if entries.is_empty() {
+            break;
+        }
+        match batch::accept_many(db, &entries, ttl).await {
+            Ok(answered) => {
+                for (i, recorded) in indexes.iter().zip(answered) {
+                    if let Some(recorded) = recorded {
+                        answers.insert(*i, recorded);
+                    }
+                }
+                break;
+            }
+            Err(BatchError::KeysRefunded(slots)) => {
+                let slots: HashSet<usize> = slots.into_iter().collect();
+                (entries, indexes) = entries
+                    .into_iter()
+                    .zip(indexes)
+                    .enumerate()
+                    .filter(|(slot, _)| !slots.contains(slot))
+                    .map(|(_, pair)| pair)
+                    .unzip();
+            }
+            Err(BatchError::Db(e)) => {
+                tracing::warn!(error = %e, requests = entries.len(), "refund batch failed; single path");
+                break;
+            }
+        }
+    }
+    let jobs: Vec<RefundJob> = answers
+        .values()
+        .filter_map(|r| r.refund_id)
+        .map(|refund_id| RefundJob { refund_id })
+        .collect();
+    if !jobs.is_empty() {
+        // Committed already: if Redis fails now, the recovery sweep queues the
+        // pending refunds again; the answers stay 202.
+        if let Err(e) = services.queue::<RefundJob>().push_bulk(&jobs).await {
+            tracing::warn!(refunds = jobs.len(), error = %e, "refund jobs not queued; the sweep will");
+        }
+    }
+    answers
+}
