@@ -20,6 +20,7 @@ pub use job::{Job, JobAttempt, JobError, JobResult};
 pub use lease::Lease;
 pub use process::{WorkerProcess, WorkerSet};
 pub use queue::{JobQueue, QueueCounts};
+pub use scripts::{reap_expired, unix_now};
 pub use services::Services;
 
 /// The four queues of SPEC §8, named explicitly (apalis would default to the Rust type path).

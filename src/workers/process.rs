@@ -225,7 +225,7 @@ async fn housekeeping(services: Services, queues: Vec<String>, mut stop: watch::
                 let cutoff = scripts::unix_now().saturating_sub(keep_done);
                 for name in &queues {
                     // Dead jobs are kept for inspection and retry; only `done` is trimmed.
-                    if let Err(e) = scripts::reap(&mut redis, name, "done", cutoff).await {
+                    if let Err(e) = scripts::reap_expired(&mut redis, name, "done", cutoff).await {
                         tracing::warn!(queue = %name, error = %e, "trimming finished jobs failed");
                     }
                 }

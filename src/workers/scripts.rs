@@ -135,6 +135,33 @@ pub async fn reap<C: ConnectionLike>(
         .await
 }
 
+/// Most slices one pass of [`reap_expired`] deletes (per queue).
+const MAX_REAP_SLICES: usize = 50;
+
+/// Deletes the jobs of `{q}:{set}` finished before `cutoff`, a slice per call,
+/// until a slice finds mostly recent jobs (or after [`MAX_REAP_SLICES`]). One
+/// slice every few seconds (the first version) deleted 200 jobs/s per process
+/// while a fast run finishes thousands: the retention never caught up.
+///
+/// # Errors
+/// Redis errors.
+pub async fn reap_expired<C: ConnectionLike>(
+    conn: &mut C,
+    queue: &str,
+    set: &str,
+    cutoff: u64,
+) -> RedisResult<u64> {
+    let mut total = 0;
+    for _ in 0..MAX_REAP_SLICES {
+        let removed = reap(conn, queue, set, cutoff).await?;
+        total += removed;
+        if removed < (SLICE / 2) as u64 {
+            break;
+        }
+    }
+    Ok(total)
+}
+
 /// Seconds since the epoch, as apalis-redis scores its sets.
 #[must_use]
 pub fn unix_now() -> u64 {

@@ -147,3 +147,56 @@ async fn two_worker_sets_on_one_machine_both_work() {
     assert_eq!(runs(&services, "shared").await, 500);
     let _: () = redis::cmd("PING").query_async(&mut conn).await.unwrap();
 }
+
+/// Retention keeps up with a fast run: one housekeeping pass deletes every
+/// finished job past the cutoff, not one slice of them, and keeps recent ones.
+#[tokio::test]
+async fn one_pass_trims_every_finished_job_past_retention() {
+    const OLD: usize = 2_500;
+    const RECENT: usize = 10;
+    let app = TestApp::boot().await;
+    let services = app.services();
+    let queue = services.settings.redis.key("test:retention");
+    let now = orders_flow::workers::unix_now();
+    let mut conn = services.redis.clone();
+    let mut pipe = redis::pipe();
+    for i in 0..OLD + RECENT {
+        let id = format!("job-{i}");
+        let done_at = if i < OLD { now - 3_600 } else { now };
+        pipe.cmd("SADD")
+            .arg(format!("{queue}:done"))
+            .arg(&id)
+            .ignore();
+        pipe.cmd("HSET")
+            .arg(format!("{queue}:data"))
+            .arg(&id)
+            .arg("{}")
+            .ignore();
+        pipe.cmd("HSET")
+            .arg(format!("{queue}:meta:{id}"))
+            .arg("done_at")
+            .arg(done_at)
+            .ignore();
+    }
+    let () = pipe.query_async(&mut conn).await.unwrap();
+
+    let removed = orders_flow::workers::reap_expired(&mut conn, &queue, "done", now - 60)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        removed, OLD as u64,
+        "more than one slice (1,000) in one pass"
+    );
+    let left: u64 = redis::cmd("SCARD")
+        .arg(format!("{queue}:done"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let data: u64 = redis::cmd("HLEN")
+        .arg(format!("{queue}:data"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!((left, data), (RECENT as u64, RECENT as u64));
+}
