@@ -1,7 +1,5 @@
 //! Live figures, read from Redis only: the most-called endpoints.
-use std::collections::HashMap;
-
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use axum::{
     extract::{rejection::QueryRejection, Query, State},
