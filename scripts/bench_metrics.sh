@@ -20,15 +20,11 @@ PREFIX="orders-flow:bench-metrics:$$"
 DAY="$(date -u +%F)"
 BIN="${BIN:-target/release/orders-flow-cli}"
 
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+source scripts/bench/api_server.sh
 [[ -x "$BIN" ]] || cargo build --release --bin orders-flow-cli
 
 work=$(mktemp -d /tmp/orders-flow-bench-metrics.XXXXXX)
-export LOCO_ENV=production DATABASE_URL="sqlite://$work/metrics.sqlite?mode=rwc"
-export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}" REDIS_PREFIX="$PREFIX"
-export API_TOKENS=bench-token HOST=http://localhost PORT BINDING=127.0.0.1
-export MAILER_HOST=localhost MAILER_USER=bench MAILER_PASSWORD=bench NOTIFICATIONS_FROM=bench@localhost
-export LOG_LEVEL="${LOG_LEVEL:-info}"
+export DATABASE_URL="sqlite://$work/metrics.sqlite?mode=rwc" REDIS_PREFIX="$PREFIX" API_TOKENS=bench-token
 
 cleanup() {
   [[ -n "${server:-}" ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null

@@ -32,21 +32,15 @@ TOKEN="bench-token"
 RUN="run$(date +%s)"
 PREFIX="orders-flow:bench-refunds"
 
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-# Another server on the port would answer our pings and take the load instead.
-if curl -s -o /dev/null "http://127.0.0.1:$PORT/_ping"; then
-  echo "[bench] port $PORT is taken by another server: set PORT" >&2; exit 1
-fi
+source scripts/bench/api_server.sh
 BIN="${BIN:-${CARGO_TARGET_DIR:-target}/release/orders-flow-cli}"
 [[ -x "$BIN" ]] || cargo build --release --bin orders-flow-cli
 
 psql "$PG_SERVER/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 
 DB_URL="$PG_SERVER/$DB"  # for psql, which knows fewer URL parameters than sqlx
-export LOCO_ENV=production DATABASE_URL="$DB_URL${PG_PARAMS:-}" REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
-export REDIS_PREFIX="$PREFIX" API_TOKENS="$TOKEN" HOST=http://localhost PORT BINDING=127.0.0.1
-export MAILER_HOST=localhost MAILER_USER=bench MAILER_PASSWORD=bench NOTIFICATIONS_FROM="bench <bench@localhost>"
-export DB_MAX_CONNECTIONS LOG_LEVEL="${LOG_LEVEL:-info}"
+export DATABASE_URL="$DB_URL${PG_PARAMS:-}" REDIS_PREFIX="$PREFIX" API_TOKENS="$TOKEN"
+export DB_MAX_CONNECTIONS
 "$BIN" start >/tmp/orders-flow-bench-refunds.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
