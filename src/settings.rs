@@ -85,6 +85,11 @@ pub struct QueueSettings {
     pub backoff_ms: u64,
     /// One attempt is abandoned (and retried) after this long.
     pub timeout_secs: u64,
+    /// Finished jobs of this queue stay in Redis this long; unset, the
+    /// `apalis.keep_done_secs` default. The database keeps every order's history,
+    /// so busy queues can keep their finished jobs briefly.
+    #[serde(default)]
+    pub keep_done_secs: Option<u64>,
 }
 
 impl QueueSettings {
@@ -96,6 +101,12 @@ impl QueueSettings {
     #[must_use]
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout_secs)
+    }
+
+    /// How long this queue's finished jobs are kept, given the apalis default.
+    #[must_use]
+    pub fn keep_done_secs(&self, apalis: &ApalisSettings) -> u64 {
+        self.keep_done_secs.unwrap_or(apalis.keep_done_secs)
     }
 }
 
@@ -145,6 +156,15 @@ pub struct WorkflowSettings {
     pub batch_size: usize,
     /// How long the first job of a batch waits for others to join.
     pub batch_window_ms: u64,
+    /// An import pauses reading while more orders than this wait in the
+    /// workflow queue (until half of them are taken), so Redis holds a bounded
+    /// backlog however large the file.
+    #[serde(default = "default_max_queued_orders")]
+    pub max_queued_orders: u64,
+}
+
+const fn default_max_queued_orders() -> u64 {
+    50_000
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -6,6 +6,7 @@ mod m20261121_000001_catalog;
 mod m20261121_000002_orders;
 mod m20261121_000003_refunds_and_outbox;
 mod m20261122_000004_unapplied_events_index;
+mod m20261122_000005_hot_status_updates;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_orders::Migration),
             Box::new(m20261121_000003_refunds_and_outbox::Migration),
             Box::new(m20261122_000004_unapplied_events_index::Migration),
+            Box::new(m20261122_000005_hot_status_updates::Migration),
             // inject-above (do not remove this comment)
         ]
     }

@@ -2,6 +2,11 @@ use loco_rs::cli;
 use migration::Migrator;
 use orders_flow::{app::App, cli_args};
 
+// glibc malloc was about 40 % of the worker's CPU under load (perf: malloc,
+// free, malloc_consolidate); see BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     // Loco parses task arguments as `key:value`; the product documents `key=value`.

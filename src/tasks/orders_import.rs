@@ -165,7 +165,7 @@ fn print_summary(import: &Import, queued: &Queued, started: Instant) {
         rate(parse_secs)
     );
     println!(
-        "  read and queued in  {read_secs:.2} s ({} rows/s; paused {} times for the chunk workers)",
+        "  read and queued in  {read_secs:.2} s ({} rows/s; paused {} times for the workers)",
         rate(read_secs),
         queued.pauses
     );
@@ -190,8 +190,12 @@ impl ImportProgress for Bars {
     fn event(&self, event: ImportEvent) {
         match event {
             ImportEvent::Read(stats) => self.read(stats.bytes_read, stats.rows_read),
-            ImportEvent::QueueFull { pending } => self.note(&format!(
-                "waiting for import workers: {pending} chunks queued (reading pauses whenever more than {MAX_PENDING_CHUNKS} wait)"
+            ImportEvent::QueueFull {
+                pending,
+                orders,
+                order_limit,
+            } => self.note(&format!(
+                "waiting for workers: {pending} chunks and {orders} orders queued (reading pauses whenever more than {MAX_PENDING_CHUNKS} chunks or {order_limit} orders wait)"
             )),
             ImportEvent::NoWorkers { pending } => self.note(&format!(
                 "no worker is consuming the import queue ({pending} chunks queued): \

@@ -17,7 +17,7 @@ use apalis::{
 use loco_rs::{app::AppContext, Error, Result};
 use tokio::{sync::watch, task::JoinHandle};
 
-use super::{job::handle, queue, scripts, Job, Services};
+use super::{job::handle, queue, scripts, Job, Lease, Services};
 
 /// How long shutdown waits for in-flight jobs before giving up on them
 /// (they come back through the heartbeat of another worker).
@@ -27,6 +27,10 @@ const PROMOTE_EVERY: Duration = Duration::from_secs(1);
 const REAP_EVERY: Duration = Duration::from_secs(5);
 /// How stale the live figures may be.
 const KPI_DRAIN_EVERY: Duration = Duration::from_millis(200);
+/// How long one process may drain before another may start too. A drainer that
+/// dies holding it delays the figures this long; two at once are only wasteful
+/// (applying is idempotent).
+const KPI_DRAIN_LEASE: Duration = Duration::from_secs(30);
 
 static INSTANCES: AtomicUsize = AtomicUsize::new(0);
 
@@ -36,6 +40,8 @@ pub struct WorkerSet {
     services: Services,
     monitor: Monitor,
     queues: Vec<String>,
+    /// Each queue's name and how long its finished jobs are kept (seconds).
+    retention: Vec<(String, u64)>,
     instance: String,
 }
 
@@ -52,6 +58,7 @@ impl WorkerSet {
             services: Services::of(ctx)?,
             monitor: Monitor::new(),
             queues: Vec::new(),
+            retention: Vec::new(),
             // Live worker names must be unique in Redis: two processes on one
             // machine differ by pid, two sets in one process by `n`.
             instance: format!("{host}-{}-{n}", std::process::id()),
@@ -102,6 +109,10 @@ impl WorkerSet {
                 .retry(RetryPolicy::retries(queue_settings.retries).with_backoff(backoff.clone()))
                 .build(handle::<J>)
         });
+        self.retention.push((
+            name.clone(),
+            queue_settings.keep_done_secs(&settings.apalis),
+        ));
         self.queues.push(name);
         self
     }
@@ -120,7 +131,7 @@ impl WorkerSet {
         }
         let housekeeping = tokio::spawn(housekeeping(
             self.services.clone(),
-            self.queues.clone(),
+            self.retention,
             stop_rx.clone(),
         ));
         let monitor = self
@@ -206,8 +217,11 @@ impl WorkerProcess {
 }
 
 /// Promotes due retries in slices and deletes finished jobs past retention.
-async fn housekeeping(services: Services, queues: Vec<String>, mut stop: watch::Receiver<bool>) {
-    let keep_done = services.settings.apalis.keep_done_secs;
+async fn housekeeping(
+    services: Services,
+    queues: Vec<(String, u64)>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut redis = services.redis.clone();
     let mut promote = tokio::time::interval(PROMOTE_EVERY);
     let mut reap = tokio::time::interval(REAP_EVERY);
@@ -215,15 +229,15 @@ async fn housekeeping(services: Services, queues: Vec<String>, mut stop: watch::
         tokio::select! {
             () = stop_requested(&mut stop) => return,
             _ = promote.tick() => {
-                for name in &queues {
+                for (name, _) in &queues {
                     if let Err(e) = scripts::promote_due(&mut redis, name).await {
                         tracing::warn!(queue = %name, error = %e, "promoting due jobs failed");
                     }
                 }
             }
             _ = reap.tick() => {
-                let cutoff = scripts::unix_now().saturating_sub(keep_done);
-                for name in &queues {
+                for (name, keep_done) in &queues {
+                    let cutoff = scripts::unix_now().saturating_sub(*keep_done);
                     // Dead jobs are kept for inspection and retry; only `done` is trimmed.
                     if let Err(e) = scripts::reap_expired(&mut redis, name, "done", cutoff).await {
                         tracing::warn!(queue = %name, error = %e, "trimming finished jobs failed");
@@ -244,13 +258,31 @@ async fn kpi_loop(ctx: AppContext, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             () = stop_requested(&mut stop) => return,
-            _ = every.tick() => {
-                let drained = crate::models::kpi::drain(&ctx.db, &services.redis, &services.settings.redis.prefix).await;
-                if let Err(e) = drained {
-                    tracing::warn!(error = %e, "applying KPI events failed; they stay queued in the database");
-                }
-            }
+            _ = every.tick() => drain_if_free(&ctx, &services).await,
         }
+    }
+}
+
+/// One drain, unless another worker process is draining. Two drainers would read
+/// the same events, apply them twice (the second time a no-op in Redis) and wait
+/// on each other's row locks marking them: measured, every event was marked twice
+/// with two worker processes.
+async fn drain_if_free(ctx: &AppContext, services: &Services) {
+    let lease = match Lease::acquire(services, "kpi-drain", KPI_DRAIN_LEASE).await {
+        Ok(Some(lease)) => lease,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "KPI drain lease unavailable; events stay queued in the database");
+            return;
+        }
+    };
+    let drained =
+        crate::models::kpi::drain(&ctx.db, &services.redis, &services.settings.redis.prefix).await;
+    if let Err(e) = drained {
+        tracing::warn!(error = %e, "applying KPI events failed; they stay queued in the database");
+    }
+    if let Err(e) = lease.release().await {
+        tracing::warn!(error = %e, "releasing the KPI drain lease failed; it expires");
     }
 }
 

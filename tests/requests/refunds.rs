@@ -306,6 +306,24 @@ async fn more_than_the_remainder_is_422_with_the_remainder() {
 }
 
 #[tokio::test]
+async fn an_amount_near_the_integer_limit_is_422_not_an_overflow() {
+    let app = boot().await;
+    let paid = seed::paid_order(app.ctx(), "ORD-1", 10_000).await;
+    let server = app.server();
+    post(&server, "ORD-1", Some("key-1"), r#"{"amount_cents": 7000}"#)
+        .await
+        .assert_status(StatusCode::ACCEPTED);
+    // reserved + amount would pass i64::MAX: PostgreSQL refused the sum (500).
+    let huge = format!(r#"{{"amount_cents": {}}}"#, i64::MAX - 10);
+    let over = post(&server, "ORD-1", Some("key-2"), &huge).await;
+    over.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = over.json();
+    assert_eq!(body["error"], "amount_exceeds_refundable");
+    assert_eq!(body["remaining_cents"], 3000);
+    assert_eq!(order(&app, paid.id).await.refund_reserved_cents, 7000);
+}
+
+#[tokio::test]
 async fn the_numeric_id_and_the_seed_route_reach_the_same_order() {
     let app = boot().await;
     let paid = seed::paid_order(app.ctx(), "ORD-1", 10_000).await;

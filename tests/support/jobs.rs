@@ -31,6 +31,7 @@ impl Job for CountJob {
             retries: 2,
             backoff_ms: 10,
             timeout_secs: 5,
+            keep_done_secs: None,
         }
     }
 

@@ -5,7 +5,7 @@ use std::{fs::File, process::Stdio, time::Duration};
 use chrono::{TimeZone, Utc};
 use orders_flow::{
     models::import::{generate, Format, GenerateOptions},
-    workers::import_chunk::ImportChunkJob,
+    workers::{import_chunk::ImportChunkJob, order_workflow::OrderWorkflowJob},
 };
 use tokio::io::AsyncReadExt;
 
@@ -114,9 +114,95 @@ async fn with_a_live_worker_the_task_pauses_while_the_queue_is_full() {
         .await
         .unwrap();
     assert!(status.success(), "{message}");
-    assert!(message.contains("waiting for import workers"), "{message}");
+    assert!(message.contains("waiting for workers: "), "{message}");
     let [import] = imports(&app).await.try_into().unwrap();
     let import = done(&app, import.id).await;
     workers.stop().await;
     assert_eq!((import.chunks_total, import.orders_created), (150, 3_000));
+}
+
+#[tokio::test]
+async fn the_task_also_pauses_while_the_workflow_queue_is_over_its_limit() {
+    let app = TestApp::boot().await;
+    let scratch = Scratch::new();
+    let file = format!("file={}", big_file(&scratch));
+    let workflow = app.services().queue::<OrderWorkflowJob>();
+    // A workflow worker that looks alive but takes nothing: written orders pile up.
+    let mut redis = app.redis().await;
+    let workers_key = format!("{}:workers", workflow.name());
+    let _: () = redis::cmd("ZADD")
+        .arg(&workers_key)
+        .arg(Utc::now().timestamp() + 3_600)
+        .arg("idle-workflow-worker")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let import_workers = import_workers(&app).await;
+
+    let mut task = tokio::process::Command::new(env!("CARGO_BIN_EXE_orders-flow-cli"))
+        .args([
+            "task",
+            "orders_import",
+            &file,
+            "chunk_size=20",
+            "wait=false",
+        ])
+        .env("LOCO_ENV", "test")
+        .env("REDIS_PREFIX", &app.prefix)
+        .env("DATABASE_URL", &app.database_url)
+        .env("WORKFLOW_MAX_QUEUED_ORDERS", "200")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Every chunk pushed before the pause gets written; then nothing more comes.
+    let chunks = app.services().queue::<ImportChunkJob>();
+    eventually(
+        "the chunks queued before the pause to be written",
+        Duration::from_secs(60),
+        || async {
+            let c = chunks.counts().await.unwrap();
+            let queued = workflow.counts().await.unwrap().pending;
+            (c.pending + c.running == 0 && queued > 200).then_some(())
+        },
+    )
+    .await;
+    assert!(
+        task.try_wait().unwrap().is_none(),
+        "the task waits for the workflow"
+    );
+    let queued = workflow.counts().await.unwrap().pending;
+    assert!(
+        queued < 3_000,
+        "reading paused with {queued} of 3,000 orders queued"
+    );
+
+    // Nobody works the workflow any more: the rest of the file is read at once.
+    let _: () = redis::cmd("ZREM")
+        .arg(&workers_key)
+        .arg("idle-workflow-worker")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(60), task.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut message = String::new();
+    task.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut message)
+        .await
+        .unwrap();
+    assert!(status.success(), "{message}");
+    assert!(
+        message.contains("waiting for workers: ") && message.contains("or 200 orders wait"),
+        "{message}"
+    );
+    let [import] = imports(&app).await.try_into().unwrap();
+    let import = done(&app, import.id).await;
+    import_workers.stop().await;
+    assert_eq!(import.orders_created, 3_000);
+    assert_eq!(workflow.counts().await.unwrap().pending, 3_000);
 }

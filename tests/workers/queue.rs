@@ -1,7 +1,8 @@
 //! The queue machinery: deep backlogs, retries, dead jobs, unique worker names.
 use std::time::Duration;
 
-use orders_flow::workers::WorkerSet;
+use orders_flow::workers::{notify::NotificationJob, order_workflow::OrderWorkflowJob, WorkerSet};
+use serde_json::json;
 
 use crate::support::{
     eventually,
@@ -199,4 +200,62 @@ async fn one_pass_trims_every_finished_job_past_retention() {
         .await
         .unwrap();
     assert_eq!((left, data), (RECENT as u64, RECENT as u64));
+}
+
+/// A queue's own `keep_done_secs` wins over the apalis default: with the
+/// workflow queue set to 0, the first housekeeping pass (at start) empties its
+/// finished jobs and leaves the notifications' (60 s default in tests) alone.
+#[tokio::test]
+async fn each_queue_keeps_its_finished_jobs_as_long_as_it_says() {
+    let app = TestApp::boot_with(|s| s["queues"]["workflow"]["keep_done_secs"] = json!(0)).await;
+    let services = app.services();
+    let workflow = services.queue::<OrderWorkflowJob>().name().to_string();
+    let notifications = services.queue::<NotificationJob>().name().to_string();
+    let finished_at = orders_flow::workers::unix_now() - 10;
+    let mut conn = services.redis.clone();
+    let mut pipe = redis::pipe();
+    for queue in [&workflow, &notifications] {
+        pipe.cmd("SADD")
+            .arg(format!("{queue}:done"))
+            .arg("job-1")
+            .ignore();
+        pipe.cmd("HSET")
+            .arg(format!("{queue}:meta:job-1"))
+            .arg("done_at")
+            .arg(finished_at)
+            .ignore();
+    }
+    let () = pipe.query_async(&mut conn).await.unwrap();
+
+    // Notifications first: once the workflow queue is trimmed, the same pass
+    // has already looked at the notifications.
+    let workers = WorkerSet::new(app.ctx())
+        .unwrap()
+        .add::<NotificationJob>()
+        .add::<OrderWorkflowJob>()
+        .start()
+        .await
+        .unwrap();
+    let done = |queue: String| {
+        let mut conn = services.redis.clone();
+        async move {
+            redis::cmd("SCARD")
+                .arg(format!("{queue}:done"))
+                .query_async::<u64>(&mut conn)
+                .await
+                .unwrap()
+        }
+    };
+    eventually(
+        "the workflow's finished job to be deleted",
+        Duration::from_secs(20),
+        || async { (done(workflow.clone()).await == 0).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        done(notifications.clone()).await,
+        1,
+        "kept for the default 60 s"
+    );
+    workers.stop().await;
 }

@@ -14,7 +14,7 @@ use crate::{
         import::{Chunk, OrderStream, RejectsWriter, Warning},
         imports::{FileCounts, Model as Import},
     },
-    workers::{import_chunk::ImportChunkJob, JobQueue},
+    workers::{import_chunk::ImportChunkJob, order_workflow::OrderWorkflowJob, JobQueue},
 };
 
 /// The pushing side of one import.
@@ -22,6 +22,9 @@ pub(super) struct Feeder<'a> {
     ctx: &'a AppContext,
     import_id: i64,
     queue: JobQueue<ImportChunkJob>,
+    workflow: JobQueue<OrderWorkflowJob>,
+    /// `settings.workflow.max_queued_orders`.
+    order_limit: u64,
     progress: &'a dyn ImportProgress,
     batch: Vec<ImportChunkJob>,
     /// Chunk jobs pushed so far.
@@ -42,12 +45,15 @@ impl<'a> Feeder<'a> {
         ctx: &'a AppContext,
         import_id: i64,
         queue: JobQueue<ImportChunkJob>,
+        (workflow, order_limit): (JobQueue<OrderWorkflowJob>, u64),
         progress: &'a dyn ImportProgress,
     ) -> Self {
         Self {
             ctx,
             import_id,
             queue,
+            workflow,
+            order_limit,
             progress,
             batch: Vec::with_capacity(CHUNKS_PER_PUSH),
             chunks: 0,
@@ -113,30 +119,42 @@ impl<'a> Feeder<'a> {
         Ok(())
     }
 
-    /// Waits while the queue holds more than [`MAX_PENDING_CHUNKS`], unless
-    /// nobody is there to take them.
+    /// Waits while the import queue holds more than [`MAX_PENDING_CHUNKS`]
+    /// chunks, or the workflow queue more than `order_limit` orders,
+    /// unless nobody is there to take them. Without the second limit a fast
+    /// import queued every order of the file in Redis ahead of the workflow.
     async fn make_room(&mut self) -> Result<(), ImportRunError> {
-        let mut limit = MAX_PENDING_CHUNKS;
+        let (mut chunk_limit, mut order_limit) = (MAX_PENDING_CHUNKS, self.order_limit);
         loop {
-            let queue = &self.queue;
-            let pending = with_retries(|| queue.counts()).await?.pending;
-            if pending <= limit {
-                return Ok(());
-            }
-            if with_retries(|| queue.live_workers()).await? == 0 {
+            let (queue, workflow) = (&self.queue, &self.workflow);
+            let chunks = with_retries(|| queue.counts()).await?.pending;
+            let chunks_full = chunks > chunk_limit;
+            if chunks_full && with_retries(|| queue.live_workers()).await? == 0 {
                 if !self.warned_no_workers {
-                    self.progress.event(ImportEvent::NoWorkers { pending });
+                    self.progress
+                        .event(ImportEvent::NoWorkers { pending: chunks });
                     self.warned_no_workers = true;
                 }
                 return Ok(());
             }
-            if limit == MAX_PENDING_CHUNKS {
+            let orders = with_retries(|| workflow.counts()).await?.pending;
+            // Orders nobody works yet wait in the queue; they do not stop the import.
+            let orders_full =
+                orders > order_limit && with_retries(|| workflow.live_workers()).await? > 0;
+            if !chunks_full && !orders_full {
+                return Ok(());
+            }
+            if chunk_limit == MAX_PENDING_CHUNKS {
                 if self.pauses == 0 {
-                    self.progress.event(ImportEvent::QueueFull { pending });
+                    self.progress.event(ImportEvent::QueueFull {
+                        pending: chunks,
+                        orders,
+                        order_limit: self.order_limit,
+                    });
                 }
                 self.pauses += 1;
                 // Resume at half: one pause per batch of work, not one per push.
-                limit = MAX_PENDING_CHUNKS / 2;
+                (chunk_limit, order_limit) = (MAX_PENDING_CHUNKS / 2, self.order_limit / 2);
             }
             tokio::time::sleep(POLL).await;
         }

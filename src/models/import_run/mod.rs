@@ -24,7 +24,7 @@ use super::{
     },
     imports::{FileCounts, Model as Import},
 };
-use crate::workers::{import_chunk::ImportChunkJob, Services};
+use crate::workers::{import_chunk::ImportChunkJob, order_workflow::OrderWorkflowJob, Services};
 
 /// Chunk jobs pushed per Redis call.
 pub const CHUNKS_PER_PUSH: usize = 8;
@@ -70,7 +70,11 @@ pub enum ImportEvent {
     Read(ImportStats),
     /// The import queue is full for the first time: reading pauses until
     /// workers take some (and will again whenever it fills up).
-    QueueFull { pending: u64 },
+    QueueFull {
+        pending: u64,
+        orders: u64,
+        order_limit: u64,
+    },
     /// The queue is full and no live worker consumes it: reading goes on
     /// without waiting (said once).
     NoWorkers { pending: u64 },
@@ -133,8 +137,13 @@ impl<R: Read + Send + 'static> ImportFile<R> {
     ) -> Result<Queued, ImportRunError> {
         let import = Import::create_queued(&ctx.db, &self.name, self.format().as_str()).await?;
         let started = Instant::now();
-        let queue = Services::of(ctx)?.queue::<ImportChunkJob>();
-        let mut feeder = Feeder::new(ctx, import.id, queue, progress);
+        let services = Services::of(ctx)?;
+        let (queue, workflow) = (
+            services.queue::<ImportChunkJob>(),
+            services.queue::<OrderWorkflowJob>(),
+        );
+        let order_limit = services.settings.workflow.max_queued_orders;
+        let mut feeder = Feeder::new(ctx, import.id, queue, (workflow, order_limit), progress);
         match feeder.feed(self.stream, self.rejects).await {
             Ok(rejects_path) => {
                 let rejects_path = rejects_path.map(|p| p.display().to_string());

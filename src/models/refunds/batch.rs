@@ -176,7 +176,7 @@ async fn lock_orders(
 
 /// Reserves `(order id, amount)` on every order where it fits, with one
 /// `UPDATE orders … FROM (VALUES …)` under the single path's guard
-/// (`status IN refundable AND refund_reserved_cents + amount <= total_cents`);
+/// (`status IN refundable AND amount <= total_cents - refund_reserved_cents`);
 /// returns the orders that passed. One amount per order.
 async fn reserve_many(
     txn: &DatabaseTransaction,
@@ -205,11 +205,8 @@ async fn reserve_many(
         .from(TableRef::ValuesList(rows, v().into_iden()))
         .and_where(Expr::col((orders::Entity, C::Id)).eq(id))
         .and_where(Expr::col((orders::Entity, C::Status)).is_in(REFUNDABLE))
-        .and_where(
-            reserved
-                .add(amount)
-                .lte(Expr::col((orders::Entity, C::TotalCents))),
-        )
+        // Written so that nothing overflows for an amount near i64::MAX.
+        .and_where(amount.lte(Expr::col((orders::Entity, C::TotalCents)).sub(reserved)))
         .returning_col(C::Id)
         .to_owned();
     txn.query_all(&update)

@@ -168,10 +168,13 @@ async fn accept(
         .col_expr(orders::Column::UpdatedAt, Expr::value(now.naive_utc()))
         .filter(orders::Column::Id.eq(order.id))
         .filter(orders::Column::Status.is_in(REFUNDABLE))
+        // `amount <= total - reserved`, not `reserved + amount <= total`: the sum
+        // overflows BIGINT for an amount near i64::MAX (a 500 instead of a 422).
         .filter(
-            Expr::col(orders::Column::RefundReservedCents)
-                .add(amount)
-                .lte(Expr::col(orders::Column::TotalCents)),
+            Expr::value(amount).lte(
+                Expr::col(orders::Column::TotalCents)
+                    .sub(Expr::col(orders::Column::RefundReservedCents)),
+            ),
         )
         .exec(&txn)
         .await?
