@@ -188,7 +188,11 @@ impl ChunkWrite<'_> {
                 .or_insert(&order.customer);
         }
         let keys: Vec<&str> = wanted.keys().copied().collect();
-        let mut ids = customer_ids(txn, &keys).await?;
+        let mut ids = if reads_first(txn) {
+            customer_ids(txn, &keys).await?
+        } else {
+            HashMap::new()
+        };
         let missing: Vec<_> = wanted
             .iter()
             .filter(|(key, _)| !ids.contains_key(**key))
@@ -232,7 +236,11 @@ impl ChunkWrite<'_> {
             wanted.entry(item.sku.as_str()).or_insert(item);
         }
         let keys: Vec<&str> = wanted.keys().copied().collect();
-        let mut ids = product_ids(txn, &keys).await?;
+        let mut ids = if reads_first(txn) {
+            product_ids(txn, &keys).await?
+        } else {
+            HashMap::new()
+        };
         let missing: Vec<_> = wanted
             .iter()
             .filter(|(key, _)| !ids.contains_key(**key))
@@ -435,6 +443,14 @@ pub async fn refresh_planner_statistics(db: &DatabaseConnection) {
     if let Err(e) = db.execute_unprepared(analyze).await {
         tracing::warn!(error = %e, "refreshing the planner statistics failed");
     }
+}
+
+/// Whether catalog writes look up existing rows before inserting. Not on
+/// SQLite: it has one writer, so nothing waits on a unique check there, and a
+/// transaction that reads first cannot take the write lock while another
+/// transaction holds its own ("database is locked" at once, no busy wait).
+fn reads_first(txn: &DatabaseTransaction) -> bool {
+    txn.get_database_backend() != sea_orm::DatabaseBackend::Sqlite
 }
 
 /// Customer ids by external id, for the keys that exist.

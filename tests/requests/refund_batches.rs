@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use axum::http::StatusCode;
 use axum_test::TestServer;
 use orders_flow::{models::_entities::refunds, workers::refund::RefundJob};
-use sea_orm::{DbBackend, EntityTrait};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait};
 use serde_json::{json, Value};
 use tokio::sync::Barrier;
 
@@ -191,11 +191,11 @@ async fn a_failing_statement_sends_the_batch_to_the_single_path_and_nothing_is_l
     post(&server, "ORD-1", Some("small"), r#"{"amount_cents": 100}"#)
         .await
         .assert_status(StatusCode::ACCEPTED);
+    refuse_refunds_of(&app, 901).await;
     let before = app.services().refund_batcher.stats();
-    // On PostgreSQL `refund_reserved_cents + amount` overflows a bigint for this
-    // amount, so the batch's reservation statement fails and takes the whole
-    // transaction with it (SQLite computes it as a float and refuses the amount).
-    let mut calls = vec![call("ORD-1", "huge", i64::MAX - 50)];
+    // The database refuses a refund of 901 cents, so the batch's refund insert
+    // fails and takes the whole transaction with it.
+    let mut calls = vec![call("ORD-1", "refused", 901)];
     calls.extend((2..=6).map(|n| call(&format!("ORD-{n}"), &format!("k-{n}"), 900)));
     let answers = all_at_once(&server, &calls).await;
 
@@ -213,11 +213,33 @@ async fn a_failing_statement_sends_the_batch_to_the_single_path_and_nothing_is_l
     let queued = app.services().queue::<RefundJob>().counts().await.unwrap();
     assert_eq!(queued.pending, 6, "one job per refund, none twice");
     let after = app.services().refund_batcher.stats();
-    if app.ctx().db.get_database_backend() == DbBackend::Postgres {
-        assert_eq!(
-            after.answered, before.answered,
-            "the batch committed nothing"
-        );
-        assert_eq!(after.single - before.single, 6, "{after:?}");
+    assert_eq!(
+        after.answered, before.answered,
+        "the batch committed nothing"
+    );
+    assert_eq!(after.single - before.single, 6, "{after:?}");
+}
+
+/// A trigger that makes the database refuse refund rows of `cents`: a statement
+/// failure inside a batch, on both databases, without touching the product.
+async fn refuse_refunds_of(app: &TestApp, cents: i64) {
+    let statements = match app.ctx().db.get_database_backend() {
+        DbBackend::Postgres => vec![
+            format!(
+                "CREATE FUNCTION refuse_refund() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.amount_cents = {cents} THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql"
+            ),
+            "CREATE TRIGGER refuse_refund BEFORE INSERT ON refunds \
+             FOR EACH ROW EXECUTE FUNCTION refuse_refund()"
+                .to_string(),
+        ],
+        _ => vec![format!(
+            "CREATE TRIGGER refuse_refund BEFORE INSERT ON refunds \
+             WHEN NEW.amount_cents = {cents} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )],
+    };
+    for sql in statements {
+        app.ctx().db.execute_unprepared(&sql).await.unwrap();
     }
 }
