@@ -83,7 +83,7 @@ impl ChunkWrite<'_> {
         if Import::find_by_id(db, self.import_id).await?.is_none() {
             return Err(ChunkError::UnknownImport(self.import_id));
         }
-        let upserts = db.begin().await?;
+        let upserts = crate::models::write_txn::begin_write(db).await?;
         let customer_ids = self.write_customers(&upserts).await?;
         let product_ids = self.write_products(&upserts).await?;
         upserts.commit().await?;
@@ -188,11 +188,7 @@ impl ChunkWrite<'_> {
                 .or_insert(&order.customer);
         }
         let keys: Vec<&str> = wanted.keys().copied().collect();
-        let mut ids = if reads_first(txn) {
-            customer_ids(txn, &keys).await?
-        } else {
-            HashMap::new()
-        };
+        let mut ids = customer_ids(txn, &keys).await?;
         let missing: Vec<_> = wanted
             .iter()
             .filter(|(key, _)| !ids.contains_key(**key))
@@ -236,11 +232,7 @@ impl ChunkWrite<'_> {
             wanted.entry(item.sku.as_str()).or_insert(item);
         }
         let keys: Vec<&str> = wanted.keys().copied().collect();
-        let mut ids = if reads_first(txn) {
-            product_ids(txn, &keys).await?
-        } else {
-            HashMap::new()
-        };
+        let mut ids = product_ids(txn, &keys).await?;
         let missing: Vec<_> = wanted
             .iter()
             .filter(|(key, _)| !ids.contains_key(**key))
@@ -443,14 +435,6 @@ pub async fn refresh_planner_statistics(db: &DatabaseConnection) {
     if let Err(e) = db.execute_unprepared(analyze).await {
         tracing::warn!(error = %e, "refreshing the planner statistics failed");
     }
-}
-
-/// Whether catalog writes look up existing rows before inserting. Not on
-/// SQLite: it has one writer, so nothing waits on a unique check there, and a
-/// transaction that reads first cannot take the write lock while another
-/// transaction holds its own ("database is locked" at once, no busy wait).
-fn reads_first(txn: &DatabaseTransaction) -> bool {
-    txn.get_database_backend() != sea_orm::DatabaseBackend::Sqlite
 }
 
 /// Customer ids by external id, for the keys that exist.

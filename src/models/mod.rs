@@ -17,3 +17,4 @@ pub mod pipeline;
 pub mod products;
 pub mod refunds;
 pub mod workflow;
+pub mod write_txn;

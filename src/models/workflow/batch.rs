@@ -133,7 +133,14 @@ pub struct Moved {
 }
 
 /// `pending → reserved` for every order of `ids` whose stock is all there;
-/// the others `→ failed (out_of_stock)`. One transaction.
+/// the others `pending → failed (out_of_stock)`. One transaction.
+///
+/// Products are locked first, then the orders still pending are read and each
+/// moved once: a shortage used to be two updates of the order (reserved, then
+/// failed) and most orders of a large import end that way once stock runs out.
+/// Reading the statuses under the product locks is safe: any other reservation
+/// of these orders must lock the same products first. An order with no items
+/// takes no locks, and its guarded update still lets only one transaction move it.
 ///
 /// # Errors
 /// Database errors (nothing is changed).
@@ -142,12 +149,14 @@ pub async fn reserve_many(
     ids: &[i64],
     email_enabled: bool,
 ) -> Result<Moved, DbErr> {
-    let txn = db.begin().await?;
-    let mut claimed = guard_many(&txn, ids, PENDING, RESERVED, |u| u).await?;
-    claimed.sort_by_key(|o| o.id);
-    let claimed_ids: Vec<i64> = claimed.iter().map(|o| o.id).collect();
-    let lines = lines_of(&txn, &claimed_ids).await?;
-    let product_ids: Vec<i64> = lines.values().flat_map(|l| l.keys().copied()).collect();
+    if ids.is_empty() {
+        return Ok(Moved::default());
+    }
+    let txn = crate::models::write_txn::begin_write(db).await?;
+    // An order's items never change: read without locks.
+    let lines = lines_of(&txn, ids).await?;
+    let product_ids: std::collections::BTreeSet<i64> =
+        lines.values().flat_map(|l| l.keys().copied()).collect();
     // Lock the products in ascending id order (no-op on SQLite, which has one writer).
     // FOR NO KEY UPDATE, not FOR UPDATE: only stock changes, and FOR UPDATE would
     // conflict with the FOR KEY SHARE locks that inserting order items (foreign keys)
@@ -164,25 +173,42 @@ pub async fn reserve_many(
         .await?
         .into_iter()
         .collect();
-    let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
-    let (mut reserved, mut short) = (Vec::new(), Vec::new());
-    for order in claimed {
-        let want = lines.get(&order.id).cloned().unwrap_or_default();
+    let pending: Vec<i64> = orders::Entity::find()
+        .select_only()
+        .column(orders::Column::Id)
+        .filter(orders::Column::Id.is_in(ids.iter().copied()))
+        .filter(orders::Column::Status.eq(PENDING))
+        .order_by_asc(orders::Column::Id)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let no_lines = BTreeMap::new();
+    let (mut fits, mut short) = (Vec::new(), Vec::new());
+    for id in pending {
+        let want = lines.get(&id).unwrap_or(&no_lines);
         if want
             .iter()
             .all(|(p, q)| left.get(p).is_some_and(|s| s >= q))
         {
-            for (p, q) in &want {
+            for (p, q) in want {
                 *left.entry(*p).or_default() -= q;
-                *taken.entry(*p).or_default() += q;
             }
-            reserved.push(order);
+            fits.push(id);
         } else {
-            short.push(order.id);
+            short.push(id);
+        }
+    }
+    let mut reserved = guard_many(&txn, &fits, PENDING, RESERVED, |u| u).await?;
+    reserved.sort_by_key(|o| o.id);
+    // Only the stock of orders this transaction moved.
+    let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
+    for order in &reserved {
+        for (p, q) in lines.get(&order.id).unwrap_or(&no_lines) {
+            *taken.entry(*p).or_default() += q;
         }
     }
     move_stock(&txn, &taken, -1).await?;
-    let failed = guard_many(&txn, &short, RESERVED, FAILED, |u| {
+    let failed = guard_many(&txn, &short, PENDING, FAILED, |u| {
         u.col_expr(orders::Column::FailureReason, Expr::value(OUT_OF_STOCK))
             .col_expr(orders::Column::FinishedAt, Expr::value(chrono::Utc::now()))
     })
