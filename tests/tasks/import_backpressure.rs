@@ -61,33 +61,10 @@ async fn with_a_live_worker_the_task_pauses_while_the_queue_is_full() {
     let scratch = Scratch::new();
     let file = format!("file={}", big_file(&scratch));
     let queue = app.services().queue::<ImportChunkJob>();
-    // A worker that looks alive (heartbeat in the future) but takes nothing:
-    // the queue fills to its bound and the task has to wait.
-    let mut redis = app.redis().await;
-    let future = Utc::now().timestamp() + 3_600;
-    let _: () = redis::cmd("ZADD")
-        .arg(format!("{}:workers", queue.name()))
-        .arg(future)
-        .arg("idle-worker")
-        .query_async(&mut redis)
-        .await
-        .unwrap();
-
-    let mut task = tokio::process::Command::new(env!("CARGO_BIN_EXE_orders-flow-cli"))
-        .args([
-            "task",
-            "orders_import",
-            &file,
-            "chunk_size=20",
-            "wait=false",
-        ])
-        .env("LOCO_ENV", "test")
-        .env("REDIS_PREFIX", &app.prefix)
-        .env("DATABASE_URL", &app.database_url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // A worker that looks alive but takes nothing: the queue fills to its
+    // bound and the task has to wait.
+    idle_worker(&app, queue.name(), true).await;
+    let mut task = spawn_import(&app, &file, &[]);
     eventually("the queue to fill up", Duration::from_secs(30), || async {
         (queue.counts().await.unwrap().pending > 32).then_some(())
     })
@@ -102,18 +79,7 @@ async fn with_a_live_worker_the_task_pauses_while_the_queue_is_full() {
     );
 
     let workers = import_workers(&app).await;
-    let status = tokio::time::timeout(Duration::from_secs(60), task.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    let mut message = String::new();
-    task.stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut message)
-        .await
-        .unwrap();
-    assert!(status.success(), "{message}");
+    let message = finish(task).await;
     assert!(message.contains("waiting for workers: "), "{message}");
     let [import] = imports(&app).await.try_into().unwrap();
     let import = done(&app, import.id).await;
@@ -128,33 +94,9 @@ async fn the_task_also_pauses_while_the_workflow_queue_is_over_its_limit() {
     let file = format!("file={}", big_file(&scratch));
     let workflow = app.services().queue::<OrderWorkflowJob>();
     // A workflow worker that looks alive but takes nothing: written orders pile up.
-    let mut redis = app.redis().await;
-    let workers_key = format!("{}:workers", workflow.name());
-    let _: () = redis::cmd("ZADD")
-        .arg(&workers_key)
-        .arg(Utc::now().timestamp() + 3_600)
-        .arg("idle-workflow-worker")
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    idle_worker(&app, workflow.name(), true).await;
     let import_workers = import_workers(&app).await;
-
-    let mut task = tokio::process::Command::new(env!("CARGO_BIN_EXE_orders-flow-cli"))
-        .args([
-            "task",
-            "orders_import",
-            &file,
-            "chunk_size=20",
-            "wait=false",
-        ])
-        .env("LOCO_ENV", "test")
-        .env("REDIS_PREFIX", &app.prefix)
-        .env("DATABASE_URL", &app.database_url)
-        .env("WORKFLOW_MAX_QUEUED_ORDERS", "200")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut task = spawn_import(&app, &file, &[("WORKFLOW_MAX_QUEUED_ORDERS", "200")]);
     // Every chunk pushed before the pause gets written; then nothing more comes.
     let chunks = app.services().queue::<ImportChunkJob>();
     eventually(
@@ -178,12 +120,52 @@ async fn the_task_also_pauses_while_the_workflow_queue_is_over_its_limit() {
     );
 
     // Nobody works the workflow any more: the rest of the file is read at once.
-    let _: () = redis::cmd("ZREM")
-        .arg(&workers_key)
-        .arg("idle-workflow-worker")
+    idle_worker(&app, workflow.name(), false).await;
+    let message = finish(task).await;
+    assert!(
+        message.contains("waiting for workers: ") && message.contains("or 200 orders wait"),
+        "{message}"
+    );
+    let [import] = imports(&app).await.try_into().unwrap();
+    let import = done(&app, import.id).await;
+    import_workers.stop().await;
+    assert_eq!(import.orders_created, 3_000);
+    assert_eq!(workflow.counts().await.unwrap().pending, 3_000);
+}
+
+/// Registers (or removes) a worker of `queue` that looks alive (heartbeat an
+/// hour ahead) but takes nothing.
+async fn idle_worker(app: &TestApp, queue: &str, alive: bool) {
+    let mut redis = app.redis().await;
+    let key = format!("{queue}:workers");
+    let mut cmd = redis::cmd(if alive { "ZADD" } else { "ZREM" });
+    cmd.arg(&key);
+    if alive {
+        cmd.arg(Utc::now().timestamp() + 3_600);
+    }
+    let _: () = cmd
+        .arg("idle-worker")
         .query_async(&mut redis)
         .await
         .unwrap();
+}
+
+/// `orders_import` on `file` in chunks of 20, as its own process.
+fn spawn_import(app: &TestApp, file: &str, env: &[(&str, &str)]) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_orders-flow-cli"))
+        .args(["task", "orders_import", file, "chunk_size=20", "wait=false"])
+        .env("LOCO_ENV", "test")
+        .env("REDIS_PREFIX", &app.prefix)
+        .env("DATABASE_URL", &app.database_url)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for the task to exit successfully; returns what it said.
+async fn finish(mut task: tokio::process::Child) -> String {
     let status = tokio::time::timeout(Duration::from_secs(60), task.wait())
         .await
         .unwrap()
@@ -196,13 +178,5 @@ async fn the_task_also_pauses_while_the_workflow_queue_is_over_its_limit() {
         .await
         .unwrap();
     assert!(status.success(), "{message}");
-    assert!(
-        message.contains("waiting for workers: ") && message.contains("or 200 orders wait"),
-        "{message}"
-    );
-    let [import] = imports(&app).await.try_into().unwrap();
-    let import = done(&app, import.id).await;
-    import_workers.stop().await;
-    assert_eq!(import.orders_created, 3_000);
-    assert_eq!(workflow.counts().await.unwrap().pending, 3_000);
+    message
 }
