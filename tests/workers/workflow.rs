@@ -20,7 +20,10 @@ use orders_flow::{
     },
     workers::{notify::NotificationJob, order_workflow::OrderWorkflowJob, Services, WorkerSet},
 };
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
+};
 
 use crate::support::{eventually, seed, TestApp};
 
@@ -161,6 +164,46 @@ async fn a_shortage_fails_the_order_without_charging_or_touching_stock() {
         ("failed", "log")
     );
     assert!(note.payload.contains("out_of_stock"));
+}
+
+/// An order that needs more than a product has at all fails without waiting
+/// for that product's lock: another transaction holds it here for the whole test.
+#[tokio::test]
+async fn a_sold_out_order_fails_without_waiting_for_the_product_lock() {
+    let app = boot(1.0).await;
+    let db = &app.ctx().db;
+    if db.get_database_backend() != DbBackend::Postgres {
+        return; // SQLite has one writer: every write waits for the holder.
+    }
+    let item = seed::product(db, "SKU-SOLD", 1_000, 1).await;
+    let cust = seed::customer(db, "CUST-SOLD", None).await;
+    let order = seed::order(db, "ORD-SOLD", &cust, &[(&item, 2)]).await;
+    let holder = db.begin().await.unwrap();
+    holder
+        .execute_unprepared(&format!(
+            "SELECT id FROM products WHERE id = {} FOR NO KEY UPDATE",
+            item.id
+        ))
+        .await
+        .unwrap();
+
+    let moved = tokio::time::timeout(
+        Duration::from_secs(10),
+        workflow::batch::reserve_many(db, &[order.id], false),
+    )
+    .await
+    .expect("decided without the product lock")
+    .unwrap();
+    holder.rollback().await.unwrap();
+
+    assert!(moved.orders.is_empty());
+    assert_eq!(moved.notifications.len(), 1);
+    let failed = order_of(&app, order.id).await;
+    assert_eq!(
+        (failed.status.as_str(), failed.failure_reason.as_deref()),
+        ("failed", Some("out_of_stock"))
+    );
+    assert_eq!(stock_of(&app, item.id).await, 1);
 }
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::{
     sea_query::{CaseStatement, Expr, ExprTrait, LockType},
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use super::transitions::{FAILED, OUT_OF_STOCK, PAID, PAYMENT_DECLINED, PENDING, RESERVED};
@@ -22,8 +22,8 @@ use crate::models::{
 };
 
 /// Items of many orders: order id → (product id → quantity), products ascending.
-async fn lines_of(
-    txn: &DatabaseTransaction,
+async fn lines_of<C: ConnectionTrait>(
+    db: &C,
     ids: &[i64],
 ) -> Result<HashMap<i64, BTreeMap<i64, i64>>, DbErr> {
     let rows: Vec<(i64, i64, i64)> = order_items::Entity::find()
@@ -33,7 +33,7 @@ async fn lines_of(
         .column(order_items::Column::Qty)
         .filter(order_items::Column::OrderId.is_in(ids.iter().copied()))
         .into_tuple()
-        .all(txn)
+        .all(db)
         .await?;
     let mut lines: HashMap<i64, BTreeMap<i64, i64>> = HashMap::new();
     for (order, product, qty) in rows {
@@ -160,17 +160,25 @@ pub struct Moved {
 }
 
 /// `pending → reserved` for every order of `ids` whose stock is all there;
-/// the others `pending → failed (out_of_stock)`. One transaction.
+/// the others `pending → failed (out_of_stock)`.
 ///
-/// Products are locked first, then the orders still pending are read and each
-/// moved once: a shortage used to be two updates of the order (reserved, then
-/// failed) and most orders of a large import end that way once stock runs out.
-/// Reading the statuses under the product locks is safe: any other reservation
-/// of these orders must lock the same products first. An order with no items
-/// takes no locks, and its guarded update still lets only one transaction move it.
+/// Orders that need more of a product than it has at all (read without a
+/// lock) fail in a transaction of their own that locks no product. Once stock
+/// runs out that is most orders of a large import, and their KPI events and
+/// notifications no longer hold the product locks every reservation waits for
+/// (measured: 60 s of lock waits in a 1,000,000-order run). A stock read without
+/// a lock is the last committed one: an order failed on it was short then.
+///
+/// The rest are reserved under the product locks: products are locked first,
+/// then the orders still pending are read and each moved once (a shortage used
+/// to be two updates of the order, reserved then failed). Reading the statuses
+/// under the product locks is safe: any other reservation of these orders must
+/// lock the same products first. An order with no items takes no locks, and
+/// its guarded update still lets only one transaction move it.
 ///
 /// # Errors
-/// Database errors (nothing is changed).
+/// Database errors. Each of the two transactions is all or nothing; a caller
+/// that retries finds the sold-out orders already failed.
 pub async fn reserve_many(
     db: &DatabaseConnection,
     ids: &[i64],
@@ -179,12 +187,90 @@ pub async fn reserve_many(
     if ids.is_empty() {
         return Ok(Moved::default());
     }
-    let txn = crate::models::write_txn::begin_write(db).await?;
     // An order's items never change: read without locks.
-    let lines = lines_of(&txn, ids).await?;
+    let lines = lines_of(db, ids).await?;
+    let sold_out = sold_out(db, ids, &lines).await?;
+    let mut notifications = Vec::new();
+    if !sold_out.is_empty() {
+        let txn = crate::models::write_txn::begin_write(db).await?;
+        notifications = fail_short(&txn, &sold_out, email_enabled).await?;
+        txn.commit().await?;
+    }
+    let rest: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| !sold_out.contains(id))
+        .collect();
+    if rest.is_empty() {
+        return Ok(Moved {
+            orders: Vec::new(),
+            notifications,
+        });
+    }
+    let txn = crate::models::write_txn::begin_write(db).await?;
+    let mut moved = reserve_locked(&txn, &rest, &lines, email_enabled).await?;
+    txn.commit().await?;
+    moved.notifications.extend(notifications);
+    Ok(moved)
+}
+
+/// The orders of `ids` that need more of some product than its committed stock.
+async fn sold_out(
+    db: &DatabaseConnection,
+    ids: &[i64],
+    lines: &HashMap<i64, BTreeMap<i64, i64>>,
+) -> Result<Vec<i64>, DbErr> {
     let product_ids: std::collections::BTreeSet<i64> =
         lines.values().flat_map(|l| l.keys().copied()).collect();
-    let mut left = lock_products(&txn, product_ids).await?;
+    let stock: HashMap<i64, i64> = products::Entity::find()
+        .select_only()
+        .column(products::Column::Id)
+        .column(products::Column::Stock)
+        .filter(products::Column::Id.is_in(product_ids))
+        .into_tuple::<(i64, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(ids
+        .iter()
+        .copied()
+        .filter(|id| {
+            lines
+                .get(id)
+                .is_some_and(|want| want.iter().any(|(p, q)| stock.get(p).is_none_or(|s| s < q)))
+        })
+        .collect())
+}
+
+/// `pending → failed (out_of_stock)` for `ids`, with their KPI events and
+/// notifications; returns the notifications to push.
+async fn fail_short(
+    txn: &DatabaseTransaction,
+    ids: &[i64],
+    email_enabled: bool,
+) -> Result<Vec<i64>, DbErr> {
+    let failed = guard_many(txn, ids, PENDING, FAILED, |u| {
+        u.col_expr(orders::Column::FailureReason, Expr::value(OUT_OF_STOCK))
+            .col_expr(orders::Column::FinishedAt, Expr::value(chrono::Utc::now()))
+    })
+    .await?;
+    record_terminal(txn, &failed, KpiKind::OrderFailed, FAILED, email_enabled).await
+}
+
+/// The reservation proper, under the product locks (see [`reserve_many`]).
+async fn reserve_locked(
+    txn: &DatabaseTransaction,
+    ids: &[i64],
+    lines: &HashMap<i64, BTreeMap<i64, i64>>,
+    email_enabled: bool,
+) -> Result<Moved, DbErr> {
+    let product_ids: std::collections::BTreeSet<i64> = ids
+        .iter()
+        .filter_map(|id| lines.get(id))
+        .flat_map(|l| l.keys().copied())
+        .collect();
+    let mut left = lock_products(txn, product_ids).await?;
     let pending: Vec<i64> = orders::Entity::find()
         .select_only()
         .column(orders::Column::Id)
@@ -192,7 +278,7 @@ pub async fn reserve_many(
         .filter(orders::Column::Status.eq(PENDING))
         .order_by_asc(orders::Column::Id)
         .into_tuple()
-        .all(&txn)
+        .all(txn)
         .await?;
     let no_lines = BTreeMap::new();
     let (mut fits, mut short) = (Vec::new(), Vec::new());
@@ -210,7 +296,7 @@ pub async fn reserve_many(
             short.push(id);
         }
     }
-    let mut reserved = guard_many(&txn, &fits, PENDING, RESERVED, |u| u).await?;
+    let mut reserved = guard_many(txn, &fits, PENDING, RESERVED, |u| u).await?;
     reserved.sort_by_key(|o| o.id);
     // Only the stock of orders this transaction moved.
     let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
@@ -219,15 +305,8 @@ pub async fn reserve_many(
             *taken.entry(*p).or_default() += q;
         }
     }
-    move_stock(&txn, &taken, -1).await?;
-    let failed = guard_many(&txn, &short, PENDING, FAILED, |u| {
-        u.col_expr(orders::Column::FailureReason, Expr::value(OUT_OF_STOCK))
-            .col_expr(orders::Column::FinishedAt, Expr::value(chrono::Utc::now()))
-    })
-    .await?;
-    let notifications =
-        record_terminal(&txn, &failed, KpiKind::OrderFailed, FAILED, email_enabled).await?;
-    txn.commit().await?;
+    move_stock(txn, &taken, -1).await?;
+    let notifications = fail_short(txn, &short, email_enabled).await?;
     Ok(Moved {
         orders: reserved,
         notifications,
