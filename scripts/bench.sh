@@ -107,7 +107,7 @@ trap cleanup EXIT
 csv="$work/orders.csv"
 echo "==> generating $orders orders"
 "$bin" task orders_generate "file=$csv" "orders=$orders" seed=1 >/dev/null
-"$bin" db migrate >/dev/null 2>&1
+"$bin" db migrate >"$work/migrate.log" 2>&1 || { echo "migrating the benchmark database failed:"; cat "$work/migrate.log"; exit 1; }
 
 cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # PostgreSQL's CPU: every live server process, plus what the postmaster has

@@ -1,0 +1,77 @@
+//! `reserved → paid` or `→ failed (payment_declined)` for a batch of orders.
+use std::collections::{BTreeMap, HashMap};
+
+use sea_orm::{
+    sea_query::Expr, ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, TransactionTrait,
+};
+
+use super::{guard_many, lines_of, lock_products, move_stock, record_terminal, Moved};
+use crate::models::{
+    _entities::{orders, payments},
+    kpi_events::KpiKind,
+    workflow::transitions::{FAILED, PAID, PAYMENT_DECLINED, RESERVED},
+};
+
+/// `reserved → paid` for `approved` (with payment rows) and `reserved → failed
+/// (payment_declined)` for `declined`, stock given back. One transaction.
+///
+/// # Errors
+/// Database errors (nothing is changed).
+pub async fn finalize_many(
+    db: &DatabaseConnection,
+    approved: &[(i64, String)],
+    declined: &[i64],
+    provider: &str,
+    email_enabled: bool,
+) -> Result<Moved, DbErr> {
+    let now = chrono::Utc::now();
+    let txn = db.begin().await?;
+    let approved_ids: Vec<i64> = approved.iter().map(|(id, _)| *id).collect();
+    let paid = guard_many(&txn, &approved_ids, RESERVED, PAID, |u| {
+        u.col_expr(orders::Column::PaidAt, Expr::value(now))
+            .col_expr(orders::Column::FinishedAt, Expr::value(now))
+    })
+    .await?;
+    if !paid.is_empty() {
+        let references: HashMap<i64, &String> = approved.iter().map(|(id, r)| (*id, r)).collect();
+        let rows = paid.iter().map(|o| payments::ActiveModel {
+            order_id: Set(o.id),
+            amount_cents: Set(o.total_cents),
+            currency: Set(o.currency.clone()),
+            provider: Set(provider.to_string()),
+            provider_ref: Set(references
+                .get(&o.id)
+                .map_or_else(String::new, |r| (*r).clone())),
+            status: Set("captured".to_string()),
+            ..Default::default()
+        });
+        payments::Entity::insert_many(rows).exec(&txn).await?;
+    }
+    let mut notifications =
+        record_terminal(&txn, &paid, KpiKind::OrderPaid, PAID, email_enabled).await?;
+
+    let failed = guard_many(&txn, declined, RESERVED, FAILED, |u| {
+        u.col_expr(orders::Column::FailureReason, Expr::value(PAYMENT_DECLINED))
+            .col_expr(orders::Column::FinishedAt, Expr::value(now))
+    })
+    .await?;
+    let failed_ids: Vec<i64> = failed.iter().map(|o| o.id).collect();
+    let mut restore: BTreeMap<i64, i64> = BTreeMap::new();
+    for lines in lines_of(&txn, &failed_ids).await?.into_values() {
+        for (p, q) in lines {
+            *restore.entry(p).or_default() += q;
+        }
+    }
+    // Only orders this transaction moved out of `reserved`: stock comes back once.
+    if !restore.is_empty() {
+        lock_products(&txn, restore.keys().copied()).await?;
+    }
+    move_stock(&txn, &restore, 1).await?;
+    notifications
+        .extend(record_terminal(&txn, &failed, KpiKind::OrderFailed, FAILED, email_enabled).await?);
+    txn.commit().await?;
+    Ok(Moved {
+        orders: paid,
+        notifications,
+    })
+}

@@ -1,0 +1,180 @@
+//! The workflow in batches: one transaction reserves stock for many orders and
+//! one finalizes many, so the cost of a commit (an fsync, 2.6 ms on the
+//! benchmark machine) is shared by the whole batch instead of paid per order.
+//!
+//! Every order moves only by a guarded `UPDATE … WHERE status = ? RETURNING`,
+//! so an order another job already moved is left alone; products are locked in ascending id order;
+//! stock never goes negative; declines give their stock back exactly once.
+mod finalize;
+mod reserve;
+
+pub use finalize::finalize_many;
+pub use reserve::reserve_many;
+
+use std::collections::{BTreeMap, HashMap};
+
+use sea_orm::{
+    sea_query::{CaseStatement, Expr, ExprTrait, LockType},
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use crate::models::{
+    _entities::{customers, order_items, orders, products},
+    kpi_events::{self, KpiKind},
+    order_notifications,
+};
+
+/// Items of many orders: order id → (product id → quantity), products ascending.
+async fn lines_of<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+) -> Result<HashMap<i64, BTreeMap<i64, i64>>, DbErr> {
+    let rows: Vec<(i64, i64, i64)> = order_items::Entity::find()
+        .select_only()
+        .column(order_items::Column::OrderId)
+        .column(order_items::Column::ProductId)
+        .column(order_items::Column::Qty)
+        .filter(order_items::Column::OrderId.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut lines: HashMap<i64, BTreeMap<i64, i64>> = HashMap::new();
+    for (order, product, qty) in rows {
+        *lines.entry(order).or_default().entry(product).or_insert(0) += qty;
+    }
+    Ok(lines)
+}
+
+async fn customers_of(
+    txn: &DatabaseTransaction,
+    orders: &[orders::Model],
+) -> Result<HashMap<i64, customers::Model>, DbErr> {
+    Ok(customers::Entity::find()
+        .filter(customers::Column::Id.is_in(orders.iter().map(|o| o.customer_id)))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect())
+}
+
+/// Moves `ids` from `from` to `to`; returns the orders this call moved.
+async fn guard_many(
+    txn: &DatabaseTransaction,
+    ids: &[i64],
+    from: &str,
+    to: &str,
+    extra: impl FnOnce(sea_orm::UpdateMany<orders::Entity>) -> sea_orm::UpdateMany<orders::Entity>,
+) -> Result<Vec<orders::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let update = orders::Entity::update_many()
+        .col_expr(orders::Column::Status, Expr::value(to))
+        .col_expr(
+            orders::Column::UpdatedAt,
+            Expr::value(chrono::Utc::now().naive_utc()),
+        )
+        .filter(orders::Column::Id.is_in(ids.iter().copied()))
+        .filter(orders::Column::Status.eq(from));
+    extra(update).exec_with_returning(txn).await
+}
+
+/// Adds `sign × qty` units to each product of `per_product`, in one statement
+/// (a `CASE` on the product id): one round trip however many products, while
+/// the batch holds their locks. Taking more than is there breaks the stock
+/// CHECK and fails the transaction (it cannot happen under the row locks taken
+/// by [`reserve_many`]).
+async fn move_stock(
+    txn: &DatabaseTransaction,
+    per_product: &BTreeMap<i64, i64>,
+    sign: i64,
+) -> Result<(), DbErr> {
+    let moves: Vec<(i64, i64)> = per_product
+        .iter()
+        .filter(|(_, &qty)| qty != 0)
+        .map(|(&product, &qty)| (product, sign * qty))
+        .collect();
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let delta = moves
+        .iter()
+        .fold(CaseStatement::new(), |case, &(product, delta)| {
+            case.case(products::Column::Id.eq(product), Expr::val(delta))
+        })
+        .finally(Expr::val(0_i64));
+    let updated = products::Entity::update_many()
+        .col_expr(
+            products::Column::Stock,
+            Expr::col(products::Column::Stock).add(delta),
+        )
+        .col_expr(
+            products::Column::UpdatedAt,
+            Expr::value(chrono::Utc::now().naive_utc()),
+        )
+        .filter(products::Column::Id.is_in(moves.iter().map(|&(product, _)| product)))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected != moves.len() as u64 {
+        return Err(DbErr::Custom(format!(
+            "stock update touched {} of {} products",
+            updated.rows_affected,
+            moves.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Locks `ids` in ascending id order and returns their stock. Every writer of
+/// stock locks this way before it updates (no-op on SQLite, which has one
+/// writer): an `UPDATE … WHERE id IN (…)` alone locks rows in the order it
+/// finds them, and measured, that deadlocked with the reservations (35
+/// `deadlock detected` in a few runs, each a 1 s wait and a failed batch).
+/// FOR NO KEY UPDATE, not FOR UPDATE: only stock changes, and FOR UPDATE would
+/// conflict with the FOR KEY SHARE locks that inserting order items (foreign
+/// keys) takes, in any product order: measured, 2,124 deadlocks in a
+/// 100,000-order run.
+async fn lock_products(
+    txn: &DatabaseTransaction,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<BTreeMap<i64, i64>, DbErr> {
+    Ok(products::Entity::find()
+        .select_only()
+        .column(products::Column::Id)
+        .column(products::Column::Stock)
+        .filter(products::Column::Id.is_in(ids))
+        .order_by_asc(products::Column::Id)
+        .lock(LockType::NoKeyUpdate)
+        .into_tuple::<(i64, i64)>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// What a batch transaction did.
+#[derive(Debug, Default)]
+pub struct Moved {
+    /// Orders now `reserved` (or `paid`), for the next step.
+    pub orders: Vec<orders::Model>,
+    /// Notifications to push once committed.
+    pub notifications: Vec<i64>,
+}
+
+/// KPI events and notifications of orders that just became terminal.
+async fn record_terminal(
+    txn: &DatabaseTransaction,
+    orders: &[orders::Model],
+    kind: KpiKind,
+    event: &str,
+    email_enabled: bool,
+) -> Result<Vec<i64>, DbErr> {
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    kpi_events::record_orders(txn, kind, orders).await?;
+    let customers = customers_of(txn, orders).await?;
+    order_notifications::queue_many(txn, orders, &customers, event, email_enabled).await
+}
