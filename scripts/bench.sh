@@ -114,7 +114,10 @@ cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # collected from backends that already exited (cutime/cstime), in seconds.
 pg_cpu() {
   local ticks; ticks=$(getconf CLK_TCK)
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v t="$ticks" '$2 == "(postgres)" {s += $14 + $15 + $16 + $17} END {printf "%.1f", s / t}'
+  # (A process may exit between the glob and the read: cat then fails, which
+  # must not end the run.)
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } \
+    | awk -v t="$ticks" '$2 == "(postgres)" {s += $14 + $15 + $16 + $17} END {printf "%.1f", s / t}'
 }
 redis_cpu() { redis-cli info cpu | awk -F: '/used_cpu_(sys|user):/ {s+=$2} END {printf "%.1f", s}'; }
 pg0=$(pg_cpu); redis0=$(redis_cpu)
