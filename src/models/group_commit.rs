@@ -49,9 +49,10 @@ where
     R: Clone + Send + 'static,
 {
     /// Submits `key` and waits for its result. The first key in an empty list
-    /// makes its caller the leader: after `window` and once a batch may run, it takes every key waiting and runs `batch` on them, `max` at a
-    /// time (spawned, so a cancelled job does not strand the others). `None`:
-    /// the batch was lost (the caller should retry).
+    /// makes its caller the leader: after `window` and once a batch may run,
+    /// it takes every key waiting and runs `batch` on them, `max` at a time
+    /// (spawned, so a cancelled job does not strand the others). `None`: the
+    /// batch was lost (the caller should retry).
     pub async fn submit<F, Fut>(
         self: &Arc<Self>,
         key: K,

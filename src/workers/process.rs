@@ -39,9 +39,8 @@ pub struct WorkerSet {
     ctx: AppContext,
     services: Services,
     monitor: Monitor,
-    queues: Vec<String>,
-    /// Each queue's name and how long its finished jobs are kept (seconds).
-    retention: Vec<(String, u64)>,
+    /// Each queue's full name and how long its finished jobs are kept (seconds).
+    queues: Vec<(String, u64)>,
     instance: String,
 }
 
@@ -58,7 +57,6 @@ impl WorkerSet {
             services: Services::of(ctx)?,
             monitor: Monitor::new(),
             queues: Vec::new(),
-            retention: Vec::new(),
             // Live worker names must be unique in Redis: two processes on one
             // machine differ by pid, two sets in one process by `n`.
             instance: format!("{host}-{}-{n}", std::process::id()),
@@ -109,11 +107,8 @@ impl WorkerSet {
                 .retry(RetryPolicy::retries(queue_settings.retries).with_backoff(backoff.clone()))
                 .build(handle::<J>)
         });
-        self.retention.push((
-            name.clone(),
-            queue_settings.keep_done_secs(&settings.apalis),
-        ));
-        self.queues.push(name);
+        let keep_done = queue_settings.keep_done_secs(&settings.apalis);
+        self.queues.push((name, keep_done));
         self
     }
 
@@ -124,14 +119,15 @@ impl WorkerSet {
     pub async fn start(self) -> Result<WorkerProcess> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut redis = self.services.redis.clone();
-        for name in &self.queues {
+        for (name, _) in &self.queues {
             scripts::promote_due(&mut redis, name)
                 .await
                 .map_err(|e| Error::string(&format!("queue {name}: {e}")))?;
         }
+        let names: Vec<String> = self.queues.iter().map(|(name, _)| name.clone()).collect();
         let housekeeping = tokio::spawn(housekeeping(
             self.services.clone(),
-            self.retention,
+            self.queues,
             stop_rx.clone(),
         ));
         let monitor = self
@@ -151,11 +147,11 @@ impl WorkerSet {
                 tracing::error!(error = %e, "worker monitor failed");
             }
         });
-        tracing::info!(instance = %self.instance, queues = ?self.queues, "workers started");
+        tracing::info!(instance = %self.instance, queues = ?names, "workers started");
         Ok(WorkerProcess {
             stop: stop_tx,
             tasks: Mutex::new(vec![run, housekeeping]),
-            queues: self.queues,
+            queues: names,
         })
     }
 }
