@@ -140,11 +140,7 @@ async fn lock_products(
     txn: &DatabaseTransaction,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<BTreeMap<i64, i64>, DbErr> {
-    Ok(products::Entity::find()
-        .select_only()
-        .column(products::Column::Id)
-        .column(products::Column::Stock)
-        .filter(products::Column::Id.is_in(ids))
+    Ok(stock_of(ids)
         .order_by_asc(products::Column::Id)
         .lock(LockType::NoKeyUpdate)
         .into_tuple::<(i64, i64)>()
@@ -152,6 +148,15 @@ async fn lock_products(
         .await?
         .into_iter()
         .collect())
+}
+
+/// `(id, stock)` of the products `ids`.
+fn stock_of(ids: impl IntoIterator<Item = i64>) -> sea_orm::Select<products::Entity> {
+    products::Entity::find()
+        .select_only()
+        .column(products::Column::Id)
+        .column(products::Column::Stock)
+        .filter(products::Column::Id.is_in(ids))
 }
 
 /// What a batch transaction did.

@@ -6,9 +6,9 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::{guard_many, lines_of, lock_products, move_stock, record_terminal, Moved};
+use super::{guard_many, lines_of, lock_products, move_stock, record_terminal, stock_of, Moved};
 use crate::models::{
-    _entities::{orders, products},
+    _entities::orders,
     kpi_events::KpiKind,
     workflow::transitions::{FAILED, OUT_OF_STOCK, PENDING, RESERVED},
 };
@@ -43,18 +43,13 @@ pub async fn reserve_many(
     }
     // An order's items never change: read without locks.
     let lines = lines_of(db, ids).await?;
-    let sold_out = sold_out(db, ids, &lines).await?;
+    let (sold_out, rest) = split_sold_out(db, ids, &lines).await?;
     let mut notifications = Vec::new();
     if !sold_out.is_empty() {
         let txn = crate::models::write_txn::begin_write(db).await?;
         notifications = fail_short(&txn, &sold_out, email_enabled).await?;
         txn.commit().await?;
     }
-    let rest: Vec<i64> = ids
-        .iter()
-        .copied()
-        .filter(|id| !sold_out.contains(id))
-        .collect();
     if rest.is_empty() {
         return Ok(Moved {
             orders: Vec::new(),
@@ -68,33 +63,26 @@ pub async fn reserve_many(
     Ok(moved)
 }
 
-/// The orders of `ids` that need more of some product than its committed stock.
-async fn sold_out(
+/// Splits `ids` into the orders that need more of some product than its
+/// committed stock, and the rest.
+async fn split_sold_out(
     db: &DatabaseConnection,
     ids: &[i64],
     lines: &HashMap<i64, BTreeMap<i64, i64>>,
-) -> Result<Vec<i64>, DbErr> {
+) -> Result<(Vec<i64>, Vec<i64>), DbErr> {
     let product_ids: std::collections::BTreeSet<i64> =
         lines.values().flat_map(|l| l.keys().copied()).collect();
-    let stock: HashMap<i64, i64> = products::Entity::find()
-        .select_only()
-        .column(products::Column::Id)
-        .column(products::Column::Stock)
-        .filter(products::Column::Id.is_in(product_ids))
+    let stock: HashMap<i64, i64> = stock_of(product_ids)
         .into_tuple::<(i64, i64)>()
         .all(db)
         .await?
         .into_iter()
         .collect();
-    Ok(ids
-        .iter()
-        .copied()
-        .filter(|id| {
-            lines
-                .get(id)
-                .is_some_and(|want| want.iter().any(|(p, q)| stock.get(p).is_none_or(|s| s < q)))
-        })
-        .collect())
+    Ok(ids.iter().copied().partition(|id| {
+        lines
+            .get(id)
+            .is_some_and(|want| want.iter().any(|(p, q)| stock.get(p).is_none_or(|s| s < q)))
+    }))
 }
 
 /// `pending → failed (out_of_stock)` for `ids`, with their KPI events and
