@@ -188,7 +188,7 @@ impl ChunkWrite<'_> {
                 .or_insert(&order.customer);
         }
         let keys: Vec<&str> = wanted.keys().copied().collect();
-        let mut ids = customer_ids(txn, &keys).await?;
+        let mut ids = ids_by_key::<customers::Entity>(txn, C::Id, C::ExternalId, &keys).await?;
         let missing: Vec<_> = wanted
             .iter()
             .filter(|(key, _)| !ids.contains_key(**key))
@@ -215,7 +215,9 @@ impl ChunkWrite<'_> {
             txn.execute(&insert).await?;
         }
         let missing_keys: Vec<&str> = missing.iter().map(|c| c.external_id.as_str()).collect();
-        ids.extend(customer_ids(txn, &missing_keys).await?);
+        ids.extend(
+            ids_by_key::<customers::Entity>(txn, C::Id, C::ExternalId, &missing_keys).await?,
+        );
         Ok(ids)
     }
 
@@ -232,7 +234,7 @@ impl ChunkWrite<'_> {
             wanted.entry(item.sku.as_str()).or_insert(item);
         }
         let keys: Vec<&str> = wanted.keys().copied().collect();
-        let mut ids = product_ids(txn, &keys).await?;
+        let mut ids = ids_by_key::<products::Entity>(txn, C::Id, C::Sku, &keys).await?;
         let missing: Vec<_> = wanted
             .iter()
             .filter(|(key, _)| !ids.contains_key(**key))
@@ -260,7 +262,7 @@ impl ChunkWrite<'_> {
             txn.execute(&insert).await?;
         }
         let missing_keys: Vec<&str> = missing.iter().map(|item| item.sku.as_str()).collect();
-        ids.extend(product_ids(txn, &missing_keys).await?);
+        ids.extend(ids_by_key::<products::Entity>(txn, C::Id, C::Sku, &missing_keys).await?);
         Ok(ids)
     }
 
@@ -437,38 +439,19 @@ pub async fn refresh_planner_statistics(db: &DatabaseConnection) {
     }
 }
 
-/// Customer ids by external id, for the keys that exist.
-async fn customer_ids(
+/// Ids by natural key (`key` column, e.g. a SKU) of the rows of `E` that exist.
+async fn ids_by_key<E: EntityTrait>(
     txn: &DatabaseTransaction,
+    id: E::Column,
+    key: E::Column,
     keys: &[&str],
 ) -> Result<HashMap<String, i64>, DbErr> {
-    use customers::Column as C;
     let mut ids = HashMap::with_capacity(keys.len());
     for batch in keys.chunks(MAX_PARAMS) {
-        let found: Vec<(i64, String)> = customers::Entity::find()
+        let found: Vec<(i64, String)> = E::find()
             .select_only()
-            .columns([C::Id, C::ExternalId])
-            .filter(C::ExternalId.is_in(batch.iter().copied()))
-            .into_tuple()
-            .all(txn)
-            .await?;
-        ids.extend(found.into_iter().map(|(id, key)| (key, id)));
-    }
-    Ok(ids)
-}
-
-/// Product ids by SKU, for the SKUs that exist.
-async fn product_ids(
-    txn: &DatabaseTransaction,
-    keys: &[&str],
-) -> Result<HashMap<String, i64>, DbErr> {
-    use products::Column as C;
-    let mut ids = HashMap::with_capacity(keys.len());
-    for batch in keys.chunks(MAX_PARAMS) {
-        let found: Vec<(i64, String)> = products::Entity::find()
-            .select_only()
-            .columns([C::Id, C::Sku])
-            .filter(C::Sku.is_in(batch.iter().copied()))
+            .columns([id, key])
+            .filter(key.is_in(batch.iter().copied()))
             .into_tuple()
             .all(txn)
             .await?;
