@@ -7,10 +7,9 @@ use axum_test::TestServer;
 use orders_flow::{models::_entities::refunds, workers::refund::RefundJob};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait};
 use serde_json::{json, Value};
-use tokio::sync::Barrier;
 
 use crate::support::{
-    refunds::{boot_with, key_rows, order, post, refunds_of},
+    refunds::{all_at_once, boot_with, key_rows, order, post, refunds_of},
     seed, TestApp,
 };
 
@@ -22,20 +21,14 @@ async fn boot_batching() -> TestApp {
 /// One request: (order, key, body).
 type Call = (String, String, String);
 
-/// Sends every request at once and returns (status, replayed, body) for each.
-async fn all_at_once(server: &TestServer, calls: &[Call]) -> Vec<(StatusCode, bool, Value)> {
-    let start = Barrier::new(calls.len());
-    let start = &start;
-    futures::future::join_all(calls.iter().map(|(order, key, body)| async move {
-        let request = post(server, order, Some(key), body);
-        start.wait().await;
-        let response = request.await;
-        (
-            response.status_code(),
-            response.maybe_header("Idempotent-Replayed").is_some(),
-            serde_json::from_str::<Value>(&response.text()).unwrap_or(Value::Null),
-        )
-    }))
+/// Sends every call at once and returns (status, replayed, body) for each.
+async fn send_all(server: &TestServer, calls: &[Call]) -> Vec<(StatusCode, bool, Value)> {
+    all_at_once(
+        calls
+            .iter()
+            .map(|(order, key, body)| post(server, order, Some(key), body))
+            .collect(),
+    )
     .await
 }
 
@@ -63,7 +56,7 @@ async fn concurrent_requests_are_accepted_together_and_each_takes_effect_once() 
     calls.extend((5..10).map(|n| call(&format!("ORD-B-{n}"), &format!("k-{n}"), 1_000)));
     // …and a key used again with another amount.
     calls.push(call("ORD-B-10", "k-10", 3_000));
-    let answers = all_at_once(&app.server(), &calls).await;
+    let answers = send_all(&app.server(), &calls).await;
 
     // Every key's first answer is a 202; a repeat is its replay or "in flight";
     // the other amount under k-10 is refused (or in flight), whichever came first.
@@ -158,7 +151,7 @@ async fn a_key_whose_refund_outlived_it_is_refused_and_the_rest_of_its_batch_goe
 
     let mut calls = vec![call("ORD-2", "old-key", 700)];
     calls.extend((3..=5).map(|n| call(&format!("ORD-{n}"), &format!("new-{n}"), 700)));
-    let answers = all_at_once(&server, &calls).await;
+    let answers = send_all(&server, &calls).await;
 
     let (status, _, body) = &answers[0];
     assert_eq!(*status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
@@ -197,7 +190,7 @@ async fn a_failing_statement_sends_the_batch_to_the_single_path_and_nothing_is_l
     // fails and takes the whole transaction with it.
     let mut calls = vec![call("ORD-1", "refused", 901)];
     calls.extend((2..=6).map(|n| call(&format!("ORD-{n}"), &format!("k-{n}"), 900)));
-    let answers = all_at_once(&server, &calls).await;
+    let answers = send_all(&server, &calls).await;
 
     assert_ne!(answers[0].0, StatusCode::ACCEPTED, "{:?}", answers[0]);
     assert_eq!(refunds_of(&app, paid[0].id).await.len(), 1);

@@ -4,34 +4,22 @@ use axum::http::StatusCode;
 use axum_test::TestServer;
 use orders_flow::models::refunds;
 use serde_json::Value;
-use tokio::sync::Barrier;
 
 use crate::support::{
-    refunds::{boot, order, post, refunds_of},
+    refunds::{all_at_once, boot, order, post, refunds_of},
     seed,
 };
 
-/// Sends every request at once (all in flight together, released by a barrier)
-/// and returns (status, replayed, body) for each. Each request runs on its own
-/// pooled database connection, so their statements really interleave.
-async fn all_at_once(
+/// Every `(key, body)` as a refund request for `ORD-HOT`, all sent at once.
+async fn all_at_once_on_hot_order(
     server: &TestServer,
     requests: impl Iterator<Item = (String, String)>,
 ) -> Vec<(StatusCode, bool, Value)> {
-    let requests: Vec<_> = requests
-        .map(|(key, body)| post(server, "ORD-HOT", Some(&key), &body))
-        .collect();
-    let start = Barrier::new(requests.len());
-    let start = &start;
-    futures::future::join_all(requests.into_iter().map(|request| async move {
-        start.wait().await;
-        let response = request.await;
-        (
-            response.status_code(),
-            response.maybe_header("Idempotent-Replayed").is_some(),
-            serde_json::from_str::<Value>(&response.text()).unwrap_or(Value::Null),
-        )
-    }))
+    all_at_once(
+        requests
+            .map(|(key, body)| post(server, "ORD-HOT", Some(&key), &body))
+            .collect(),
+    )
     .await
 }
 
@@ -41,7 +29,7 @@ async fn fifty_requests_with_one_key_make_one_refund() {
     let paid = seed::paid_order(app.ctx(), "ORD-HOT", 10_000).await;
     let server = app.server();
     let body = r#"{"amount_cents": 4000}"#.to_string();
-    let answers = all_at_once(
+    let answers = all_at_once_on_hot_order(
         &server,
         (0..50).map(|_| ("same-key".to_string(), body.clone())),
     )
@@ -73,7 +61,9 @@ async fn fifty_keys_for_ten_percent_each_refund_exactly_the_total() {
     let paid = seed::paid_order(app.ctx(), "ORD-HOT", 10_000).await;
     let server = app.server();
     let body = r#"{"amount": "10.00"}"#.to_string();
-    let answers = all_at_once(&server, (0..50).map(|n| (format!("key-{n}"), body.clone()))).await;
+    let answers =
+        all_at_once_on_hot_order(&server, (0..50).map(|n| (format!("key-{n}"), body.clone())))
+            .await;
 
     let accepted = answers
         .iter()

@@ -1,9 +1,11 @@
 //! Helpers for refund tests: an app whose payments and refunds always succeed,
 //! requests with or without token and key, and what the database holds.
+use axum::http::StatusCode;
 use axum_test::{TestRequest, TestResponse, TestServer};
 use orders_flow::models::_entities::{idempotency_keys, orders, refunds};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
+use tokio::sync::Barrier;
 
 use super::TestApp;
 
@@ -40,6 +42,24 @@ pub fn post(server: &TestServer, order: &str, key: Option<&str>, body: &str) -> 
         Some(key) => request.add_header("Idempotency-Key", key.to_string()),
         None => request,
     }
+}
+
+/// Sends every request at once (all in flight together, released by a barrier)
+/// and returns (status, replayed, body) for each. Each request runs on its own
+/// pooled database connection, so their statements really interleave.
+pub async fn all_at_once(requests: Vec<TestRequest>) -> Vec<(StatusCode, bool, Value)> {
+    let start = Barrier::new(requests.len());
+    let start = &start;
+    futures::future::join_all(requests.into_iter().map(|request| async move {
+        start.wait().await;
+        let response = request.await;
+        (
+            response.status_code(),
+            response.maybe_header("Idempotent-Replayed").is_some(),
+            serde_json::from_str::<Value>(&response.text()).unwrap_or(Value::Null),
+        )
+    }))
+    .await
 }
 
 /// Status, replay header and JSON body: what a snapshot of a response holds.
