@@ -7,6 +7,7 @@ mod m20261121_000002_orders;
 mod m20261121_000003_refunds_and_outbox;
 mod m20261122_000004_unapplied_events_index;
 mod m20261122_000005_hot_status_updates;
+mod m20261122_000006_outbox_foreign_keys;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_refunds_and_outbox::Migration),
             Box::new(m20261122_000004_unapplied_events_index::Migration),
             Box::new(m20261122_000005_hot_status_updates::Migration),
+            Box::new(m20261122_000006_outbox_foreign_keys::Migration),
             // inject-above (do not remove this comment)
         ]
     }
