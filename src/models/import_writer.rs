@@ -451,7 +451,11 @@ async fn ids_by_key<E: EntityTrait>(
         let found: Vec<(i64, String)> = E::find()
             .select_only()
             .columns([id, key])
-            .filter(key.is_in(batch.iter().copied()))
+            .filter(super::sql::key_in(
+                txn.get_database_backend(),
+                key,
+                batch.iter().copied(),
+            ))
             .into_tuple()
             .all(txn)
             .await?;

@@ -16,5 +16,6 @@ pub mod payments;
 pub mod pipeline;
 pub mod products;
 pub mod refunds;
+pub mod sql;
 pub mod workflow;
 pub mod write_txn;

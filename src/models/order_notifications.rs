@@ -129,7 +129,11 @@ pub async fn queue_many<C: ConnectionTrait>(
     let ids: Vec<i64> = Entity::find()
         .select_only()
         .column(Column::Id)
-        .filter(Column::OrderId.is_in(orders.iter().map(|o| o.id)))
+        .filter(super::sql::id_in(
+            db.get_database_backend(),
+            Column::OrderId,
+            orders.iter().map(|o| o.id),
+        ))
         .filter(Column::Event.eq(event))
         .filter(Column::Status.eq(status::QUEUED))
         .into_tuple()

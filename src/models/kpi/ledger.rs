@@ -83,7 +83,11 @@ pub async fn mark_applied<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<(),
             kpi_events::Column::AppliedAt,
             Expr::value(chrono::Utc::now()),
         )
-        .filter(kpi_events::Column::Id.is_in(ids.iter().copied()))
+        .filter(crate::models::sql::id_in(
+            db.get_database_backend(),
+            kpi_events::Column::Id,
+            ids.iter().copied(),
+        ))
         .exec(db)
         .await?;
     Ok(())

@@ -143,7 +143,11 @@ async fn send_logs(ctx: &AppContext, ids: &[i64]) -> std::collections::HashMap<i
             Expr::col(super::Column::Attempts).add(1),
         )
         .col_expr(super::Column::UpdatedAt, Expr::value(now.naive_utc()))
-        .filter(super::Column::Id.is_in(ids.iter().copied()))
+        .filter(crate::models::sql::id_in(
+            ctx.db.get_database_backend(),
+            super::Column::Id,
+            ids.iter().copied(),
+        ))
         .filter(super::Column::Status.eq(status::QUEUED))
         .filter(super::Column::Channel.eq(channel::LOG))
         .exec_with_returning(&ctx.db)

@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
     sea_query::{Alias, Expr, ExprTrait, IntoIden, LockType, OnConflict, Query, TableRef},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, Value,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait, Value,
 };
 
 use super::{request::accepted_response, Recorded, RefundCall, RefundError, PENDING};
@@ -164,7 +164,11 @@ async fn lock_orders(
         return Ok(HashMap::new());
     }
     Ok(orders::Entity::find()
-        .filter(orders::Column::Id.is_in(ids))
+        .filter(crate::models::sql::id_in(
+            txn.get_database_backend(),
+            orders::Column::Id,
+            ids,
+        ))
         .order_by_asc(orders::Column::Id)
         .lock(LockType::NoKeyUpdate)
         .all(txn)

@@ -4,7 +4,7 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use loco_rs::app::AppContext;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{EntityTrait, QueryFilter};
 
 use super::{
     batch,
@@ -82,7 +82,11 @@ async fn run(
     let email = services.settings.notifications_email_enabled();
     let t0 = std::time::Instant::now();
     let loaded = orders::Entity::find()
-        .filter(orders::Column::Id.is_in(ids.iter().copied()))
+        .filter(crate::models::sql::id_in(
+            ctx.db.get_database_backend(),
+            orders::Column::Id,
+            ids.iter().copied(),
+        ))
         .all(&ctx.db)
         .await?;
     let mut results: HashMap<i64, Result<(), String>> = HashMap::new();

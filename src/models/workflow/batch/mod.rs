@@ -14,15 +14,16 @@ pub use reserve::reserve_many;
 use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::{
-    sea_query::{CaseStatement, Expr, ExprTrait, LockType},
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    sea_query::{ArrayType, CaseStatement, Expr, ExprTrait, LockType},
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, Value,
 };
 
 use crate::models::{
     _entities::{customers, order_items, orders, products},
     kpi_events::{self, KpiKind},
     order_notifications,
+    sql::{array, id_in},
 };
 
 /// Items of many orders: order id → (product id → quantity), products ascending.
@@ -35,7 +36,11 @@ async fn lines_of<C: ConnectionTrait>(
         .column(order_items::Column::OrderId)
         .column(order_items::Column::ProductId)
         .column(order_items::Column::Qty)
-        .filter(order_items::Column::OrderId.is_in(ids.iter().copied()))
+        .filter(id_in(
+            db.get_database_backend(),
+            order_items::Column::OrderId,
+            ids.iter().copied(),
+        ))
         .into_tuple()
         .all(db)
         .await?;
@@ -51,7 +56,11 @@ async fn customers_of(
     orders: &[orders::Model],
 ) -> Result<HashMap<i64, customers::Model>, DbErr> {
     Ok(customers::Entity::find()
-        .filter(customers::Column::Id.is_in(orders.iter().map(|o| o.customer_id)))
+        .filter(id_in(
+            txn.get_database_backend(),
+            customers::Column::Id,
+            orders.iter().map(|o| o.customer_id),
+        ))
         .all(txn)
         .await?
         .into_iter()
@@ -76,13 +85,17 @@ async fn guard_many(
             orders::Column::UpdatedAt,
             Expr::value(chrono::Utc::now().naive_utc()),
         )
-        .filter(orders::Column::Id.is_in(ids.iter().copied()))
+        .filter(id_in(
+            txn.get_database_backend(),
+            orders::Column::Id,
+            ids.iter().copied(),
+        ))
         .filter(orders::Column::Status.eq(from));
     extra(update).exec_with_returning(txn).await
 }
 
 /// Adds `sign × qty` units to each product of `per_product`, in one statement
-/// (a `CASE` on the product id): one round trip however many products, while
+/// (`UNNEST` of ids and deltas; a `CASE` on SQLite): one round trip however many products, while
 /// the batch holds their locks. Taking more than is there breaks the stock
 /// CHECK and fails the transaction (it cannot happen under the row locks taken
 /// by [`reserve_many`]).
@@ -99,28 +112,44 @@ async fn move_stock(
     if moves.is_empty() {
         return Ok(());
     }
-    let delta = moves
-        .iter()
-        .fold(CaseStatement::new(), |case, &(product, delta)| {
-            case.case(products::Column::Id.eq(product), Expr::val(delta))
-        })
-        .finally(Expr::val(0_i64));
-    let updated = products::Entity::update_many()
-        .col_expr(
-            products::Column::Stock,
-            Expr::col(products::Column::Stock).add(delta),
-        )
-        .col_expr(
-            products::Column::UpdatedAt,
-            Expr::value(chrono::Utc::now().naive_utc()),
-        )
-        .filter(products::Column::Id.is_in(moves.iter().map(|&(product, _)| product)))
-        .exec(txn)
-        .await?;
-    if updated.rows_affected != moves.len() as u64 {
+    let now = chrono::Utc::now().naive_utc();
+    let updated = if txn.get_database_backend() == DbBackend::Postgres {
+        // The same text for any number of products (see `models::sql`).
+        let (ids, deltas): (Vec<i64>, Vec<i64>) = moves.iter().copied().unzip();
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE products SET stock = products.stock + m.delta, updated_at = $3 \
+             FROM UNNEST($1::int8[], $2::int8[]) AS m(id, delta) WHERE products.id = m.id",
+            [
+                array(ArrayType::BigInt, ids.into_iter().map(Value::from)),
+                array(ArrayType::BigInt, deltas.into_iter().map(Value::from)),
+                now.into(),
+            ],
+        ))
+        .await?
+        .rows_affected()
+    } else {
+        let delta = moves
+            .iter()
+            .fold(CaseStatement::new(), |case, &(product, delta)| {
+                case.case(products::Column::Id.eq(product), Expr::val(delta))
+            })
+            .finally(Expr::val(0_i64));
+        products::Entity::update_many()
+            .col_expr(
+                products::Column::Stock,
+                Expr::col(products::Column::Stock).add(delta),
+            )
+            .col_expr(products::Column::UpdatedAt, Expr::value(now))
+            .filter(products::Column::Id.is_in(moves.iter().map(|&(product, _)| product)))
+            .exec(txn)
+            .await?
+            .rows_affected
+    };
+    if updated != moves.len() as u64 {
         return Err(DbErr::Custom(format!(
             "stock update touched {} of {} products",
-            updated.rows_affected,
+            updated,
             moves.len()
         )));
     }
@@ -140,7 +169,7 @@ async fn lock_products(
     txn: &DatabaseTransaction,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<BTreeMap<i64, i64>, DbErr> {
-    Ok(stock_of(ids)
+    Ok(stock_of(txn.get_database_backend(), ids)
         .order_by_asc(products::Column::Id)
         .lock(LockType::NoKeyUpdate)
         .into_tuple::<(i64, i64)>()
@@ -151,12 +180,15 @@ async fn lock_products(
 }
 
 /// `(id, stock)` of the products `ids`.
-fn stock_of(ids: impl IntoIterator<Item = i64>) -> sea_orm::Select<products::Entity> {
+fn stock_of(
+    backend: sea_orm::DbBackend,
+    ids: impl IntoIterator<Item = i64>,
+) -> sea_orm::Select<products::Entity> {
     products::Entity::find()
         .select_only()
         .column(products::Column::Id)
         .column(products::Column::Stock)
-        .filter(products::Column::Id.is_in(ids))
+        .filter(id_in(backend, products::Column::Id, ids))
 }
 
 /// What a batch transaction did.

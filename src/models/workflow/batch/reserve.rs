@@ -2,11 +2,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::{
-    sea_query::Expr, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::{guard_many, lines_of, lock_products, move_stock, record_terminal, stock_of, Moved};
+use super::{
+    guard_many, id_in, lines_of, lock_products, move_stock, record_terminal, stock_of, Moved,
+};
 use crate::models::{
     _entities::orders,
     kpi_events::KpiKind,
@@ -72,7 +74,7 @@ async fn split_sold_out(
 ) -> Result<(Vec<i64>, Vec<i64>), DbErr> {
     let product_ids: std::collections::BTreeSet<i64> =
         lines.values().flat_map(|l| l.keys().copied()).collect();
-    let stock: HashMap<i64, i64> = stock_of(product_ids)
+    let stock: HashMap<i64, i64> = stock_of(db.get_database_backend(), product_ids)
         .into_tuple::<(i64, i64)>()
         .all(db)
         .await?
@@ -116,7 +118,11 @@ async fn reserve_locked(
     let pending: Vec<i64> = orders::Entity::find()
         .select_only()
         .column(orders::Column::Id)
-        .filter(orders::Column::Id.is_in(ids.iter().copied()))
+        .filter(id_in(
+            txn.get_database_backend(),
+            orders::Column::Id,
+            ids.iter().copied(),
+        ))
         .filter(orders::Column::Status.eq(PENDING))
         .order_by_asc(orders::Column::Id)
         .into_tuple()
