@@ -51,6 +51,9 @@ pub async fn record_orders<C: ConnectionTrait>(
     if orders.is_empty() {
         return Ok(());
     }
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        return record_orders_unnest(db, kind, orders).await;
+    }
     let events = orders.iter().map(|order| ActiveModel {
         event_key: Set(format!("{}:{}", kind.as_str(), order.id)),
         kind: Set(kind.as_str().to_string()),
@@ -69,6 +72,48 @@ pub async fn record_orders<C: ConnectionTrait>(
         .on_conflict_do_nothing_on([super::_entities::kpi_events::Column::EventKey])
         .exec(db)
         .await?;
+    Ok(())
+}
+
+/// [`record_orders`] on PostgreSQL: one array per column (see `models::sql`).
+async fn record_orders_unnest<C: ConnectionTrait>(
+    db: &C,
+    kind: KpiKind,
+    orders: &[orders::Model],
+) -> Result<(), DbErr> {
+    use sea_orm::{sea_query::ArrayType, Value};
+
+    use super::sql::{array, unnest_insert};
+    let column = |ty: ArrayType, value: &dyn Fn(&orders::Model) -> Value| {
+        array(ty, orders.iter().map(value))
+    };
+    let revenue = |order: &orders::Model| match kind {
+        KpiKind::OrderPaid => order.total_cents,
+        KpiKind::OrderFailed | KpiKind::RefundProcessed => 0,
+    };
+    let insert = unnest_insert(
+        "kpi_events",
+        &[
+            ("event_key", "text"),
+            ("kind", "text"),
+            ("order_id", "int8"),
+            ("customer_id", "int8"),
+            ("day", "text"),
+            ("revenue_delta_cents", "int8"),
+        ],
+        "ON CONFLICT (event_key) DO NOTHING",
+        vec![
+            column(ArrayType::String, &|o| {
+                format!("{}:{}", kind.as_str(), o.id).into()
+            }),
+            column(ArrayType::String, &|_| kind.as_str().into()),
+            column(ArrayType::BigInt, &|o| o.id.into()),
+            column(ArrayType::BigInt, &|o| o.customer_id.into()),
+            column(ArrayType::String, &|o| order_day(o).into()),
+            column(ArrayType::BigInt, &|o| revenue(o).into()),
+        ],
+    );
+    db.execute_raw(insert).await?;
     Ok(())
 }
 

@@ -122,10 +122,14 @@ pub async fn queue_many<C: ConnectionTrait>(
             row_for(order, customer, event, None, channel_email_enabled)
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
-    Entity::insert_many(rows)
-        .on_conflict_do_nothing_on([Column::OrderId, Column::Event])
-        .exec(db)
-        .await?;
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.execute_raw(unnest_insert_of(&rows)?).await?;
+    } else {
+        Entity::insert_many(rows)
+            .on_conflict_do_nothing_on([Column::OrderId, Column::Event])
+            .exec(db)
+            .await?;
+    }
     let ids: Vec<i64> = Entity::find()
         .select_only()
         .column(Column::Id)
@@ -140,6 +144,54 @@ pub async fn queue_many<C: ConnectionTrait>(
         .all(db)
         .await?;
     Ok(ids)
+}
+
+/// The multi-row insert of [`queue_many`] on PostgreSQL: one array per column
+/// (see `models::sql`).
+fn unnest_insert_of(rows: &[ActiveModel]) -> Result<sea_orm::Statement, DbErr> {
+    use sea_orm::sea_query::ArrayType;
+    const COLUMNS: [(Column, &str, &str, ArrayType); 8] = [
+        (Column::OrderId, "order_id", "int8", ArrayType::BigInt),
+        (Column::Event, "event", "text", ArrayType::String),
+        (Column::Channel, "channel", "text", ArrayType::String),
+        (Column::Status, "status", "text", ArrayType::String),
+        (Column::Payload, "payload", "text", ArrayType::String),
+        (Column::Attempts, "attempts", "int4", ArrayType::Int),
+        (
+            Column::CreatedAt,
+            "created_at",
+            "timestamp",
+            ArrayType::ChronoDateTime,
+        ),
+        (
+            Column::UpdatedAt,
+            "updated_at",
+            "timestamp",
+            ArrayType::ChronoDateTime,
+        ),
+    ];
+    let mut arrays = Vec::with_capacity(COLUMNS.len());
+    for (column, name, _, ty) in &COLUMNS {
+        let values = rows
+            .iter()
+            .map(|row| {
+                row.get(*column)
+                    .into_value()
+                    .ok_or_else(|| DbErr::Custom(format!("notification row without {name}")))
+            })
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        arrays.push(super::sql::array(ty.clone(), values));
+    }
+    let names: Vec<(&str, &str)> = COLUMNS
+        .iter()
+        .map(|(_, name, ty, _)| (*name, *ty))
+        .collect();
+    Ok(super::sql::unnest_insert(
+        "order_notifications",
+        &names,
+        "ON CONFLICT (order_id, event) DO NOTHING",
+        arrays,
+    ))
 }
 
 /// The row that notifies `customer` of `event` on `order`.

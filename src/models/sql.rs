@@ -10,7 +10,7 @@
 //! has no arrays and plans cheaply: it keeps the plain forms.
 use sea_orm::{
     sea_query::{extension::postgres::PgFunc, ArrayType, Expr, ExprTrait, SimpleExpr},
-    ColumnTrait, DbBackend, Value,
+    ColumnTrait, DbBackend, Statement, Value,
 };
 
 /// `col IN (ids)`: `col = ANY($1)` on PostgreSQL.
@@ -41,6 +41,30 @@ pub fn key_in<'a, C: ColumnTrait>(
         )))),
         _ => col.is_in(keys),
     }
+}
+
+/// `INSERT INTO table (columns) SELECT * FROM UNNEST($1::type[], …) tail` for
+/// PostgreSQL: one array per column (`columns` are (name, SQL type) pairs,
+/// `arrays` in the same order), the same text for any number of rows.
+#[must_use]
+pub fn unnest_insert(
+    table: &str,
+    columns: &[(&str, &str)],
+    tail: &str,
+    arrays: Vec<Value>,
+) -> Statement {
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let params: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, ty))| format!("${}::{ty}[]", i + 1))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}) SELECT * FROM UNNEST({}) {tail}",
+        names.join(", "),
+        params.join(", ")
+    );
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, arrays)
 }
 
 /// One PostgreSQL array parameter of `ty` holding `values`.
@@ -74,6 +98,23 @@ mod tests {
     fn on_sqlite_it_is_a_plain_in_list() {
         let sql = sql_of(DbBackend::Sqlite, vec![1, 2, 3]);
         assert!(sql.contains("IN (?, ?, ?)"), "{sql}");
+    }
+
+    #[test]
+    fn unnest_insert_binds_one_array_per_column() {
+        let stmt = super::unnest_insert(
+            "t",
+            &[("a", "int8"), ("b", "text")],
+            "ON CONFLICT DO NOTHING",
+            vec![
+                super::array(sea_orm::sea_query::ArrayType::BigInt, [1_i64.into()]),
+                super::array(sea_orm::sea_query::ArrayType::String, ["x".into()]),
+            ],
+        );
+        assert_eq!(
+            stmt.sql,
+            "INSERT INTO t (a, b) SELECT * FROM UNNEST($1::int8[], $2::text[]) ON CONFLICT DO NOTHING"
+        );
     }
 
     #[test]
