@@ -50,17 +50,22 @@ where
 {
     /// Submits `key` and waits for its result. The first key in an empty list
     /// makes its caller the leader: after `window` and once a batch may run,
-    /// it takes every key waiting and runs `batch` on them, `max` at a time
-    /// (spawned, so a cancelled job does not strand the others). `None`: the
-    /// batch was lost (the caller should retry).
-    pub async fn submit<F, Fut>(
+    /// it takes every key waiting and runs the batch function on them, `max`
+    /// at a time (spawned, so a cancelled job does not strand the others).
+    /// `None`: the batch was lost (the caller should retry).
+    ///
+    /// `make_batch` builds the batch function and is called by the leader
+    /// only: what it captures (a cloned `AppContext`, whose configuration
+    /// clone is hundreds of allocations) is paid once per batch, not per key.
+    pub async fn submit<M, F, Fut>(
         self: &Arc<Self>,
         key: K,
         window: Duration,
         max: usize,
-        batch: F,
+        make_batch: M,
     ) -> Option<R>
     where
+        M: FnOnce() -> F,
         F: Fn(Vec<K>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = HashMap<K, R>> + Send + 'static,
     {
@@ -75,6 +80,7 @@ where
             .unwrap_or(false);
         if leads {
             let this = Arc::clone(self);
+            let batch = make_batch();
             tokio::spawn(async move { this.lead(window, max.max(1), batch).await });
         }
         rx.await.ok()

@@ -1,4 +1,6 @@
 //! What a queue runs: a small serde payload with an async `run`.
+use std::sync::Arc;
+
 use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
 use async_trait::async_trait;
 use loco_rs::app::AppContext;
@@ -74,7 +76,7 @@ pub trait Job: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'sta
 /// policy says, so the last configured attempt is turned into an abort.
 pub(super) async fn handle<J: Job>(
     job: J,
-    ctx: Data<AppContext>,
+    ctx: Data<Arc<AppContext>>,
     settings: Data<QueueSettings>,
     attempt: Attempt,
 ) -> Result<(), BoxDynError> {

@@ -93,14 +93,16 @@ impl WorkerSet {
             );
             return self;
         };
-        let ctx = self.ctx.clone();
+        // Shared, not copied: apalis clones its data into every task and again
+        // out of it, and an AppContext clone copies the whole configuration.
+        let ctx = Arc::new(self.ctx.clone());
         let instance = self.instance.clone();
         self.monitor = self.monitor.register(move |restarts| {
             // A restarted worker takes a new name: apalis refuses a name still
             // within its heartbeat threshold.
             WorkerBuilder::new(format!("{instance}-{}-r{restarts}", J::QUEUE))
                 .backend(storage.clone().poll_with_interval(poll))
-                .data(ctx.clone())
+                .data(Arc::clone(&ctx))
                 .data(queue_settings)
                 .catch_panic()
                 .concurrency(queue_settings.concurrency)

@@ -108,16 +108,18 @@ pub async fn deliver_batched(
 ) -> JobResult {
     let services = Services::of(ctx).map_err(|e| anyhow!("{e}"))?;
     let settings = &services.settings.workflow;
-    let batch_ctx = ctx.clone();
     let sent = services
         .log_batcher
         .submit(
             notification_id,
             Duration::from_millis(settings.batch_window_ms),
             settings.batch_size,
-            move |ids: Vec<i64>| {
-                let ctx = batch_ctx.clone();
-                async move { send_logs(&ctx, &ids).await }
+            || {
+                let batch_ctx = ctx.clone();
+                move |ids: Vec<i64>| {
+                    let ctx = batch_ctx.clone();
+                    async move { send_logs(&ctx, &ids).await }
+                }
             },
         )
         .await;

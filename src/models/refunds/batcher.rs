@@ -136,17 +136,20 @@ impl RefundBatcher {
                 input: call.input.clone(),
             }),
         };
-        // Not the AppContext: cloning it copies the whole config, for every request.
-        let (db, services, counters) = (db.clone(), services.clone(), Arc::clone(&self.counters));
         self.group
             .submit(
                 ticket,
                 Duration::from_millis(settings.batch_window_ms),
                 settings.batch_size,
-                move |tickets: Vec<Ticket>| {
+                || {
+                    // Not the AppContext: cloning it copies the whole config.
                     let (db, services) = (db.clone(), services.clone());
-                    let counters = Arc::clone(&counters);
-                    async move { answer(&db, &services, tickets, &counters).await }
+                    let counters = Arc::clone(&self.counters);
+                    move |tickets: Vec<Ticket>| {
+                        let (db, services) = (db.clone(), services.clone());
+                        let counters = Arc::clone(&counters);
+                        async move { answer(&db, &services, tickets, &counters).await }
+                    }
                 },
             )
             .await

@@ -28,18 +28,15 @@ pub async fn submit(ctx: &AppContext, order_id: i64) -> JobResult {
     let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
     let settings = &services.settings.workflow;
     let window = Duration::from_millis(settings.batch_window_ms);
-    let batch_ctx = ctx.clone();
     let outcome = services
         .batcher
-        .submit(
-            order_id,
-            window,
-            settings.batch_size,
+        .submit(order_id, window, settings.batch_size, || {
+            let batch_ctx = ctx.clone();
             move |ids: Vec<i64>| {
                 let ctx = batch_ctx.clone();
                 async move { answer(&ctx, &ids).await }
-            },
-        )
+            }
+        })
         .await;
     match outcome {
         Some(Ok(())) => Ok(()),
