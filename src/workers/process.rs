@@ -235,7 +235,9 @@ async fn housekeeping(
             }
             _ = reap.tick() => {
                 for (name, keep_done) in &queues {
-                    let cutoff = scripts::unix_now().saturating_sub(*keep_done);
+                    // A queue that keeps nothing deletes without reading finish times.
+                    let cutoff = (*keep_done > 0)
+                        .then(|| scripts::unix_now().saturating_sub(*keep_done));
                     // Dead jobs are kept for inspection and retry; only `done` is trimmed.
                     if let Err(e) = scripts::reap_expired(&mut redis, name, "done", cutoff).await {
                         tracing::warn!(queue = %name, error = %e, "trimming finished jobs failed");

@@ -77,6 +77,27 @@ return n
     )
 });
 
+/// Deletes a slice of finished jobs whatever their age (a queue that keeps none):
+/// `SPOP` removes them from the set, and one `HDEL` and one `DEL` drop their
+/// payloads and metadata. Measured at 1,000,000 orders, the per-id `HGET` of the
+/// finish time and `SREM` of [`REAP`] were about 3 of the ~20 Redis commands
+/// per order, and `SRANDMEMBER` cost 2 ms per call.
+static REAP_ALL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+-- KEYS: {q}:done or {q}:dead, {q}:data, {q}:meta (prefix); ARGV: most ids to delete
+local ids = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
+if #ids > 0 then
+  redis.call('HDEL', KEYS[2], unpack(ids))
+  local metas = {}
+  for i, id in ipairs(ids) do metas[i] = KEYS[3] .. ':' .. id end
+  redis.call('DEL', unpack(metas))
+end
+return #ids
+",
+    )
+});
+
 /// Enqueues `(id, payload)` pairs onto the active list; returns how many were new.
 pub async fn enqueue<C: ConnectionLike>(
     conn: &mut C,
@@ -119,26 +140,33 @@ pub async fn promote_due<C: ConnectionLike>(conn: &mut C, queue: &str) -> RedisR
     }
 }
 
-/// Deletes up to one slice of jobs from `{q}:{set}` finished before `cutoff` (unix seconds).
+/// Deletes up to one slice of jobs from `{q}:{set}` finished before `cutoff`
+/// (unix seconds), or of any finished job when `cutoff` is `None`.
 pub async fn reap<C: ConnectionLike>(
     conn: &mut C,
     queue: &str,
     set: &str,
-    cutoff: u64,
+    cutoff: Option<u64>,
 ) -> RedisResult<u64> {
-    REAP.key(format!("{queue}:{set}"))
+    let mut call = match cutoff {
+        Some(_) => REAP.prepare_invoke(),
+        None => REAP_ALL.prepare_invoke(),
+    };
+    call.key(format!("{queue}:{set}"))
         .key(format!("{queue}:data"))
         .key(format!("{queue}:meta"))
-        .arg(SLICE)
-        .arg(cutoff)
-        .invoke_async(conn)
-        .await
+        .arg(SLICE);
+    if let Some(cutoff) = cutoff {
+        call.arg(cutoff);
+    }
+    call.invoke_async(conn).await
 }
 
 /// Most slices one pass of [`reap_expired`] deletes (per queue).
 const MAX_REAP_SLICES: usize = 50;
 
-/// Deletes the jobs of `{q}:{set}` finished before `cutoff`, a slice per call,
+/// Deletes the jobs of `{q}:{set}` finished before `cutoff` (all of them when
+/// `None`), a slice per call,
 /// until a slice finds mostly recent jobs (or after [`MAX_REAP_SLICES`]). One
 /// slice every few seconds (the first version) deleted 200 jobs/s per process
 /// while a fast run finishes thousands: the retention never caught up.
@@ -149,7 +177,7 @@ pub async fn reap_expired<C: ConnectionLike>(
     conn: &mut C,
     queue: &str,
     set: &str,
-    cutoff: u64,
+    cutoff: Option<u64>,
 ) -> RedisResult<u64> {
     let mut total = 0;
     for _ in 0..MAX_REAP_SLICES {

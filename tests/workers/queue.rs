@@ -181,7 +181,7 @@ async fn one_pass_trims_every_finished_job_past_retention() {
     }
     let () = pipe.query_async(&mut conn).await.unwrap();
 
-    let removed = orders_flow::workers::reap_expired(&mut conn, &queue, "done", now - 60)
+    let removed = orders_flow::workers::reap_expired(&mut conn, &queue, "done", Some(now - 60))
         .await
         .unwrap();
 
@@ -200,6 +200,66 @@ async fn one_pass_trims_every_finished_job_past_retention() {
         .await
         .unwrap();
     assert_eq!((left, data), (RECENT as u64, RECENT as u64));
+}
+
+/// A queue that keeps no finished jobs deletes them all, whatever their finish
+/// time, with their payloads and metadata, and leaves a job that is not in
+/// the set (still queued) alone.
+#[tokio::test]
+async fn keeping_nothing_deletes_every_finished_job_and_its_metadata() {
+    const DONE: usize = 2_500;
+    let app = TestApp::boot().await;
+    let services = app.services();
+    let queue = services.settings.redis.key("test:reap-all");
+    let now = orders_flow::workers::unix_now();
+    let mut conn = services.redis.clone();
+    let mut pipe = redis::pipe();
+    for i in 0..=DONE {
+        let id = format!("job-{i}");
+        // The last one is still queued: payload and metadata, not in `done`.
+        if i < DONE {
+            pipe.cmd("SADD")
+                .arg(format!("{queue}:done"))
+                .arg(&id)
+                .ignore();
+        }
+        pipe.cmd("HSET")
+            .arg(format!("{queue}:data"))
+            .arg(&id)
+            .arg("{}")
+            .ignore();
+        pipe.cmd("HSET")
+            .arg(format!("{queue}:meta:{id}"))
+            .arg("done_at")
+            .arg(now)
+            .ignore();
+    }
+    let () = pipe.query_async(&mut conn).await.unwrap();
+
+    let removed = orders_flow::workers::reap_expired(&mut conn, &queue, "done", None)
+        .await
+        .unwrap();
+
+    assert_eq!(removed, DONE as u64, "every finished job, in one pass");
+    let data: Vec<String> = redis::cmd("HKEYS")
+        .arg(format!("{queue}:data"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(data, [format!("job-{DONE}")]);
+    let metas: (u64, u64) = redis::pipe()
+        .cmd("EXISTS")
+        .arg(format!("{queue}:meta:job-0"))
+        .cmd("EXISTS")
+        .arg(format!("{queue}:meta:job-{DONE}"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        metas,
+        (0, 1),
+        "finished metadata gone, the queued job's kept"
+    );
 }
 
 /// A queue's own `keep_done_secs` wins over the apalis default: with the
