@@ -111,6 +111,24 @@ pub fn delete_prefix(prefix: &str) {
     for chunk in keys.chunks(500) {
         let _: redis::RedisResult<()> = redis::cmd("DEL").arg(chunk).query(&mut conn);
     }
+    // apalis-redis also lists every queue it ever saw in one global sorted set.
+    const QUEUE_LIST: &str = "core:apalis:queues:list";
+    let listed: Vec<String> = redis::cmd("ZRANGE")
+        .arg(QUEUE_LIST)
+        .arg(0)
+        .arg(-1)
+        .query(&mut conn)
+        .unwrap_or_default();
+    let ours: Vec<&String> = listed
+        .iter()
+        .filter(|queue| queue.starts_with(&format!("{prefix}:")))
+        .collect();
+    if !ours.is_empty() {
+        let _: redis::RedisResult<()> = redis::cmd("ZREM")
+            .arg(QUEUE_LIST)
+            .arg(ours)
+            .query(&mut conn);
+    }
 }
 
 pub fn redis_url() -> String {
