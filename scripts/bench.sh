@@ -154,15 +154,36 @@ queued_jobs() {
   counts=$(curl -fs "http://localhost:$PORT/api/queues") || { echo 1; return; }
   grep -oE '"(pending|scheduled|running)":[0-9]+' <<<"$counts" | awk -F: '{s += $2} END {print s + 0}'
 }
+# A run that stops moving fails instead of waiting forever: no change in the
+# queue counts (or, once the queues are empty, in the database's) for
+# BENCH_STALL_SECS (default 120) ends the wait with the queues' state printed.
+stall_secs="${BENCH_STALL_SECS:-120}"
+last_seen=""
+last_change=$(date +%s)
+stalled=false
 while true; do
   sleep 0.5
-  [[ "$(queued_jobs)" -eq 0 ]] || continue
-  s=$(status)
-  total=$(field "sum(d['orders_by_status'].values())" <<<"$s")
-  open=$(field "d['orders_open']" <<<"$s")
-  queued=$(field "d['notifications_by_status'].get('queued',0)" <<<"$s")
-  unapplied=$(field "d['kpi_events_unapplied']" <<<"$s")
-  if [[ "$total" -gt 0 && "$open" -eq 0 && "$queued" -eq 0 && "$unapplied" -eq 0 && "$(queued_jobs)" -eq 0 ]]; then
+  counts=$(curl -fs "http://localhost:$PORT/api/queues" || echo unreachable)
+  seen="$counts"
+  waiting=$(grep -oE '"(pending|scheduled|running)":[0-9]+' <<<"$counts" | awk -F: '{s += $2} END {print s + 0}')
+  if [[ "$counts" != unreachable && "$waiting" -eq 0 ]]; then
+    s=$(status)
+    total=$(field "sum(d['orders_by_status'].values())" <<<"$s")
+    open=$(field "d['orders_open']" <<<"$s")
+    queued=$(field "d['notifications_by_status'].get('queued',0)" <<<"$s")
+    unapplied=$(field "d['kpi_events_unapplied']" <<<"$s")
+    if [[ "$total" -gt 0 && "$open" -eq 0 && "$queued" -eq 0 && "$unapplied" -eq 0 && "$(queued_jobs)" -eq 0 ]]; then
+      break
+    fi
+    seen+=" $total $open $queued $unapplied"
+  fi
+  if [[ "$seen" != "$last_seen" ]]; then
+    last_seen="$seen"; last_change=$(date +%s)
+  elif (( $(date +%s) - last_change > stall_secs )); then
+    echo "STALLED: nothing moved for ${stall_secs}s; queues: $counts" >&2
+    stalled=true
+    s=$(status)
+    total=$(field "sum(d['orders_by_status'].values())" <<<"$s")
     break
   fi
 done
@@ -171,6 +192,7 @@ elapsed=$(echo "$end - $start" | bc)
 
 echo "==> checks"
 checks=pass
+$stalled && checks=fail
 "$bin" task kpi_verify >"$work/verify.out" 2>&1 || checks=fail
 head -5 "$work/verify.out"
 initial=$(awk '/^  stock:/ {getline; print $2}' config/development.yaml)
@@ -216,6 +238,10 @@ pg_s=$(echo "$(pg_cpu) - $pg0" | bc)
 redis_s=$(echo "$(redis_cpu) - $redis0" | bc)
 redis_mem=$(redis-cli info memory | awk -F: '/used_memory_human/ {print $2}' | tr -d '\r')
 import_s=$(echo "$import_done - $start" | bc)
+tail_s=$(echo "$end - $import_done" | bc)
+# Failed attempts are retried with backoff and can stretch the end of a run; the
+# logs are deleted when the run passes, so count them here.
+failed_attempts=$(grep -c "job attempt failed" "$work/workers.log" 2>/dev/null || true)
 rate=$(echo "scale=0; $total / $elapsed" | bc)
 import_rate=$(echo "scale=0; ${rows:-0} / $import_s" | bc)
 
@@ -225,6 +251,8 @@ orders-flow benchmark ($db, $workers worker process(es), payment latency ${laten
   orders                 $total ($rows CSV rows)
   end to end             ${elapsed}s → $rate orders/s
   import (task)          ${import_s}s → $import_rate rows/s, peak RSS ${import_rss} kB
+  after the import       ${tail_s}s until every order, notification and KPI event was done
+  failed job attempts    ${failed_attempts:-0} (retried; the workers log says why)
   first paid order       ${first_paid}s after the import started
   order latency          p50 ${p50} ms, p99 ${p99} ms (written by the import → terminal)
   peak RSS               web + workers: $rss
