@@ -15,6 +15,7 @@ mod queue;
 pub mod refund;
 mod scripts;
 mod services;
+pub mod watchdog;
 
 pub use job::{Job, JobAttempt, JobError, JobResult};
 pub use lease::Lease;

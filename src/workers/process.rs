@@ -17,7 +17,7 @@ use apalis::{
 use loco_rs::{app::AppContext, Error, Result};
 use tokio::{sync::watch, task::JoinHandle};
 
-use super::{job::handle, queue, scripts, Job, Lease, Services};
+use super::{job::handle, queue, scripts, watchdog, Job, Lease, Services};
 
 /// How long shutdown waits for in-flight jobs before giving up on them
 /// (they come back through the heartbeat of another worker).
@@ -25,6 +25,10 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Cadence of the promoter (retries due → active) and of the finished-job reaper.
 const PROMOTE_EVERY: Duration = Duration::from_secs(1);
 const REAP_EVERY: Duration = Duration::from_secs(5);
+/// Cadence of the check for a queue worker that stopped (see `watchdog`).
+const WATCH_EVERY: Duration = Duration::from_secs(10);
+/// Exit status when a queue worker stopped: EX_TEMPFAIL, a supervisor restarts.
+const STALLED_EXIT_CODE: i32 = 75;
 /// How stale the live figures may be.
 const KPI_DRAIN_EVERY: Duration = Duration::from_millis(200);
 /// How long one process may drain before another may start too. A drainer that
@@ -130,6 +134,7 @@ impl WorkerSet {
         let housekeeping = tokio::spawn(housekeeping(
             self.services.clone(),
             self.queues,
+            self.instance.clone(),
             stop_rx.clone(),
         ));
         let monitor = self
@@ -214,18 +219,39 @@ impl WorkerProcess {
     }
 }
 
-/// Promotes due retries in slices and deletes finished jobs past retention.
+/// Promotes due retries in slices, deletes finished jobs past retention, and
+/// exits the process when one of its queue workers stopped fetching.
 async fn housekeeping(
     services: Services,
     queues: Vec<(String, u64)>,
+    instance: String,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut redis = services.redis.clone();
     let mut promote = tokio::time::interval(PROMOTE_EVERY);
     let mut reap = tokio::time::interval(REAP_EVERY);
+    let mut watch = tokio::time::interval(WATCH_EVERY);
+    let names: Vec<String> = queues.iter().map(|(name, _)| name.clone()).collect();
+    let apalis = &services.settings.apalis;
+    let stale_after = watchdog::stale_after_secs(apalis.heartbeat_secs, apalis.missed_heartbeats);
     loop {
         tokio::select! {
             () = stop_requested(&mut stop) => return,
+            _ = watch.tick() => {
+                let now = scripts::unix_now();
+                match watchdog::stalled_queues(&mut redis, &instance, &names, now, stale_after).await {
+                    Ok(stalled) if !stalled.is_empty() => {
+                        tracing::error!(
+                            ?stalled,
+                            "a queue worker of this process stopped fetching while jobs wait; \
+                             exiting so that the process is restarted"
+                        );
+                        std::process::exit(STALLED_EXIT_CODE);
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "checking the workers' heartbeats failed"),
+                }
+            }
             _ = promote.tick() => {
                 for (name, _) in &queues {
                     if let Err(e) = scripts::promote_due(&mut redis, name).await {

@@ -319,3 +319,65 @@ async fn each_queue_keeps_its_finished_jobs_as_long_as_it_says() {
     );
     workers.stop().await;
 }
+
+/// The watchdog names a queue whose worker of this process has not beaten for
+/// longer than allowed while jobs wait, and nothing else: not an idle queue,
+/// not a fresh worker, not another process's worker, not a worker that was
+/// restarted under a new name and beats again.
+#[tokio::test]
+async fn the_watchdog_names_only_a_silent_worker_with_jobs_waiting() {
+    use orders_flow::workers::watchdog::{stalled_queues, Stalled};
+    let app = TestApp::boot().await;
+    let services = app.services();
+    let now = orders_flow::workers::unix_now();
+    let mut conn = services.redis.clone();
+    let queue = |name: &str| {
+        services
+            .settings
+            .redis
+            .key(&format!("test:watchdog:{name}"))
+    };
+    let (stuck, idle, fresh, others, restarted) = (
+        queue("stuck"),
+        queue("idle"),
+        queue("fresh"),
+        queue("others"),
+        queue("restarted"),
+    );
+    let mut pipe = redis::pipe();
+    let mut beat = |queue: &str, worker: &str, at: u64| {
+        pipe.cmd("ZADD")
+            .arg(format!("{queue}:workers"))
+            .arg(at)
+            .arg(worker)
+            .ignore();
+    };
+    beat(&stuck, "host-1-0-stuck-r0", now - 600);
+    beat(&idle, "host-1-0-idle-r0", now - 600);
+    beat(&fresh, "host-1-0-fresh-r0", now - 1);
+    beat(&others, "host-2-0-others-r0", now - 600);
+    beat(&restarted, "host-1-0-restarted-r0", now - 600);
+    beat(&restarted, "host-1-0-restarted-r1", now - 1);
+    for queue in [&stuck, &fresh, &others, &restarted] {
+        pipe.cmd("RPUSH")
+            .arg(format!("{queue}:active"))
+            .arg("job-1")
+            .ignore();
+    }
+    let () = pipe.query_async(&mut conn).await.unwrap();
+
+    let queues = vec![stuck.clone(), idle, fresh, others, restarted];
+    let stalled = stalled_queues(&mut conn, "host-1-0", &queues, now, 60)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        stalled,
+        [Stalled {
+            queue: stuck,
+            silent_secs: 600
+        }]
+    );
+    assert_eq!(orders_flow::workers::watchdog::stale_after_secs(2, 2), 60);
+    assert_eq!(orders_flow::workers::watchdog::stale_after_secs(10, 3), 300);
+}
