@@ -68,6 +68,10 @@ pub fn unnest_insert(
 }
 
 /// One PostgreSQL array parameter of `ty` holding `values`.
+///
+/// No element may be NULL: sea-query-sqlx binds the array as a `Vec` of plain
+/// values and panics on a NULL element, so nullable columns stay out of
+/// [`unnest_insert`].
 pub fn array(ty: ArrayType, values: impl IntoIterator<Item = Value>) -> Value {
     Value::Array(ty, Some(Box::new(values.into_iter().collect())))
 }

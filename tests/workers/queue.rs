@@ -149,6 +149,27 @@ async fn two_worker_sets_on_one_machine_both_work() {
     let _: () = redis::cmd("PING").query_async(&mut conn).await.unwrap();
 }
 
+/// Adds job `id` the way apalis-redis stores it: payload, metadata with its
+/// finish time and, when `finished`, its id in the `done` set.
+fn seed_job(pipe: &mut redis::Pipeline, queue: &str, id: &str, done_at: u64, finished: bool) {
+    if finished {
+        pipe.cmd("SADD")
+            .arg(format!("{queue}:done"))
+            .arg(id)
+            .ignore();
+    }
+    pipe.cmd("HSET")
+        .arg(format!("{queue}:data"))
+        .arg(id)
+        .arg("{}")
+        .ignore();
+    pipe.cmd("HSET")
+        .arg(format!("{queue}:meta:{id}"))
+        .arg("done_at")
+        .arg(done_at)
+        .ignore();
+}
+
 /// Retention keeps up with a fast run: one housekeeping pass deletes every
 /// finished job past the cutoff, not one slice of them, and keeps recent ones.
 #[tokio::test]
@@ -162,22 +183,8 @@ async fn one_pass_trims_every_finished_job_past_retention() {
     let mut conn = services.redis.clone();
     let mut pipe = redis::pipe();
     for i in 0..OLD + RECENT {
-        let id = format!("job-{i}");
         let done_at = if i < OLD { now - 3_600 } else { now };
-        pipe.cmd("SADD")
-            .arg(format!("{queue}:done"))
-            .arg(&id)
-            .ignore();
-        pipe.cmd("HSET")
-            .arg(format!("{queue}:data"))
-            .arg(&id)
-            .arg("{}")
-            .ignore();
-        pipe.cmd("HSET")
-            .arg(format!("{queue}:meta:{id}"))
-            .arg("done_at")
-            .arg(done_at)
-            .ignore();
+        seed_job(&mut pipe, &queue, &format!("job-{i}"), done_at, true);
     }
     let () = pipe.query_async(&mut conn).await.unwrap();
 
@@ -215,24 +222,8 @@ async fn keeping_nothing_deletes_every_finished_job_and_its_metadata() {
     let mut conn = services.redis.clone();
     let mut pipe = redis::pipe();
     for i in 0..=DONE {
-        let id = format!("job-{i}");
         // The last one is still queued: payload and metadata, not in `done`.
-        if i < DONE {
-            pipe.cmd("SADD")
-                .arg(format!("{queue}:done"))
-                .arg(&id)
-                .ignore();
-        }
-        pipe.cmd("HSET")
-            .arg(format!("{queue}:data"))
-            .arg(&id)
-            .arg("{}")
-            .ignore();
-        pipe.cmd("HSET")
-            .arg(format!("{queue}:meta:{id}"))
-            .arg("done_at")
-            .arg(now)
-            .ignore();
+        seed_job(&mut pipe, &queue, &format!("job-{i}"), now, i < DONE);
     }
     let () = pipe.query_async(&mut conn).await.unwrap();
 
