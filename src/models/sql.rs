@@ -19,13 +19,7 @@ pub fn id_in<C: ColumnTrait>(
     col: C,
     ids: impl IntoIterator<Item = i64>,
 ) -> SimpleExpr {
-    match backend {
-        DbBackend::Postgres => col.into_expr().eq(PgFunc::any(Expr::val(array(
-            ArrayType::BigInt,
-            ids.into_iter().map(Value::from),
-        )))),
-        _ => col.is_in(ids),
-    }
+    any_of(backend, col, ArrayType::BigInt, ids)
 }
 
 /// `col IN (keys)` for text keys: `col = ANY($1)` on PostgreSQL.
@@ -34,12 +28,22 @@ pub fn key_in<'a, C: ColumnTrait>(
     col: C,
     keys: impl IntoIterator<Item = &'a str>,
 ) -> SimpleExpr {
+    any_of(backend, col, ArrayType::String, keys)
+}
+
+/// `col IN (values)`, or `col = ANY($1)` with one array of `ty` on PostgreSQL.
+fn any_of<C: ColumnTrait, V: Into<Value>>(
+    backend: DbBackend,
+    col: C,
+    ty: ArrayType,
+    values: impl IntoIterator<Item = V>,
+) -> SimpleExpr {
     match backend {
         DbBackend::Postgres => col.into_expr().eq(PgFunc::any(Expr::val(array(
-            ArrayType::String,
-            keys.into_iter().map(Value::from),
+            ty,
+            values.into_iter().map(Into::into),
         )))),
-        _ => col.is_in(keys),
+        _ => col.is_in(values),
     }
 }
 
