@@ -49,33 +49,36 @@ const DROPPED: [(&str, &str, &str); 5] = [
     ),
 ];
 
+/// Runs `sql(table, constraint, definition)` for each constraint of
+/// [`DROPPED`], on PostgreSQL only.
+async fn alter_each(
+    m: &SchemaManager<'_>,
+    sql: impl Fn(&str, &str, &str) -> String,
+) -> Result<(), DbErr> {
+    if m.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    for (table, name, definition) in DROPPED {
+        m.get_connection()
+            .execute_unprepared(&sql(table, name, definition))
+            .await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        for (table, name, _) in DROPPED {
-            m.get_connection()
-                .execute_unprepared(&format!(
-                    "ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}"
-                ))
-                .await?;
-        }
-        Ok(())
+        alter_each(m, |table, name, _| {
+            format!("ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}")
+        })
+        .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        for (table, name, definition) in DROPPED {
-            m.get_connection()
-                .execute_unprepared(&format!(
-                    "ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
-                ))
-                .await?;
-        }
-        Ok(())
+        alter_each(m, |table, name, definition| {
+            format!("ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+        })
+        .await
     }
 }
