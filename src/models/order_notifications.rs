@@ -149,42 +149,32 @@ pub async fn queue_many<C: ConnectionTrait>(
 /// The multi-row insert of [`queue_many`] on PostgreSQL: one array per column
 /// (see `models::sql`).
 fn unnest_insert_of(rows: &[ActiveModel]) -> Result<sea_orm::Statement, DbErr> {
-    use sea_orm::sea_query::ArrayType;
-    const COLUMNS: [(Column, &str, &str, ArrayType); 8] = [
-        (Column::OrderId, "order_id", "int8", ArrayType::BigInt),
-        (Column::Event, "event", "text", ArrayType::String),
-        (Column::Channel, "channel", "text", ArrayType::String),
-        (Column::Status, "status", "text", ArrayType::String),
-        (Column::Payload, "payload", "text", ArrayType::String),
-        (Column::Attempts, "attempts", "int4", ArrayType::Int),
-        (
-            Column::CreatedAt,
-            "created_at",
-            "timestamp",
-            ArrayType::ChronoDateTime,
-        ),
-        (
-            Column::UpdatedAt,
-            "updated_at",
-            "timestamp",
-            ArrayType::ChronoDateTime,
-        ),
+    use sea_orm::{sea_query::ArrayType, IdenStatic};
+    const COLUMNS: [(Column, &str, ArrayType); 8] = [
+        (Column::OrderId, "int8", ArrayType::BigInt),
+        (Column::Event, "text", ArrayType::String),
+        (Column::Channel, "text", ArrayType::String),
+        (Column::Status, "text", ArrayType::String),
+        (Column::Payload, "text", ArrayType::String),
+        (Column::Attempts, "int4", ArrayType::Int),
+        (Column::CreatedAt, "timestamp", ArrayType::ChronoDateTime),
+        (Column::UpdatedAt, "timestamp", ArrayType::ChronoDateTime),
     ];
     let mut arrays = Vec::with_capacity(COLUMNS.len());
-    for (column, name, _, ty) in &COLUMNS {
+    for (column, _, ty) in &COLUMNS {
         let values = rows
             .iter()
             .map(|row| {
-                row.get(*column)
-                    .into_value()
-                    .ok_or_else(|| DbErr::Custom(format!("notification row without {name}")))
+                row.get(*column).into_value().ok_or_else(|| {
+                    DbErr::Custom(format!("notification row without {}", column.as_str()))
+                })
             })
             .collect::<Result<Vec<_>, DbErr>>()?;
         arrays.push(super::sql::array(ty.clone(), values));
     }
     let names: Vec<(&str, &str)> = COLUMNS
         .iter()
-        .map(|(_, name, ty, _)| (*name, *ty))
+        .map(|(column, sql_type, _)| (column.as_str(), *sql_type))
         .collect();
     Ok(super::sql::unnest_insert(
         "order_notifications",
