@@ -166,10 +166,10 @@ pub async fn reap<C: ConnectionLike>(
 const MAX_REAP_SLICES: usize = 50;
 
 /// Deletes the jobs of `{q}:{set}` finished before `cutoff` (all of them when
-/// `None`), a slice per call,
-/// until a slice finds mostly recent jobs (or after [`MAX_REAP_SLICES`]). One
-/// slice every few seconds (the first version) deleted 200 jobs/s per process
-/// while a fast run finishes thousands: the retention never caught up.
+/// `None`), a slice per call, until a slice finds mostly recent jobs (or after
+/// [`MAX_REAP_SLICES`]). One slice every few seconds (the first version)
+/// deleted 200 jobs/s per process while a fast run finishes thousands: the
+/// retention never caught up.
 ///
 /// # Errors
 /// Redis errors.
