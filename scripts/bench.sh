@@ -149,10 +149,12 @@ field() { "$py" -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv
 # are summed with awk (measured: polling through python and pyenv every 0.5 s
 # took about 9 % of the machine's CPU). The full database status (counts over
 # every order) only runs once every queue is idle, to confirm nothing is left.
+# Jobs pending, scheduled or running in an /api/queues answer.
+jobs_waiting_in() { grep -oE '"(pending|scheduled|running)":[0-9]+' <<<"$1" | awk -F: '{s += $2} END {print s + 0}'; }
 queued_jobs() {
   local counts
   counts=$(curl -fs "http://localhost:$PORT/api/queues") || { echo 1; return; }
-  grep -oE '"(pending|scheduled|running)":[0-9]+' <<<"$counts" | awk -F: '{s += $2} END {print s + 0}'
+  jobs_waiting_in "$counts"
 }
 # A run that stops moving fails instead of waiting forever: no change in the
 # queue counts (or, once the queues are empty, in the database's) for
@@ -165,7 +167,7 @@ while true; do
   sleep 0.5
   counts=$(curl -fs "http://localhost:$PORT/api/queues" || echo unreachable)
   seen="$counts"
-  waiting=$(grep -oE '"(pending|scheduled|running)":[0-9]+' <<<"$counts" | awk -F: '{s += $2} END {print s + 0}')
+  waiting=$(jobs_waiting_in "$counts")
   if [[ "$counts" != unreachable && "$waiting" -eq 0 ]]; then
     s=$(status)
     total=$(field "sum(d['orders_by_status'].values())" <<<"$s")
