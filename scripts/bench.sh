@@ -11,6 +11,7 @@
 # --check exits non-zero unless every check passed (CI runs a small one).
 # --keep keeps the logs and the Redis keys of a run that passed, too.
 # --debug uses the debug build (CI has it already; figures are then meaningless).
+# BENCH_STALL_SECS (default 120): a run in which nothing moves that long fails.
 # Results are printed and appended as a CSV row to bench/results.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +52,9 @@ done
 [[ "$orders" =~ ^[0-9]+$ && "$workers" =~ ^[0-9]+$ && "$latency" =~ ^[0-9]+$ ]] \
   || { echo "--orders, --workers and --payment-latency-ms take whole numbers" >&2; exit 2; }
 [[ "$db" == postgres || "$db" == sqlite ]] || { echo "--db is postgres or sqlite" >&2; exit 2; }
+stall_secs="${BENCH_STALL_SECS:-120}"
+[[ "$stall_secs" =~ ^[0-9]+$ && "$stall_secs" -gt 0 ]] \
+  || { echo "BENCH_STALL_SECS takes a whole number of seconds above 0" >&2; exit 2; }
 
 if [[ "$db" == postgres ]]; then bash scripts/services.sh --postgres; else bash scripts/services.sh; fi
 if ! command -v bc >/dev/null || [[ ! -x /usr/bin/time ]]; then
@@ -159,7 +163,6 @@ queued_jobs() {
 # A run that stops moving fails instead of waiting forever: no change in the
 # queue counts (or, once the queues are empty, in the database's) for
 # BENCH_STALL_SECS (default 120) ends the wait with the queues' state printed.
-stall_secs="${BENCH_STALL_SECS:-120}"
 last_seen=""
 last_change=$(date +%s)
 stalled=false
