@@ -15,7 +15,7 @@ pub use super::_entities::order_notifications::{ActiveModel, Column, Entity, Mod
 use super::{customers, orders};
 
 mod delivery;
-pub use delivery::{deliver, deliver_batched, LogBatcher};
+pub use delivery::{deliver, deliver_batched, deliver_many, LogBatcher};
 
 pub type OrderNotifications = Entity;
 

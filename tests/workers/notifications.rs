@@ -7,7 +7,7 @@ use orders_flow::{
         order_notifications::{self, queue_for, status},
         orders,
     },
-    workers::{notify::NotificationJob, register_all, WorkerProcess, WorkerSet},
+    workers::{notify::NotificationJob, register_all, Job, WorkerProcess, WorkerSet},
 };
 use sea_orm::EntityTrait;
 
@@ -85,9 +85,7 @@ async fn an_email_reaches_the_smtp_server_with_the_order_details() {
     let services = app.services();
     services
         .queue()
-        .push(&NotificationJob {
-            notification_id: id,
-        })
+        .push(&NotificationJob::one(id))
         .await
         .unwrap();
 
@@ -123,9 +121,7 @@ async fn a_customer_without_email_gets_a_log_line_and_the_row_is_sent() {
     let workers = start_workers(&app).await;
     app.services()
         .queue()
-        .push(&NotificationJob {
-            notification_id: id,
-        })
+        .push(&NotificationJob::one(id))
         .await
         .unwrap();
 
@@ -144,12 +140,7 @@ async fn a_failing_smtp_server_is_retried_then_the_row_fails_and_the_order_is_un
     let (order, id) = queued(&app, 3, Some("ada@example.com")).await;
     let workers = start_workers(&app).await;
     let queue = app.services().queue::<NotificationJob>();
-    queue
-        .push(&NotificationJob {
-            notification_id: id,
-        })
-        .await
-        .unwrap();
+    queue.push(&NotificationJob::one(id)).await.unwrap();
 
     let failed = until_status(&app, id, status::FAILED).await;
     eventually(
@@ -183,9 +174,7 @@ async fn a_send_that_fails_once_is_retried_and_the_error_stays_recorded() {
     let workers = start_workers(&app).await;
     app.services()
         .queue()
-        .push(&NotificationJob {
-            notification_id: id,
-        })
+        .push(&NotificationJob::one(id))
         .await
         .unwrap();
 
@@ -198,4 +187,48 @@ async fn a_send_that_fails_once_is_retried_and_the_error_stays_recorded() {
         "{error}"
     );
     assert_eq!(sink.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_batch_job_marks_its_log_rows_sent_and_gives_each_email_its_own_job() {
+    let sink = SmtpSink::start().await;
+    let app = app_with_sink(&sink).await;
+    let mut logs = Vec::new();
+    for n in 0..5 {
+        logs.push(queued(&app, n, None).await.1);
+    }
+    let (_, email) = queued(&app, 9, Some("ada@example.com")).await;
+    let (_, already_sent) = queued(&app, 10, None).await;
+    order_notifications::Entity::mark_sent(&app.ctx().db, already_sent)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = logs.iter().copied().chain([email, already_sent]).collect();
+    let workers = start_workers(&app).await;
+    let queue = app.services().queue::<NotificationJob>();
+    queue
+        .push(&NotificationJob {
+            notification_ids: ids.clone(),
+        })
+        .await
+        .unwrap();
+
+    let mailed = until_status(&app, email, status::SENT).await;
+    for id in &logs {
+        let sent = until_status(&app, *id, status::SENT).await;
+        assert_eq!(sent.attempts, 1);
+    }
+    // Delivered again (at least once): nothing is sent twice.
+    NotificationJob {
+        notification_ids: ids,
+    }
+    .run(app.ctx())
+    .await
+    .unwrap();
+    workers.stop().await;
+    assert_eq!(mailed.attempts, 1);
+    assert_eq!(sink.messages().len(), 1, "one email");
+    assert_eq!(row(&app, email).await.attempts, 1);
+    for id in logs.iter().chain([&already_sent]) {
+        assert_eq!(row(&app, *id).await.attempts, 1, "row {id}");
+    }
 }

@@ -502,4 +502,30 @@ async fn a_batch_keeps_every_order_rule_and_runs_duplicates_once() {
     assert_eq!(stock_of(&app, plenty.id).await, 1_000 - sold_plenty);
     assert_eq!(stock_of(&app, scarce.id).await, 3 - sold_scarce);
     assert!(sold_scarce <= 3);
+
+    // A batch queues its notifications as one job, not one per order; together
+    // the jobs name every notification row once.
+    let queue = services.queue::<NotificationJob>();
+    let mut conn = services.redis.clone();
+    let payloads: Vec<Vec<u8>> = redis::cmd("HVALS")
+        .arg(format!("{}:data", queue.name()))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let jobs: Vec<NotificationJob> = payloads
+        .iter()
+        .map(|p| serde_json::from_slice(p).unwrap())
+        .collect();
+    assert!(jobs.len() < orders.len() / 4, "{} jobs", jobs.len());
+    let mut queued: Vec<i64> = jobs.into_iter().flat_map(|j| j.notification_ids).collect();
+    queued.sort_unstable();
+    let mut rows: Vec<i64> = order_notifications::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    rows.sort_unstable();
+    assert_eq!((queued.len(), &queued), (orders.len(), &rows));
 }

@@ -8,7 +8,7 @@ use sea_orm::EntityTrait;
 use super::{channel, status, Entity, Model, Payload};
 use crate::{
     mailers::order_notification::OrderNotificationMailer,
-    workers::{JobAttempt, JobError, JobResult, Lease, Services},
+    workers::{notify::NotificationJob, JobAttempt, JobError, JobResult, Lease, Services},
 };
 
 /// Added to the queue's timeout for the email lease: an attempt is abandoned at
@@ -129,15 +129,71 @@ pub async fn deliver_batched(
     deliver(ctx, notification_id, attempt).await
 }
 
-/// Marks every still-queued `log` row of `ids` sent in one statement, then
-/// writes their lines; `true` for each row it sent.
+/// A batch of rows (see `NotificationJob`): the `log` rows are marked sent by
+/// one statement, and each row still queued after it (email) is handed to a job
+/// of its own, with its own attempts. Rows already sent, failed or missing are
+/// left alone, so running the batch again sends nothing twice.
+///
+/// # Errors
+/// Retryable when the database or Redis fails.
+pub async fn deliver_many(ctx: &AppContext, ids: &[i64]) -> JobResult {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let sent = mark_logs_sent(ctx, ids)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let rest: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| !sent.contains(id))
+        .collect();
+    if rest.is_empty() {
+        return Ok(());
+    }
+    let queued: Vec<i64> = Entity::find()
+        .select_only()
+        .column(super::Column::Id)
+        .filter(crate::models::sql::id_in(
+            ctx.db.get_database_backend(),
+            super::Column::Id,
+            rest,
+        ))
+        .filter(super::Column::Status.eq(status::QUEUED))
+        .into_tuple()
+        .all(&ctx.db)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let jobs: Vec<NotificationJob> = queued.into_iter().map(NotificationJob::one).collect();
+    let services = Services::of(ctx).map_err(|e| anyhow!("{e}"))?;
+    services
+        .queue::<NotificationJob>()
+        .push_bulk(&jobs)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// The batch behind [`deliver_batched`]: `true` for each row it sent. When the
+/// statement fails every job falls back to [`deliver`] on its own.
 async fn send_logs(ctx: &AppContext, ids: &[i64]) -> std::collections::HashMap<i64, bool> {
+    let sent = mark_logs_sent(ctx, ids).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "batched notification update failed; sending one by one");
+        std::collections::HashSet::new()
+    });
+    ids.iter().map(|id| (*id, sent.contains(id))).collect()
+}
+
+/// Marks every still-queued `log` row of `ids` sent in one statement, then
+/// writes their lines; returns the rows it sent.
+async fn mark_logs_sent(
+    ctx: &AppContext,
+    ids: &[i64],
+) -> Result<std::collections::HashSet<i64>, sea_orm::DbErr> {
     use sea_orm::{
         sea_query::{Expr, ExprTrait},
         ColumnTrait, QueryFilter,
     };
     let now = chrono::Utc::now();
-    let marked = Entity::update_many()
+    let rows = Entity::update_many()
         .col_expr(super::Column::Status, Expr::value(status::SENT))
         .col_expr(super::Column::SentAt, Expr::value(now))
         .col_expr(
@@ -153,26 +209,18 @@ async fn send_logs(ctx: &AppContext, ids: &[i64]) -> std::collections::HashMap<i
         .filter(super::Column::Status.eq(status::QUEUED))
         .filter(super::Column::Channel.eq(channel::LOG))
         .exec_with_returning(&ctx.db)
-        .await;
-    let mut sent: std::collections::HashMap<i64, bool> =
-        ids.iter().map(|id| (*id, false)).collect();
-    match marked {
-        Ok(rows) => {
-            for row in rows {
-                match serde_json::from_str::<Payload>(&row.payload) {
-                    Ok(p) => log_line(&row, &p),
-                    Err(e) => {
-                        tracing::warn!(notification_id = row.id, error = %e, payload = %row.payload, "order notification with an unreadable payload")
-                    }
-                }
-                sent.insert(row.id, true);
+        .await?;
+    let mut sent = std::collections::HashSet::with_capacity(rows.len());
+    for row in rows {
+        match serde_json::from_str::<Payload>(&row.payload) {
+            Ok(p) => log_line(&row, &p),
+            Err(e) => {
+                tracing::warn!(notification_id = row.id, error = %e, payload = %row.payload, "order notification with an unreadable payload")
             }
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "batched notification update failed; sending one by one")
-        }
+        sent.insert(row.id);
     }
-    sent
+    Ok(sent)
 }
 
 /// The lease keeps two deliveries of one row from mailing at the same time.

@@ -241,7 +241,7 @@ async fn moved_order<C: sea_orm::ConnectionTrait>(
 async fn push(services: &Services, notification_id: i64) -> JobResult {
     services
         .queue::<NotificationJob>()
-        .push(&NotificationJob { notification_id })
+        .push(&NotificationJob::one(notification_id))
         .await
         .map_err(|e| JobError::Retry(anyhow::anyhow!("{e}")))
 }

@@ -133,10 +133,8 @@ async fn run(
     .await?;
     let t_final = t0.elapsed();
     notifications.extend(finished.notifications);
-    let jobs: Vec<NotificationJob> = notifications
-        .into_iter()
-        .map(|notification_id| NotificationJob { notification_id })
-        .collect();
+    // One job for the whole batch's notifications (see `NotificationJob`).
+    let jobs = NotificationJob::batches(&notifications, services.settings.workflow.batch_size);
     services
         .queue::<NotificationJob>()
         .push_bulk(&jobs)

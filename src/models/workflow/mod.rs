@@ -90,7 +90,7 @@ pub async fn advance(ctx: &AppContext, order_id: i64) -> JobResult {
 async fn push_notification(services: &Services, notification_id: i64) -> JobResult {
     services
         .queue::<NotificationJob>()
-        .push(&NotificationJob { notification_id })
+        .push(&NotificationJob::one(notification_id))
         .await
         .map_err(|e| JobError::Retry(anyhow::anyhow!("{e}")))
 }

@@ -65,7 +65,11 @@ pub async fn sweep(ctx: &AppContext, stuck_after: Duration) -> anyhow::Result<Sw
                 .all(&ctx.db)
                 .await?)
         },
-        |order_id| OrderWorkflowJob { order_id },
+        |ids| {
+            ids.into_iter()
+                .map(|order_id| OrderWorkflowJob { order_id })
+                .collect()
+        },
     )
     .await?;
     report.notifications_requeued = requeue_if_idle(
@@ -75,7 +79,7 @@ pub async fn sweep(ctx: &AppContext, stuck_after: Duration) -> anyhow::Result<Sw
         || async {
             Ok(crate::models::order_notifications::requeue_stale(&ctx.db, stuck_after).await?)
         },
-        |notification_id| NotificationJob { notification_id },
+        |ids| NotificationJob::batches(&ids, services.settings.workflow.batch_size),
     )
     .await?;
     report.refunds_requeued = requeue_if_idle(
@@ -93,7 +97,11 @@ pub async fn sweep(ctx: &AppContext, stuck_after: Duration) -> anyhow::Result<Sw
                 .all(&ctx.db)
                 .await?)
         },
-        |refund_id| RefundJob { refund_id },
+        |ids| {
+            ids.into_iter()
+                .map(|refund_id| RefundJob { refund_id })
+                .collect()
+        },
     )
     .await?;
     report.skipped_busy_queues = skipped;
@@ -105,14 +113,14 @@ pub async fn sweep(ctx: &AppContext, stuck_after: Duration) -> anyhow::Result<Sw
     Ok(report)
 }
 
-/// Queues a job for each id `find` returns, unless the queue still has jobs
-/// waiting (then counts it in `skipped` and does not even look: `find` may
-/// stamp the rows it returns).
+/// Queues the `jobs` of the ids `find` returns and counts the ids, unless the
+/// queue still has jobs waiting (then counts it in `skipped` and does not even
+/// look: `find` may stamp the rows it returns).
 async fn requeue_if_idle<J, F, Fut>(
     queue: &JobQueue<J>,
     skipped: &mut u64,
     find: F,
-    job: impl Fn(i64) -> J,
+    jobs: impl FnOnce(Vec<i64>) -> Vec<J>,
 ) -> anyhow::Result<u64>
 where
     J: Job,
@@ -123,6 +131,8 @@ where
         *skipped += 1;
         return Ok(0);
     }
-    let jobs: Vec<J> = find().await?.into_iter().map(job).collect();
-    Ok(queue.push_bulk(&jobs).await?)
+    let ids = find().await?;
+    let found = ids.len() as u64;
+    queue.push_bulk(&jobs(ids)).await?;
+    Ok(found)
 }
