@@ -8,6 +8,7 @@ mod m20261121_000003_refunds_and_outbox;
 mod m20261122_000004_unapplied_events_index;
 mod m20261122_000005_hot_status_updates;
 mod m20261122_000006_outbox_foreign_keys;
+mod m20261122_000007_order_rows;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_unapplied_events_index::Migration),
             Box::new(m20261122_000005_hot_status_updates::Migration),
             Box::new(m20261122_000006_outbox_foreign_keys::Migration),
+            Box::new(m20261122_000007_order_rows::Migration),
             // inject-above (do not remove this comment)
         ]
     }
