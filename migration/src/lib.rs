@@ -32,3 +32,30 @@ impl MigratorTrait for Migrator {
 pub(crate) fn one_of(col: impl IntoIden, values: &[&str]) -> SimpleExpr {
     Expr::col(col.into_iden()).is_in(values.iter().copied())
 }
+
+/// Runs `statements` on PostgreSQL only: what they change (foreign keys, fill
+/// factors) SQLite either lacks or could only change by rebuilding a table.
+/// A `Vec`, not an iterator: a borrowing closure held across the awaits would
+/// make the migration's future not `Send`.
+pub(crate) async fn on_postgres(
+    m: &SchemaManager<'_>,
+    statements: Vec<String>,
+) -> Result<(), DbErr> {
+    if m.get_database_backend() != sea_orm_migration::sea_orm::DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    for sql in statements {
+        m.get_connection().execute_unprepared(&sql).await?;
+    }
+    Ok(())
+}
+
+/// `ALTER TABLE … SET (fillfactor = percent)` for each of `tables`.
+pub(crate) fn set_fillfactor<'a>(
+    tables: &'a [&str],
+    percent: u8,
+) -> impl Iterator<Item = String> + 'a {
+    tables
+        .iter()
+        .map(move |table| format!("ALTER TABLE {table} SET (fillfactor = {percent})"))
+}

@@ -9,7 +9,9 @@
 //! the page. The index served only the recovery sweep, which runs every few
 //! minutes and now scans instead. A fill factor of 70 keeps room for the new
 //! versions next to the old ones (SQLite has neither notion; only the index goes).
-use sea_orm_migration::{prelude::*, sea_orm::DatabaseBackend};
+use sea_orm_migration::prelude::*;
+
+use crate::{on_postgres, set_fillfactor};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -25,18 +27,6 @@ const STATUS_INDEX: &str = "idx_orders_status_updated_at";
 /// Tables whose rows are updated after they are written.
 const UPDATED_IN_PLACE: [&str; 2] = ["orders", "order_notifications"];
 
-async fn set_fillfactor(m: &SchemaManager<'_>, percent: u8) -> Result<(), DbErr> {
-    if m.get_database_backend() != DatabaseBackend::Postgres {
-        return Ok(());
-    }
-    for table in UPDATED_IN_PLACE {
-        m.get_connection()
-            .execute_unprepared(&format!("ALTER TABLE {table} SET (fillfactor = {percent})"))
-            .await?;
-    }
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -47,11 +37,11 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        set_fillfactor(m, 70).await
+        on_postgres(m, set_fillfactor(&UPDATED_IN_PLACE, 70).collect()).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        set_fillfactor(m, 100).await?;
+        on_postgres(m, set_fillfactor(&UPDATED_IN_PLACE, 100).collect()).await?;
         m.create_index(
             Index::create()
                 .name(STATUS_INDEX)

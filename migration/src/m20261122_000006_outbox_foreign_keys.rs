@@ -15,7 +15,9 @@
 //! `orders → customers/imports`, `payments`, `refunds` keep theirs: one or
 //! fewer per order. SQLite keeps all of them: its checks are plain index
 //! lookups without locks, and dropping one there means rebuilding the table.
-use sea_orm_migration::{prelude::*, sea_orm::DatabaseBackend};
+use sea_orm_migration::prelude::*;
+
+use crate::on_postgres;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -49,36 +51,33 @@ const DROPPED: [(&str, &str, &str); 5] = [
     ),
 ];
 
-/// Runs `sql(table, constraint, definition)` for each constraint of
-/// [`DROPPED`], on PostgreSQL only.
-async fn alter_each(
-    m: &SchemaManager<'_>,
-    sql: impl Fn(&str, &str, &str) -> String,
-) -> Result<(), DbErr> {
-    if m.get_database_backend() != DatabaseBackend::Postgres {
-        return Ok(());
-    }
-    for (table, name, definition) in DROPPED {
-        m.get_connection()
-            .execute_unprepared(&sql(table, name, definition))
-            .await?;
-    }
-    Ok(())
+/// `sql(table, constraint, definition)` for each constraint of [`DROPPED`].
+fn each_dropped(sql: impl Fn(&str, &str, &str) -> String) -> Vec<String> {
+    DROPPED
+        .into_iter()
+        .map(|(table, name, definition)| sql(table, name, definition))
+        .collect()
 }
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        alter_each(m, |table, name, _| {
-            format!("ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}")
-        })
+        on_postgres(
+            m,
+            each_dropped(|table, name, _| {
+                format!("ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}")
+            }),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        alter_each(m, |table, name, definition| {
-            format!("ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
-        })
+        on_postgres(
+            m,
+            each_dropped(|table, name, definition| {
+                format!("ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+            }),
+        )
         .await
     }
 }

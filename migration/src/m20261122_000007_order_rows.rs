@@ -13,7 +13,9 @@
 //!   update wrote a new entry in every index. A fill factor of 50 leaves room.
 //!
 //! SQLite has neither notion and keeps its foreign keys.
-use sea_orm_migration::{prelude::*, sea_orm::DatabaseBackend};
+use sea_orm_migration::prelude::*;
+
+use crate::{on_postgres, set_fillfactor};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -35,35 +37,28 @@ const ROOMIER: [&str; 2] = ["orders", "order_notifications"];
 const FILLFACTOR_BEFORE: u8 = 70;
 const FILLFACTOR: u8 = 50;
 
-async fn run_all(m: &SchemaManager<'_>, statements: Vec<String>) -> Result<(), DbErr> {
-    if m.get_database_backend() != DatabaseBackend::Postgres {
-        return Ok(());
-    }
-    for sql in statements {
-        m.get_connection().execute_unprepared(&sql).await?;
-    }
-    Ok(())
-}
-
-fn set_fillfactor(percent: u8) -> impl Iterator<Item = String> {
-    ROOMIER
-        .into_iter()
-        .map(move |table| format!("ALTER TABLE {table} SET (fillfactor = {percent})"))
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let drops = DROPPED
             .iter()
             .map(|(name, _)| format!("ALTER TABLE orders DROP CONSTRAINT IF EXISTS {name}"));
-        run_all(m, drops.chain(set_fillfactor(FILLFACTOR)).collect()).await
+        on_postgres(
+            m,
+            drops.chain(set_fillfactor(&ROOMIER, FILLFACTOR)).collect(),
+        )
+        .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let adds = DROPPED.iter().map(|(name, definition)| {
             format!("ALTER TABLE orders ADD CONSTRAINT {name} {definition}")
         });
-        run_all(m, adds.chain(set_fillfactor(FILLFACTOR_BEFORE)).collect()).await
+        on_postgres(
+            m,
+            adds.chain(set_fillfactor(&ROOMIER, FILLFACTOR_BEFORE))
+                .collect(),
+        )
+        .await
     }
 }
