@@ -48,9 +48,7 @@ pub async fn stalled_queues<C: ConnectionLike>(
             .iter()
             .filter(|(name, _)| name.starts_with(&ours))
             .map(|&(_, at)| at)
-            .fold(None, |newest: Option<f64>, at| {
-                Some(newest.map_or(at, |n| n.max(at)))
-            });
+            .reduce(f64::max);
         let Some(newest) = newest else { continue };
         // Scores are whole unix seconds.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

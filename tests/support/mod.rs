@@ -119,9 +119,10 @@ pub fn delete_prefix(prefix: &str) {
         .arg(-1)
         .query(&mut conn)
         .unwrap_or_default();
+    let under_prefix = format!("{prefix}:");
     let ours: Vec<&String> = listed
         .iter()
-        .filter(|queue| queue.starts_with(&format!("{prefix}:")))
+        .filter(|queue| queue.starts_with(&under_prefix))
         .collect();
     if !ours.is_empty() {
         let _: redis::RedisResult<()> = redis::cmd("ZREM")
