@@ -9,6 +9,7 @@ mod m20261122_000004_unapplied_events_index;
 mod m20261122_000005_hot_status_updates;
 mod m20261122_000006_outbox_foreign_keys;
 mod m20261122_000007_order_rows;
+mod m20261204_000008_orders_customer_index;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_hot_status_updates::Migration),
             Box::new(m20261122_000006_outbox_foreign_keys::Migration),
             Box::new(m20261122_000007_order_rows::Migration),
+            Box::new(m20261204_000008_orders_customer_index::Migration),
             // inject-above (do not remove this comment)
         ]
     }
