@@ -107,6 +107,47 @@ async fn events_count_once_however_often_they_are_applied() {
 }
 
 #[tokio::test]
+async fn every_guard_an_apply_touches_expires_within_the_policy() {
+    let app = boot().await;
+    let s = app.services();
+    let prefix = s.settings.redis.prefix.clone();
+    // Ids spread over three guard buckets, out of order, in one call.
+    let ids = [
+        1,
+        store::GUARD_BUCKET * 2 + 7,
+        2,
+        store::GUARD_BUCKET + 3,
+        store::GUARD_BUCKET * 2 + 8,
+    ];
+    let events: Vec<store::EventArgs> = ids
+        .iter()
+        .map(|&id| store::EventArgs {
+            id,
+            kind: "order_failed".into(),
+            revenue_delta_cents: 0,
+            customer: "C1".into(),
+            day: "2025-01-01".into(),
+        })
+        .collect();
+    let mut conn = s.redis.clone();
+    assert_eq!(
+        store::apply(&mut conn, &prefix, &events).await.unwrap(),
+        Some(5)
+    );
+    for id in [1, store::GUARD_BUCKET + 3, store::GUARD_BUCKET * 2 + 7] {
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(store::guard_key(&prefix, id))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(
+            (1..=store::GUARD_TTL_SECS).contains(&ttl),
+            "guard of {id}: ttl {ttl}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_flushed_redis_is_restored_by_rebuild() {
     let app = boot().await;
     kpi_data::run_orders(&app, 120).await;

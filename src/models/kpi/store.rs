@@ -25,6 +25,10 @@ pub const GUARD_TTL_SECS: i64 = 6 * 3600;
 /// Applies a batch of events. ARGV: prefix, guard bucket, guard ttl, then
 /// groups of (event id, kind, cents, customer, day). Returns how many were new,
 /// or -1 (nothing applied) while a rebuild holds the lock.
+///
+/// A guard's TTL is set once per call, not once per event: a batch of 2,000
+/// events in id order touches about five guards, and the per-event `EXPIRE`
+/// was one of Redis's most frequent commands (300,000 per 300,000 orders).
 static APPLY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -32,11 +36,15 @@ local p = ARGV[1]
 if redis.call('EXISTS', p .. ':kpi:rebuild') == 1 then return -1 end
 local bucket, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
 local applied = 0
+local refreshed = {}
 for i = 4, #ARGV, 5 do
   local id, kind, cents, customer, day = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2]), ARGV[i+3], ARGV[i+4]
   local guard = p .. ':kpi:applied:' .. math.floor(tonumber(id) / bucket)
   if redis.call('SADD', guard, id) == 1 then
-    redis.call('EXPIRE', guard, ttl)
+    if not refreshed[guard] then
+      redis.call('EXPIRE', guard, ttl)
+      refreshed[guard] = true
+    end
     local h = p .. ':kpi:day:' .. day
     if kind == 'order_paid' then
       redis.call('HINCRBY', h, 'revenue_cents', cents)
