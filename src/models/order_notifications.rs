@@ -123,7 +123,16 @@ pub async fn queue_many<C: ConnectionTrait>(
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        db.execute_raw(unnest_insert_of(&rows)?).await?;
+        let inserted = db.query_all_raw(unnest_insert_of(&rows)?).await?;
+        // Every row new (the usual case): they are all queued, and their ids
+        // are here already. Otherwise some rows existed (a rerun) and the
+        // query below finds those still queued too.
+        if inserted.len() == orders.len() {
+            return inserted
+                .iter()
+                .map(|row| row.try_get_by_index::<i64>(0))
+                .collect();
+        }
     } else {
         Entity::insert_many(rows)
             .on_conflict_do_nothing_on([Column::OrderId, Column::Event])
@@ -179,7 +188,7 @@ fn unnest_insert_of(rows: &[ActiveModel]) -> Result<sea_orm::Statement, DbErr> {
     Ok(super::sql::unnest_insert(
         "order_notifications",
         &names,
-        "ON CONFLICT (order_id, event) DO NOTHING",
+        "ON CONFLICT (order_id, event) DO NOTHING RETURNING id",
         arrays,
     ))
 }
