@@ -438,3 +438,41 @@ async fn without_waiting_the_task_returns_and_workers_finish_the_import_later() 
     assert_eq!(first.duplicates_skipped + second.duplicates_skipped, 723);
     assert_eq!(workflow_jobs(&app).await, 723);
 }
+
+#[tokio::test]
+async fn placed_at_keeps_its_instant_to_the_microsecond_and_stays_empty_when_absent() {
+    let app = TestApp::boot().await;
+    let workers = import_workers(&app).await;
+    let scratch = Scratch::new();
+    let items = scratch.file(
+        "instants.csv",
+        &format!(
+            "{ITEMS_HEADER}
+T1,2025-10-27T18:12:00.123456+02:00,EUR,C1,a@x.io,Ann,SKU-1,One,100,1
+T2,2025-12-31 23:59:59,EUR,C1,a@x.io,Ann,SKU-1,One,100,1
+"
+        ),
+    );
+    let without_time = scratch.file(
+        "no-time.csv",
+        r#"order_id,customer_id,total,items
+N1,1,1.00,"[{""product"":""Pen"",""qty"":1,""price"":1}]"
+"#,
+    );
+    for file in [&items, &without_time] {
+        success(&run_task(&app, &["orders_import", &format!("file={}", file)]).await);
+    }
+    workers.stop().await;
+
+    for (id, want) in [
+        ("T1", Some("2025-10-27T16:12:00.123456Z")),
+        ("T2", Some("2025-12-31T23:59:59.000000Z")),
+        ("N1", None),
+    ] {
+        let have = order(&app, id).await.placed_at.map(|at| {
+            at.to_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        });
+        assert_eq!(have.as_deref(), want, "order {id}");
+    }
+}
