@@ -181,6 +181,25 @@ async fn a_rebuild_counts_events_not_yet_applied_exactly_once() {
     kpi::rebuild(db, &s.redis, &prefix, Some(kpi_data::DAYS[0]))
         .await
         .unwrap();
+    // The adopted events' guards expire on the same policy as applied ones.
+    let mut conn = s.redis.clone();
+    let guards: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:kpi:applied:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!guards.is_empty(), "the rebuild adopted no event");
+    for guard in &guards {
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(guard)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(
+            (1..=store::GUARD_TTL_SECS).contains(&ttl),
+            "{guard}: ttl {ttl}"
+        );
+    }
     kpi::drain(db, &s.redis, &prefix).await.unwrap();
     assert!(kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty());
 }

@@ -46,15 +46,20 @@ return 1
 
 /// Marks events as applied in Redis; in day mode also adds what they bring
 /// to the all-time board (which a day rebuild does not recompute).
+/// Each guard's TTL is set once per call, as in `store`'s apply script.
 static ADOPT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local p, bucket, ttl, add_all_time = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
+local refreshed = {}
 for i = 5, #ARGV, 4 do
   local id, kind, cents, customer = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2]), ARGV[i+3]
   local guard = p .. ':kpi:applied:' .. math.floor(tonumber(id) / bucket)
   if redis.call('SADD', guard, id) == 1 then
-    redis.call('EXPIRE', guard, ttl)
+    if not refreshed[guard] then
+      redis.call('EXPIRE', guard, ttl)
+      refreshed[guard] = true
+    end
     if add_all_time and (kind == 'order_paid' or kind == 'refund_processed') then
       redis.call('ZINCRBY', p .. ':kpi:lb:all', cents, customer)
     end
