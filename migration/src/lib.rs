@@ -10,6 +10,7 @@ mod m20261122_000005_hot_status_updates;
 mod m20261122_000006_outbox_foreign_keys;
 mod m20261122_000007_order_rows;
 mod m20261204_000008_orders_customer_index;
+mod m20261204_000009_outbox_cursor;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_outbox_foreign_keys::Migration),
             Box::new(m20261122_000007_order_rows::Migration),
             Box::new(m20261204_000008_orders_customer_index::Migration),
+            Box::new(m20261204_000009_outbox_cursor::Migration),
             // inject-above (do not remove this comment)
         ]
     }

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::_entities::{kpi_events, order_items, order_notifications, orders, products};
+use super::_entities::{order_items, order_notifications, orders, products};
 
 /// Counts an operator (or the benchmark) checks to know the run is complete and sound.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -81,10 +81,7 @@ impl PipelineStatus {
             orders_open: open,
             orders_by_status,
             notifications_by_status,
-            kpi_events_unapplied: kpi_events::Entity::find()
-                .filter(kpi_events::Column::AppliedAt.is_null())
-                .count(db)
-                .await?,
+            kpi_events_unapplied: crate::models::kpi::ledger::pending_count(db).await?,
             products: products::Entity::find().count(db).await?,
             stock_units: stock_units.unwrap_or(0),
             sold_units: sold_units.unwrap_or(0),

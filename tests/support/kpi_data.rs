@@ -1,9 +1,15 @@
 //! A few hundred orders over three days, through the real workflow, with
 //! declines and shortages, for the KPI tests.
-use orders_flow::models::{_entities::orders, workflow};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
 
-use super::{seed, TestApp};
+use orders_flow::models::{_entities::orders, kpi, workflow};
+use redis::aio::ConnectionManager;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
+
+use super::{eventually, seed, TestApp};
 
 pub const DAYS: [&str; 3] = ["2025-10-25", "2025-10-26", "2025-10-27"];
 /// Units across all products seeded by [`run_orders`].
@@ -44,4 +50,23 @@ pub async fn run_orders(app: &TestApp, n: usize) -> Vec<orders::Model> {
         workflow::advance(app.ctx(), *id).await.unwrap();
     }
     orders::Entity::find().all(db).await.unwrap()
+}
+
+/// Drains the KPI outbox until no committed event waits; returns how many
+/// events were newly applied in all. One drain can stop short on PostgreSQL:
+/// it never passes a transaction that is still running anywhere in the
+/// cluster, and other tests run beside this one. A drain that fails (Redis
+/// away) counts as nothing applied yet.
+pub async fn drain_all(db: &DatabaseConnection, redis: &ConnectionManager, prefix: &str) -> u64 {
+    let total = AtomicU64::new(0);
+    eventually(
+        "the KPI outbox to drain",
+        Duration::from_secs(20),
+        || async {
+            total.fetch_add(kpi::drain(db, redis, prefix).await.ok()?, Ordering::SeqCst);
+            (kpi::ledger::pending_count(db).await.unwrap() == 0).then_some(())
+        },
+    )
+    .await;
+    total.into_inner()
 }

@@ -5,7 +5,7 @@ use orders_flow::models::{
     _entities::{customers, kpi_events, orders},
     kpi::{self, figures, store},
 };
-use sea_orm::{ActiveValue::Set, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 
 use crate::support::{eventually, kpi_data, TestApp};
 
@@ -43,7 +43,7 @@ async fn after_a_run_redis_equals_the_database() {
     let s = app.services();
     let prefix = &s.settings.redis.prefix;
     assert_eq!(
-        kpi::drain(&app.ctx().db, &s.redis, prefix).await.unwrap(),
+        kpi_data::drain_all(&app.ctx().db, &s.redis, prefix).await,
         300
     );
     assert!(kpi::verify(&app.ctx().db, &s.redis, prefix)
@@ -94,10 +94,10 @@ async fn events_count_once_however_often_they_are_applied() {
         .await
         .unwrap();
     let (a, b) = tokio::join!(
-        kpi::drain(db, &s.redis, &prefix),
-        kpi::drain(db, &s.redis, &prefix)
+        kpi_data::drain_all(db, &s.redis, &prefix),
+        kpi_data::drain_all(db, &s.redis, &prefix)
     );
-    assert_eq!(a.unwrap() + b.unwrap(), 60);
+    assert_eq!(a + b, 60);
     let mut conn = s.redis.clone();
     assert_eq!(
         store::apply(&mut conn, &prefix, &events).await.unwrap(),
@@ -154,7 +154,7 @@ async fn a_flushed_redis_is_restored_by_rebuild() {
     let s = app.services();
     let prefix = s.settings.redis.prefix.clone();
     let db = &app.ctx().db;
-    kpi::drain(db, &s.redis, &prefix).await.unwrap();
+    kpi_data::drain_all(db, &s.redis, &prefix).await;
     crate::support::delete_prefix(&format!("{prefix}:kpi"));
     assert!(
         !kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty(),
@@ -166,7 +166,7 @@ async fn a_flushed_redis_is_restored_by_rebuild() {
     kpi::rebuild(db, &s.redis, &prefix, Some(kpi_data::DAYS[1]))
         .await
         .unwrap();
-    assert_eq!(kpi::drain(db, &s.redis, &prefix).await.unwrap(), 0);
+    assert_eq!(kpi_data::drain_all(db, &s.redis, &prefix).await, 0);
     assert!(kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty());
 }
 
@@ -200,7 +200,7 @@ async fn a_rebuild_counts_events_not_yet_applied_exactly_once() {
             "{guard}: ttl {ttl}"
         );
     }
-    kpi::drain(db, &s.redis, &prefix).await.unwrap();
+    kpi_data::drain_all(db, &s.redis, &prefix).await;
     assert!(kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty());
 }
 
@@ -262,17 +262,7 @@ async fn figures_catch_up_when_redis_comes_back() {
     );
 
     let _back = PrivateRedis::start(port);
-    eventually(
-        "the figures to catch up",
-        Duration::from_secs(20),
-        || async {
-            kpi::drain(db, &manager, prefix)
-                .await
-                .ok()
-                .filter(|n| *n == 60)
-        },
-    )
-    .await;
+    assert_eq!(kpi_data::drain_all(db, &manager, prefix).await, 60);
     assert!(kpi::verify(db, &manager, prefix).await.unwrap().is_empty());
 }
 
@@ -283,7 +273,7 @@ async fn a_refund_lowers_revenue_and_board_but_not_order_count() {
     let s = app.services();
     let prefix = s.settings.redis.prefix.clone();
     let db = &app.ctx().db;
-    kpi::drain(db, &s.redis, &prefix).await.unwrap();
+    kpi_data::drain_all(db, &s.redis, &prefix).await;
     let paid = orders.iter().find(|o| o.status == "paid").unwrap();
     let customer = customers::Entity::find_by_id(paid.customer_id)
         .one(db)
@@ -307,7 +297,7 @@ async fn a_refund_lowers_revenue_and_board_but_not_order_count() {
     .exec(db)
     .await
     .unwrap();
-    kpi::drain(db, &s.redis, &prefix).await.unwrap();
+    kpi_data::drain_all(db, &s.redis, &prefix).await;
     let f = figures::read_day(&s.redis, &prefix, day).await.unwrap();
     assert_eq!(
         (
@@ -330,4 +320,127 @@ async fn a_refund_lowers_revenue_and_board_but_not_order_count() {
     };
     assert_eq!(score(&after_all), score(&before_all) - 500);
     assert!(kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty());
+}
+
+/// A refund event for `order`, `day`, `cents` (negative), written on `db`.
+async fn refund_event<C: ConnectionTrait>(
+    db: &C,
+    key: &str,
+    order: &orders::Model,
+    day: &str,
+    cents: i64,
+) {
+    kpi_events::Entity::insert(kpi_events::ActiveModel {
+        event_key: Set(format!("refund_processed:{key}")),
+        kind: Set("refund_processed".into()),
+        order_id: Set(order.id),
+        refund_id: Set(None),
+        customer_id: Set(order.customer_id),
+        day: Set(day.into()),
+        revenue_delta_cents: Set(cents),
+        ..Default::default()
+    })
+    .exec(db)
+    .await
+    .unwrap();
+}
+
+/// Removes every applied-id guard, as if their TTL had run out.
+async fn forget_guards(app: &TestApp, prefix: &str) {
+    let mut conn = app.services().redis.clone();
+    let guards: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:kpi:applied:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    if !guards.is_empty() {
+        let () = redis::cmd("DEL")
+            .arg(&guards)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_event_committed_late_is_applied_not_passed() {
+    let app = TestApp::boot_with(|s| s["payment"]["success_rate"] = serde_json::json!(1.0)).await;
+    let db = &app.ctx().db;
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return; // SQLite has one writer at a time: ids commit in order there.
+    }
+    let orders = kpi_data::run_orders(&app, 3).await;
+    let s = app.services();
+    let prefix = s.settings.redis.prefix.clone();
+    kpi_data::drain_all(db, &s.redis, &prefix).await;
+    let paid = orders.iter().find(|o| o.status == "paid").unwrap();
+    let day = "2025-11-02";
+
+    // The slow transaction writes first (lower id, older transaction) and
+    // commits last; the fast one commits in between.
+    let slow = sea_orm::TransactionTrait::begin(db).await.unwrap();
+    refund_event(&slow, "slow", paid, day, -300).await;
+    refund_event(db, "fast", paid, day, -200).await;
+    assert_eq!(
+        kpi::drain(db, &s.redis, &prefix).await.unwrap(),
+        0,
+        "a transaction older than the fast event is still running"
+    );
+    assert_eq!(kpi::ledger::pending_count(db).await.unwrap(), 1);
+    slow.commit().await.unwrap();
+
+    assert_eq!(kpi_data::drain_all(db, &s.redis, &prefix).await, 2);
+    let f = figures::read_day(&s.redis, &prefix, day).await.unwrap();
+    assert_eq!((f.revenue_cents, f.refund_count), (-500, 2));
+    assert!(kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_rebuild_beside_a_running_transaction_counts_each_event_once() {
+    let app = TestApp::boot_with(|s| s["payment"]["success_rate"] = serde_json::json!(1.0)).await;
+    let db = &app.ctx().db;
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return; // SQLite has one writer at a time: no transaction runs beside a rebuild's.
+    }
+    let orders = kpi_data::run_orders(&app, 3).await;
+    let s = app.services();
+    let prefix = s.settings.redis.prefix.clone();
+    let paid = orders.iter().find(|o| o.status == "paid").unwrap();
+    let day = "2025-11-03";
+
+    let slow = sea_orm::TransactionTrait::begin(db).await.unwrap();
+    refund_event(&slow, "slow", paid, day, -300).await;
+    refund_event(db, "fast", paid, day, -200).await;
+    // The rebuild counts the fast event (committed) but cannot move the
+    // cursor past the slow transaction: the fast event becomes a skip.
+    kpi::rebuild(db, &s.redis, &prefix, None).await.unwrap();
+    let f = figures::read_day(&s.redis, &prefix, day).await.unwrap();
+    assert_eq!(f.revenue_cents, -200);
+    slow.commit().await.unwrap();
+
+    // Skips hold even when the guards are long gone.
+    forget_guards(&app, &prefix).await;
+    assert_eq!(kpi_data::drain_all(db, &s.redis, &prefix).await, 1);
+    let f = figures::read_day(&s.redis, &prefix, day).await.unwrap();
+    assert_eq!((f.revenue_cents, f.refund_count), (-500, 2));
+    assert!(kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_day_rebuild_is_not_undone_by_expired_guards() {
+    let app = boot().await;
+    kpi_data::run_orders(&app, 90).await;
+    let s = app.services();
+    let prefix = s.settings.redis.prefix.clone();
+    let db = &app.ctx().db;
+    // Nothing drained yet: the day's events are counted by the rebuild and
+    // must never be applied again, whatever became of their guards.
+    kpi::rebuild(db, &s.redis, &prefix, Some(kpi_data::DAYS[1]))
+        .await
+        .unwrap();
+    forget_guards(&app, &prefix).await;
+    let applied = kpi_data::drain_all(db, &s.redis, &prefix).await;
+    assert_eq!(applied, 60, "the other two days' events");
+    assert!(kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty());
+    assert_eq!(kpi::ledger::pending_count(db).await.unwrap(), 0);
 }

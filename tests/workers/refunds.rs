@@ -334,9 +334,7 @@ async fn metrics_after_refunds_match_the_database() {
     }
     let s = app.services();
     let prefix = &s.settings.redis.prefix;
-    orders_flow::models::kpi::drain(&app.ctx().db, &s.redis, prefix)
-        .await
-        .unwrap();
+    crate::support::kpi_data::drain_all(&app.ctx().db, &s.redis, prefix).await;
     let diffs = orders_flow::models::kpi::verify(&app.ctx().db, &s.redis, prefix)
         .await
         .unwrap();

@@ -19,6 +19,7 @@ pub struct Model {
     pub day: String,
     pub revenue_delta_cents: i64,
     pub applied_at: Option<DateTimeWithTimeZone>,
+    pub tx: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

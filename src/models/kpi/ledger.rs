@@ -2,29 +2,25 @@
 use std::collections::BTreeMap;
 
 use sea_orm::{
-    sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait,
+    sea_query::Expr, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
 };
 
 use super::{
+    cursor::{self, Cursor, Position},
     figures::{DayFigures, Expected},
     store::EventArgs,
 };
 use crate::models::_entities::{customers, kpi_events};
 
-/// Which events to add up: all, or those up to an id, optionally of one day.
+/// Which events to add up: all, or those of one day.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
-    pub up_to_id: Option<i64>,
     pub day: Option<String>,
 }
 
 impl Scope {
     fn apply<Q: QueryFilter>(&self, query: Q) -> Q {
-        let query = match self.up_to_id {
-            Some(max) => query.filter(kpi_events::Column::Id.lte(max)),
-            None => query,
-        };
         match &self.day {
             Some(day) => query.filter(kpi_events::Column::Day.eq(day.clone())),
             None => query,
@@ -32,7 +28,71 @@ impl Scope {
     }
 }
 
-/// Unapplied events, oldest first, with the customer's external id.
+/// Which committed events a read may return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// Only events no running transaction can add to: what a drainer may pass.
+    Only,
+    /// Every event this snapshot sees (a rebuild counts exactly those).
+    Visible,
+}
+
+/// Events past `at` in outbox order, with their positions and the customer's
+/// external id. Rows applied under the old flag (before migration 9) are left out.
+///
+/// # Errors
+/// Database errors.
+pub async fn after<C: ConnectionTrait>(
+    db: &C,
+    at: Position,
+    scope: &Scope,
+    settled: Settled,
+    limit: Option<u64>,
+) -> Result<Vec<(Position, EventArgs)>, DbErr> {
+    let mut query = past(
+        kpi_events::Entity::find()
+            .select_only()
+            .column(kpi_events::Column::Tx)
+            .column(kpi_events::Column::Id)
+            .column(kpi_events::Column::Kind)
+            .column(kpi_events::Column::RevenueDeltaCents)
+            .column(customers::Column::ExternalId)
+            .column(kpi_events::Column::Day)
+            .join(JoinType::InnerJoin, kpi_events::Relation::Customers.def()),
+        db.get_database_backend(),
+        at,
+    )
+    .filter(kpi_events::Column::AppliedAt.is_null());
+    if let (Settled::Only, Some(below)) = (settled, settled_below(db)) {
+        query = query.filter(Expr::cust(format!("kpi_events.tx < {below}")));
+    }
+    let rows: Vec<(i64, i64, String, i64, String, String)> = scope
+        .apply(query)
+        .order_by_asc(kpi_events::Column::Tx)
+        .order_by_asc(kpi_events::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(tx, id, kind, revenue_delta_cents, customer, day)| {
+            (
+                (tx, id),
+                EventArgs {
+                    id,
+                    kind,
+                    revenue_delta_cents,
+                    customer,
+                    day,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Events Redis has not seen yet, oldest first: past the cursor, not skipped,
+/// committed by transactions that have all ended.
 ///
 /// # Errors
 /// Database errors.
@@ -41,86 +101,79 @@ pub async fn unapplied<C: ConnectionTrait>(
     scope: &Scope,
     limit: Option<u64>,
 ) -> Result<Vec<EventArgs>, DbErr> {
-    let rows: Vec<(i64, String, i64, String, String)> = scope
-        .apply(
-            kpi_events::Entity::find()
-                .select_only()
-                .column(kpi_events::Column::Id)
-                .column(kpi_events::Column::Kind)
-                .column(kpi_events::Column::RevenueDeltaCents)
-                .column(customers::Column::ExternalId)
-                .column(kpi_events::Column::Day)
-                .join(JoinType::InnerJoin, kpi_events::Relation::Customers.def())
-                .filter(kpi_events::Column::AppliedAt.is_null()),
-        )
-        .order_by_asc(kpi_events::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
+    let cursor = Cursor::read(db).await?;
+    let events = after(db, cursor.at, scope, Settled::Only, limit).await?;
+    let Some(&(last, _)) = events.last() else {
+        return Ok(Vec::new());
+    };
+    let skipped = cursor::skips_between(db, cursor.at, last).await?;
+    Ok(events
         .into_iter()
-        .map(|(id, kind, revenue_delta_cents, customer, day)| EventArgs {
-            id,
-            kind,
-            revenue_delta_cents,
-            customer,
-            day,
-        })
+        .filter(|(_, e)| !skipped.contains(&e.id))
+        .map(|(_, e)| e)
         .collect())
 }
 
-/// Marks events applied (they are in Redis now).
-///
-/// # Errors
-/// Database errors.
-pub async fn mark_applied<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<(), DbErr> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    kpi_events::Entity::update_many()
-        .col_expr(
-            kpi_events::Column::AppliedAt,
-            Expr::value(chrono::Utc::now()),
-        )
-        .filter(crate::models::sql::id_in(
-            db.get_database_backend(),
-            kpi_events::Column::Id,
-            ids.iter().copied(),
-        ))
-        .exec(db)
-        .await?;
-    Ok(())
+/// Transaction ids below this have all ended: their events are final.
+/// On SQLite every event has `tx` 0 and ids commit in order (one writer).
+fn settled_below<C: ConnectionTrait>(db: &C) -> Option<&'static str> {
+    (db.get_database_backend() == DbBackend::Postgres).then_some(SETTLED_BELOW)
 }
 
-/// Marks every unapplied event in `scope` applied (after a rebuild counted them).
-///
-/// # Errors
-/// Database errors.
-pub async fn mark_scope_applied<C: ConnectionTrait>(db: &C, scope: &Scope) -> Result<u64, DbErr> {
-    let update = scope.apply(
-        kpi_events::Entity::update_many()
-            .col_expr(
-                kpi_events::Column::AppliedAt,
-                Expr::value(chrono::Utc::now()),
-            )
-            .filter(kpi_events::Column::AppliedAt.is_null()),
-    );
-    Ok(update.exec(db).await?.rows_affected)
-}
+const SETTLED_BELOW: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 
-/// The newest event id, the edge of a rebuild's snapshot.
+/// Where a full rebuild may put the cursor: the last event of the snapshot
+/// that no running transaction can precede, or `at` if that is further.
 ///
 /// # Errors
 /// Database errors.
-pub async fn max_id<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
-    let max: Option<Option<i64>> = kpi_events::Entity::find()
+pub async fn settled_end<C: ConnectionTrait>(db: &C, at: Position) -> Result<Position, DbErr> {
+    let mut query = kpi_events::Entity::find()
         .select_only()
-        .column_as(kpi_events::Column::Id.max(), "max")
+        .column(kpi_events::Column::Tx)
+        .column(kpi_events::Column::Id);
+    if let Some(below) = settled_below(db) {
+        query = query.filter(Expr::cust(format!("kpi_events.tx < {below}")));
+    }
+    let last: Option<Position> = query
+        .order_by_desc(kpi_events::Column::Tx)
+        .order_by_desc(kpi_events::Column::Id)
+        .limit(1)
         .into_tuple()
         .one(db)
         .await?;
-    Ok(max.flatten().unwrap_or(0))
+    Ok(last.map_or(at, |last| last.max(at)))
+}
+
+/// Positions of the events past `at` that this snapshot sees.
+///
+/// # Errors
+/// Database errors.
+pub async fn positions_after<C: ConnectionTrait>(
+    db: &C,
+    at: Position,
+) -> Result<Vec<Position>, DbErr> {
+    past(
+        kpi_events::Entity::find()
+            .select_only()
+            .column(kpi_events::Column::Tx)
+            .column(kpi_events::Column::Id),
+        db.get_database_backend(),
+        at,
+    )
+    .filter(kpi_events::Column::AppliedAt.is_null())
+    .into_tuple()
+    .all(db)
+    .await
+}
+
+/// `(kpi_events.tx, kpi_events.id) > at` (placeholders differ by backend).
+fn past<Q: QueryFilter>(query: Q, backend: DbBackend, at: Position) -> Q {
+    let sql = match backend {
+        DbBackend::Postgres => "(kpi_events.tx, kpi_events.id) > ($1, $2)",
+        _ => "(kpi_events.tx, kpi_events.id) > (?, ?)",
+    };
+    query.filter(Expr::cust_with_values(sql, [at.0, at.1]))
 }
 
 /// What the events in `scope` add up to: the figures Redis must hold.
@@ -199,16 +252,12 @@ fn sum_cents() -> sea_orm::sea_query::SimpleExpr {
     .into()
 }
 
-/// How many events wait to be applied.
+/// How many committed events wait to be applied.
 ///
 /// # Errors
 /// Database errors.
 pub async fn pending_count<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
-    use sea_orm::PaginatorTrait;
-    kpi_events::Entity::find()
-        .filter(kpi_events::Column::AppliedAt.is_null())
-        .count(db)
-        .await
+    cursor::pending(db).await
 }
 
 /// Days with any event, for listings.

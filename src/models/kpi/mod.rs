@@ -1,10 +1,12 @@
 //! Live KPIs and leaderboards in Redis, kept equal to the database.
 //!
 //! Every figure-changing event is a `kpi_events` row committed with the
-//! transition that caused it (the outbox). [`drain`] applies unapplied rows to
-//! Redis in batches (at least once: a row stays unapplied until Redis took it),
-//! and the apply script skips ids it has seen (at most once). [`rebuild`]
+//! transition that caused it (the outbox). [`drain`] applies the rows past the
+//! outbox cursor to Redis in batches and then moves the cursor (at least once:
+//! a row stays past the cursor until Redis took it), and the apply script skips
+//! ids it has seen (at most once). [`rebuild`]
 //! replaces what Redis holds with what the rows add up to; [`verify`] compares.
+pub mod cursor;
 pub mod figures;
 pub mod ledger;
 pub mod store;
@@ -15,16 +17,25 @@ use anyhow::{bail, Context as _};
 use redis::aio::ConnectionManager;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
-use self::{figures::Expected, ledger::Scope};
+use self::{
+    cursor::Cursor,
+    figures::Expected,
+    ledger::{Scope, Settled},
+    store::EventArgs,
+};
 
 /// Events applied per Redis call.
 const BATCH: u64 = 2_000;
 
-/// Applies every unapplied event; returns how many were newly applied.
-/// Stops early (returning what it did) while a rebuild holds the lock.
+/// Applies every committed event past the cursor; returns how many were newly
+/// applied. Stops early (returning what it did) while a rebuild holds the lock
+/// or replaced the cursor under it.
+///
+/// The order is apply, then move the cursor: a crash between the two applies
+/// the batch again, and the guards in Redis make that a no-op.
 ///
 /// # Errors
-/// Database or Redis errors; the events stay unapplied and are retried.
+/// Database or Redis errors; the events stay past the cursor and are retried.
 pub async fn drain(
     db: &DatabaseConnection,
     redis: &ConnectionManager,
@@ -32,18 +43,27 @@ pub async fn drain(
 ) -> anyhow::Result<u64> {
     let mut total = 0;
     loop {
-        let events = ledger::unapplied(db, &Scope::default(), Some(BATCH)).await?;
-        if events.is_empty() {
-            return Ok(total);
-        }
-        let mut conn = redis.clone();
-        let Some(applied) = store::apply(&mut conn, prefix, &events).await? else {
+        let cursor = Cursor::read(db).await?;
+        let batch =
+            ledger::after(db, cursor.at, &Scope::default(), Settled::Only, Some(BATCH)).await?;
+        let Some(&(last, _)) = batch.last() else {
             return Ok(total);
         };
-        let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
-        ledger::mark_applied(db, &ids).await?;
-        total += applied;
-        if (events.len() as u64) < BATCH {
+        let full = batch.len() as u64 == BATCH;
+        let skipped = cursor::skips_between(db, cursor.at, last).await?;
+        let events: Vec<EventArgs> = batch
+            .into_iter()
+            .filter(|(_, e)| !skipped.contains(&e.id))
+            .map(|(_, e)| e)
+            .collect();
+        if !events.is_empty() {
+            let mut conn = redis.clone();
+            let Some(applied) = store::apply(&mut conn, prefix, &events).await? else {
+                return Ok(total);
+            };
+            total += applied;
+        }
+        if !cursor.advance(db, last).await? || !full {
             return Ok(total);
         }
     }
@@ -86,22 +106,43 @@ async fn rebuild_locked(
     prefix: &str,
     day: Option<&str>,
 ) -> anyhow::Result<Expected> {
-    // One snapshot: the figures, the edge id and the unapplied rows agree.
+    // One snapshot: the figures, the cursor and the events past it agree.
     let txn = db
         .begin_with_config(Some(sea_orm::IsolationLevel::RepeatableRead), None)
         .await
         .context("starting the snapshot")?;
-    let edge = ledger::max_id(&txn).await?;
     let scope = Scope {
-        up_to_id: Some(edge),
         day: day.map(str::to_string),
     };
+    let cursor = Cursor::read(&txn).await?;
     let expected = ledger::expected(&txn, &scope).await?;
-    let unapplied = ledger::unapplied(&txn, &scope, None).await?;
+    // Counted here and not yet in Redis (as far as the cursor knows): a
+    // drainer that read them before the lock must find them applied.
+    let past = ledger::after(&txn, cursor.at, &scope, Settled::Visible, None).await?;
+    let skipped = match past.last() {
+        Some(&(last, _)) => cursor::skips_between(&txn, cursor.at, last).await?,
+        None => std::collections::HashSet::new(),
+    };
+    let (past_positions, counted): (Vec<_>, Vec<_>) = past
+        .into_iter()
+        .filter(|(_, e)| !skipped.contains(&e.id))
+        .unzip();
+    // A full rebuild counted every event of the snapshot: the cursor moves to
+    // the last one no running transaction can precede, and the rest are skips.
+    // A day rebuild moves nothing; the day's events past the cursor are skips.
+    let (at, skips) = match day {
+        None => {
+            let at = ledger::settled_end(&txn, cursor.at).await?;
+            (at, ledger::positions_after(&txn, at).await?)
+        }
+        Some(_) => (cursor.at, past_positions),
+    };
     txn.commit().await?;
 
-    swap::swap_in(redis, prefix, day, &expected, &unapplied).await?;
-    ledger::mark_scope_applied(db, &scope).await?;
+    swap::swap_in(redis, prefix, day, &expected, &counted).await?;
+    let txn = db.begin().await?;
+    Cursor::replace(&txn, at, &skips).await?;
+    txn.commit().await?;
     Ok(expected)
 }
 

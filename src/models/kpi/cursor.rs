@@ -1,0 +1,180 @@
+//! How far the outbox has been applied to Redis: one cursor row, not a flag per
+//! event (migration 9 says why).
+//!
+//! Events are read in `(tx, id)` order. Everything at or before the cursor is
+//! in Redis; so are the events in `kpi_skips` (past the cursor, but counted by a
+//! rebuild). A rebuild replaces the cursor and bumps its generation, so a
+//! drainer that read the cursor before the rebuild cannot move it afterwards.
+use std::collections::HashSet;
+
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+
+/// An event's place in the outbox: (writing transaction, event id).
+pub type Position = (i64, i64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: Position,
+    pub generation: i64,
+}
+
+impl Cursor {
+    /// The cursor as it is now.
+    ///
+    /// # Errors
+    /// Database errors, or no cursor row (migration 9 not run).
+    pub async fn read<C: ConnectionTrait>(db: &C) -> Result<Self, DbErr> {
+        let row = db
+            .query_one_raw(statement(
+                db,
+                "SELECT tx, event_id, generation FROM kpi_cursor WHERE id = 1",
+                vec![],
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("kpi_cursor (run the migrations)".into()))?;
+        Ok(Self {
+            at: (row.try_get("", "tx")?, row.try_get("", "event_id")?),
+            generation: row.try_get("", "generation")?,
+        })
+    }
+
+    /// Moves the cursor forward to `to` and forgets the skips it passed.
+    /// Returns false, changing nothing, when a rebuild replaced the cursor
+    /// since it was read or another drainer is already at or past `to`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn advance<C: ConnectionTrait>(&self, db: &C, to: Position) -> Result<bool, DbErr> {
+        let moved = db
+            .execute_raw(statement(
+                db,
+                "UPDATE kpi_cursor SET tx = ?, event_id = ? \
+                 WHERE id = 1 AND generation = ? AND (tx, event_id) < (?, ?)",
+                vec![
+                    to.0.into(),
+                    to.1.into(),
+                    self.generation.into(),
+                    to.0.into(),
+                    to.1.into(),
+                ],
+            ))
+            .await?
+            .rows_affected()
+            == 1;
+        if moved {
+            forget_passed_skips(db).await?;
+        }
+        Ok(moved)
+    }
+
+    /// Puts the cursor at `at` and records `skips` (events past it that are
+    /// in Redis already), starting a new generation. Only a rebuild does this,
+    /// in one transaction with its snapshot's outcome.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn replace<C: ConnectionTrait>(
+        db: &C,
+        at: Position,
+        skips: &[Position],
+    ) -> Result<(), DbErr> {
+        db.execute_raw(statement(
+            db,
+            "UPDATE kpi_cursor SET tx = ?, event_id = ?, generation = generation + 1 WHERE id = 1",
+            vec![at.0.into(), at.1.into()],
+        ))
+        .await?;
+        for chunk in skips.chunks(1_000) {
+            let rows = vec!["(?, ?)"; chunk.len()].join(", ");
+            let values = chunk
+                .iter()
+                .flat_map(|&(tx, id)| [Value::from(id), Value::from(tx)])
+                .collect();
+            db.execute_raw(statement(
+                db,
+                &format!(
+                    "INSERT INTO kpi_skips (event_id, tx) VALUES {rows} \
+                     ON CONFLICT (event_id) DO NOTHING"
+                ),
+                values,
+            ))
+            .await?;
+        }
+        forget_passed_skips(db).await
+    }
+}
+
+/// The skipped events in `from..=to` (by position), for a drainer's batch.
+///
+/// # Errors
+/// Database errors.
+pub async fn skips_between<C: ConnectionTrait>(
+    db: &C,
+    from: Position,
+    to: Position,
+) -> Result<HashSet<i64>, DbErr> {
+    let rows = db
+        .query_all_raw(statement(
+            db,
+            "SELECT event_id FROM kpi_skips \
+             WHERE (tx, event_id) > (?, ?) AND (tx, event_id) <= (?, ?)",
+            vec![from.0.into(), from.1.into(), to.0.into(), to.1.into()],
+        ))
+        .await?;
+    rows.iter().map(|row| row.try_get("", "event_id")).collect()
+}
+
+/// How many events past the cursor Redis has not seen: committed ones only.
+///
+/// # Errors
+/// Database errors.
+pub async fn pending<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
+    let row = db
+        .query_one_raw(statement(
+            db,
+            "SELECT COUNT(*) AS n FROM kpi_events e \
+             WHERE (e.tx, e.id) > (SELECT tx, event_id FROM kpi_cursor WHERE id = 1) \
+               AND e.applied_at IS NULL \
+               AND NOT EXISTS (SELECT 1 FROM kpi_skips s WHERE s.event_id = e.id)",
+            vec![],
+        ))
+        .await?;
+    let n: i64 = match row {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+async fn forget_passed_skips<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    db.execute_raw(statement(
+        db,
+        "DELETE FROM kpi_skips \
+         WHERE (tx, event_id) <= (SELECT tx, event_id FROM kpi_cursor WHERE id = 1)",
+        vec![],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// `sql` with `?` placeholders, numbered `$1, $2, …` for PostgreSQL.
+fn statement<C: ConnectionTrait>(db: &C, sql: &str, values: Vec<Value>) -> Statement {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            let mut numbered = String::with_capacity(sql.len() + 8);
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    numbered.push_str(&format!("${n}"));
+                } else {
+                    numbered.push(c);
+                }
+            }
+            numbered
+        }
+        _ => sql.to_string(),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
