@@ -12,6 +12,8 @@
 # --keep keeps the logs and the Redis keys of a run that passed, too.
 # --debug uses the debug build (CI has it already; figures are then meaningless).
 # BENCH_STALL_SECS (default 120): a run in which nothing moves that long fails.
+# BENCH_BIN=path: run that binary instead of building this checkout (an A/B run of two
+# builds on one host: copy the other build's target/release/orders-flow-cli aside first).
 # Results are printed and appended as a CSV row to bench/results.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,9 +64,16 @@ if ! command -v bc >/dev/null || [[ ! -x /usr/bin/time ]]; then
   as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
   as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc time >/dev/null
 fi
-echo "==> $profile build"
-if [[ "$profile" == release ]]; then cargo build --release --quiet; else cargo build --quiet; fi
-bin=$PWD/target/$profile/orders-flow-cli
+if [[ -n "${BENCH_BIN:-}" ]]; then
+  # Another build (a copy of an older commit's binary, say) for an A/B run on one host.
+  [[ -x "$BENCH_BIN" ]] || { echo "BENCH_BIN=$BENCH_BIN is not an executable" >&2; exit 2; }
+  echo "==> using $BENCH_BIN"
+  bin=$BENCH_BIN
+else
+  echo "==> $profile build"
+  if [[ "$profile" == release ]]; then cargo build --release --quiet; else cargo build --quiet; fi
+  bin=$PWD/target/$profile/orders-flow-cli
+fi
 
 run_id="$(date +%Y%m%d-%H%M%S)-$$"
 work=$(mktemp -d /tmp/orders-flow-bench.XXXXXX)
