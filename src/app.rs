@@ -91,6 +91,8 @@ impl Hooks for App {
 
     fn register_tasks(tasks: &mut Tasks) {
         tasks.register(tasks::queues_status::QueuesStatus);
+        tasks.register(tasks::queues_dead::QueuesDead);
+        tasks.register(tasks::queues_retry::QueuesRetry);
         tasks.register(tasks::orders_recover::OrdersRecover);
         tasks.register(tasks::kpi::KpiRebuild);
         tasks.register(tasks::kpi::KpiVerify);

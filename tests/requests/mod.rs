@@ -1,3 +1,4 @@
+mod dead_jobs;
 mod imports;
 mod metrics;
 mod ops;
