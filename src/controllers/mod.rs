@@ -4,5 +4,6 @@ pub mod imports;
 pub mod metrics;
 pub mod ops;
 pub mod orders;
+pub mod prometheus;
 pub mod queues;
 pub mod refunds;

@@ -11,6 +11,7 @@ mod job;
 mod lease;
 pub mod notify;
 pub mod order_workflow;
+pub mod overview;
 mod process;
 mod queue;
 pub mod refund;

@@ -25,8 +25,7 @@ impl<J: Job> JobQueue<J> {
             redis: services.redis.clone(),
             name: full_name(settings, J::QUEUE),
             max_attempts: J::settings(settings).retries + 1,
-            worker_ttl_secs: settings.apalis.heartbeat_secs
-                * u64::from(settings.apalis.missed_heartbeats.max(1)),
+            worker_ttl_secs: settings.apalis.worker_ttl_secs(),
             _job: PhantomData,
         }
     }
@@ -75,16 +74,29 @@ impl<J: Job> JobQueue<J> {
     /// # Errors
     /// When Redis fails.
     pub async fn live_workers(&self) -> Result<u64> {
-        let since = scripts::unix_now().saturating_sub(self.worker_ttl_secs);
         let mut conn = self.redis.clone();
-        redis::cmd("ZCOUNT")
-            .arg(format!("{}:workers", self.name))
-            .arg(since)
-            .arg("+inf")
-            .query_async(&mut conn)
+        live_workers(&mut conn, &self.name, self.worker_ttl_secs)
             .await
             .map_err(|e| Error::string(&format!("queue {}: {e}", self.name)))
     }
+}
+
+/// Workers of the queue named `name` that beat within the last `ttl_secs`.
+///
+/// # Errors
+/// Redis errors.
+pub async fn live_workers<C: redis::aio::ConnectionLike>(
+    conn: &mut C,
+    name: &str,
+    ttl_secs: u64,
+) -> redis::RedisResult<u64> {
+    let since = scripts::unix_now().saturating_sub(ttl_secs);
+    redis::cmd("ZCOUNT")
+        .arg(format!("{name}:workers"))
+        .arg(since)
+        .arg("+inf")
+        .query_async(conn)
+        .await
 }
 
 fn encode<J: Serialize>(job: &J) -> Result<Vec<u8>> {

@@ -3,6 +3,7 @@ mod imports;
 mod metrics;
 mod ops;
 mod orders;
+mod prometheus;
 mod queues;
 mod refund_batches;
 mod refund_concurrency;
