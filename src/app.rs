@@ -79,6 +79,7 @@ impl Hooks for App {
             .add_route(controllers::queues::routes())
             .add_route(controllers::ops::routes())
             .add_route(controllers::prometheus::routes())
+            .add_route(controllers::dashboard::routes())
             .add_route(controllers::metrics::routes(ctx))
             .add_route(controllers::imports::routes())
             .add_route(controllers::orders::routes())

@@ -1,4 +1,5 @@
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod imports;
 pub mod metrics;

@@ -1,4 +1,7 @@
+pub mod dashboard;
+pub mod html;
 pub mod imports;
+pub mod kpi_page;
 pub mod metrics;
 pub mod orders;
 pub mod prometheus;

@@ -1,3 +1,4 @@
+mod dashboard;
 mod dead_jobs;
 mod imports;
 mod metrics;
