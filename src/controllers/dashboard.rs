@@ -13,7 +13,7 @@ use super::error::ApiError;
 use crate::{
     models::kpi::{figures, store},
     views::{dashboard, kpi_page},
-    workers::{dead, overview, Services},
+    workers::{dead, overview::OpsStatus, Services},
 };
 
 /// Dead jobs shown per queue; the API pages through more.
@@ -23,21 +23,22 @@ const DEFAULT_DAYS: i64 = 14;
 const MAX_DAYS: i64 = 90;
 const TOP_CUSTOMERS: isize = 10;
 
-/// `GET /dashboard`: counts, worker liveness and dead jobs of every queue.
+/// `GET /dashboard`: counts, worker liveness and dead jobs of every queue, the
+/// KPI outbox and the last canary.
 ///
 /// # Errors
-/// 500 when Redis fails.
+/// 500 when Redis or the database fails.
 pub async fn queues(State(ctx): State<AppContext>) -> Result<Html<String>, ApiError> {
     let services = Services::of(&ctx)?;
-    let queues = overview::read_all(&services).await?;
+    let status = OpsStatus::read(&ctx).await?;
     let mut conn = services.redis.clone();
     let mut dead_pages = Vec::new();
-    for q in queues.iter().filter(|q| q.counts.dead > 0) {
+    for q in status.queues.iter().filter(|q| q.counts.dead > 0) {
         let queue = dead::OperatedQueue::resolve(&services.settings, q.queue)?;
         dead_pages.push(dead::list(&mut conn, &queue, DEAD_SHOWN).await?);
     }
     Ok(Html(dashboard::render(
-        &queues,
+        &status,
         &dead_pages,
         services.settings.apalis.worker_ttl_secs(),
     )))

@@ -8,12 +8,7 @@ use axum::{
 use loco_rs::{app::Hooks, prelude::*};
 
 use super::error::ApiError;
-use crate::{
-    app::App,
-    models::kpi::ledger,
-    views::prometheus::{self, Scrape},
-    workers::{canary::CanaryReport, overview, Services},
-};
+use crate::{app::App, views::prometheus, workers::overview::OpsStatus};
 
 /// Queue depths by state, worker liveness, the KPI outbox and the canary.
 /// Nothing here counts a large table: one scrape costs a few dozen Redis
@@ -22,21 +17,9 @@ use crate::{
 /// # Errors
 /// 500 when Redis or the database fails (Prometheus then records `up 0`).
 pub async fn scrape(State(ctx): State<AppContext>) -> Result<Response, ApiError> {
-    let services = Services::of(&ctx)?;
-    let queues = overview::read_all(&services).await?;
-    let kpi_outbox_pending = ledger::pending_count(&ctx.db)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let canary = CanaryReport::read(&services)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let status = OpsStatus::read(&ctx).await?;
     let version = <App as Hooks>::app_version();
-    let body = prometheus::render(&Scrape {
-        version: &version,
-        queues: &queues,
-        kpi_outbox_pending,
-        canary: &canary,
-    });
+    let body = prometheus::render(&version, &status);
     Ok(([(header::CONTENT_TYPE, prometheus::CONTENT_TYPE)], body).into_response())
 }
 

@@ -2,14 +2,20 @@
 use std::fmt::Write;
 
 use super::html::{escape, page};
-use crate::workers::{dead::DeadJobs, overview::QueueOverview};
+use crate::workers::{
+    canary::CanaryReport,
+    dead::DeadJobs,
+    overview::{OpsStatus, QueueOverview},
+};
 
 /// Characters of a payload shown before it is cut.
 const PAYLOAD_CHARS: usize = 300;
 
-/// The queue dashboard. `dead` holds a page of dead jobs for queues that have any.
+/// The queue dashboard page; `dead` holds a page of dead jobs for each queue
+/// that has any.
 #[must_use]
-pub fn render(queues: &[QueueOverview], dead: &[DeadJobs], worker_ttl_secs: u64) -> String {
+pub fn render(status: &OpsStatus, dead: &[DeadJobs], worker_ttl_secs: u64) -> String {
+    let queues: &[QueueOverview] = &status.queues;
     let mut body = String::new();
     body.push_str(
         "<table><tr><th>queue</th><th>pending</th><th>scheduled</th><th>running</th>\
@@ -50,10 +56,34 @@ pub fn render(queues: &[QueueOverview], dead: &[DeadJobs], worker_ttl_secs: u64)
     }
     let _ = write!(
         body,
-        "<p>A worker is live when it sent a heartbeat within the last {worker_ttl_secs} s.</p>"
+        "<p>A worker is live when it sent a heartbeat within the last {worker_ttl_secs} s. \
+         KPI events waiting to reach Redis: {}. {}</p>",
+        status.kpi_outbox_pending,
+        canary_line(&status.canary)
     );
     dead_section(&mut body, dead);
     page("orders-flow queues", 10, &body)
+}
+
+/// The last canary (`POST /api/ops/canary`): who ran it and how long it waited.
+fn canary_line(canary: &CanaryReport) -> String {
+    match (
+        &canary.last_worker,
+        canary.last_ran_at_ms,
+        canary.last_latency_ms,
+    ) {
+        (Some(worker), Some(ran_at), Some(latency)) => {
+            let when = chrono::DateTime::from_timestamp_millis(ran_at)
+                .map_or_else(String::new, |t| {
+                    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+                });
+            format!(
+                "Last canary: run by {} at {when} after {latency} ms in the queue.",
+                escape(worker)
+            )
+        }
+        _ => "No canary has run yet (<code>POST /api/ops/canary</code>).".to_string(),
+    }
 }
 
 fn dead_section(body: &mut String, dead: &[DeadJobs]) {

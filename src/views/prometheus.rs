@@ -1,7 +1,7 @@
 //! The Prometheus text exposition format 0.0.4, written by hand (a handful of gauges).
 use std::fmt::Write;
 
-use crate::workers::{canary::CanaryReport, overview::QueueOverview};
+use crate::workers::overview::{OpsStatus, QueueOverview};
 
 /// `Content-Type` of the format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -49,33 +49,25 @@ impl Exposition {
     }
 }
 
-/// What one scrape reads: all cheap (Redis counters, one indexed count).
-pub struct Scrape<'a> {
-    pub version: &'a str,
-    pub queues: &'a [QueueOverview],
-    pub kpi_outbox_pending: u64,
-    pub canary: &'a CanaryReport,
-}
-
 /// Reads one per-queue gauge.
 type PerQueue = fn(&QueueOverview) -> u64;
 
-/// The `GET /metrics` page.
+/// The `GET /metrics` page for the binary `version`.
 #[must_use]
-pub fn render(scrape: &Scrape<'_>) -> String {
+pub fn render(version: &str, status: &OpsStatus) -> String {
     let mut page = Exposition::default();
     page.family(
         "orders_flow_build_info",
         "gauge",
         "Version of the running binary.",
     )
-    .sample("orders_flow_build_info", &[("version", scrape.version)], 1);
+    .sample("orders_flow_build_info", &[("version", version)], 1);
     page.family(
         "orders_flow_queue_jobs",
         "gauge",
         "Jobs per queue and state (pending, scheduled, running, done, dead).",
     );
-    for q in scrape.queues {
+    for q in &status.queues {
         let c = &q.counts;
         for (state, n) in [
             ("pending", c.pending),
@@ -110,7 +102,7 @@ pub fn render(scrape: &Scrape<'_>) -> String {
     ];
     for (name, help, value) in per_queue {
         page.family(name, "gauge", help);
-        for q in scrape.queues {
+        for q in &status.queues {
             page.sample(name, &[("queue", q.queue)], value(q));
         }
     }
@@ -122,9 +114,9 @@ pub fn render(scrape: &Scrape<'_>) -> String {
     .sample(
         "orders_flow_kpi_outbox_pending",
         &[],
-        scrape.kpi_outbox_pending,
+        status.kpi_outbox_pending,
     );
-    let canary = scrape.canary;
+    let canary = &status.canary;
     page.family(
         "orders_flow_canary_runs_total",
         "counter",

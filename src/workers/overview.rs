@@ -1,8 +1,33 @@
-//! What an operator watches per queue: jobs by state and whether anybody works it.
-use loco_rs::{Error, Result};
+//! What an operator watches: each queue's jobs by state and whether anybody
+//! works it, the KPI outbox, and the canary.
+use loco_rs::{app::AppContext, Error, Result};
 use serde::Serialize;
 
-use super::{queue, queue_names, scripts, QueueCounts, Services};
+use super::{canary::CanaryReport, queue, queue_names, scripts, QueueCounts, Services};
+use crate::models::kpi::ledger;
+
+/// What the dashboard and `/metrics` show; every part is cheap to read.
+pub struct OpsStatus {
+    pub queues: Vec<QueueOverview>,
+    /// KPI events committed and not yet applied to Redis (a partial index count).
+    pub kpi_outbox_pending: u64,
+    pub canary: CanaryReport,
+}
+
+impl OpsStatus {
+    /// # Errors
+    /// When Redis or the database fails.
+    pub async fn read(ctx: &AppContext) -> Result<Self> {
+        let services = Services::of(ctx)?;
+        Ok(Self {
+            queues: read_all(&services).await?,
+            kpi_outbox_pending: ledger::pending_count(&ctx.db).await?,
+            canary: CanaryReport::read(&services)
+                .await
+                .map_err(|e| Error::string(&format!("canary report: {e}")))?,
+        })
+    }
+}
 
 /// One product queue at a glance.
 #[derive(Debug, Clone, Serialize)]

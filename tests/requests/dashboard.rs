@@ -42,6 +42,11 @@ async fn the_queue_dashboard_shows_every_queue_and_a_dead_job_to_retry() {
     assert!(html.contains("notifications: 1 dead"), "{html}");
     assert!(html.contains("<meta http-equiv=\"refresh\""), "{html}");
     assert!(
+        html.contains("KPI events waiting to reach Redis: 0."),
+        "{html}"
+    );
+    assert!(html.contains("No canary has run yet"), "{html}");
+    assert!(
         html.contains("href=\"/api/queues/notifications/dead\""),
         "{html}"
     );
