@@ -41,7 +41,9 @@ pub async fn all_counts(ctx: &AppContext) -> Result<Vec<QueueCounts>> {
     let services = Services::of(ctx)?;
     let mut counts = Vec::with_capacity(queue_names::ALL.len());
     for queue in queue_names::ALL {
-        counts.push(QueueCounts::read(&services.redis, &services.settings.redis.key(queue)).await?);
+        let name = services.settings.redis.key(queue);
+        let ttl = services.settings.apalis.worker_ttl_secs();
+        counts.push(QueueCounts::read(&services.redis, &name, ttl).await?);
     }
     Ok(counts)
 }

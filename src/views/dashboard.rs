@@ -24,7 +24,7 @@ pub fn render(status: &OpsStatus, dead: &[DeadJobs], worker_ttl_secs: u64) -> St
     for q in queues {
         let c = &q.counts;
         let name = escape(q.queue);
-        let class = if q.unattended() || c.dead > 0 {
+        let class = if q.counts.unattended() || c.dead > 0 {
             "warn"
         } else {
             "ok"
@@ -37,13 +37,13 @@ pub fn render(status: &OpsStatus, dead: &[DeadJobs], worker_ttl_secs: u64) -> St
             "<tr class=\"{class}\"><td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
              <td>{}</td><td>{} of {}</td><td>{beat}</td>\
              <td class=\"text\"><a href=\"/api/queues/{name}/dead\">dead jobs (JSON)</a></td></tr>",
-            c.pending, c.scheduled, c.running, c.done, c.dead, q.live_workers, c.workers
+            c.pending, c.scheduled, c.running, c.done, c.dead, c.live_workers, c.workers
         );
     }
     body.push_str("</table>");
     let unattended: Vec<String> = queues
         .iter()
-        .filter(|q| q.unattended())
+        .filter(|q| q.counts.unattended())
         .map(|q| escape(q.queue))
         .collect();
     if !unattended.is_empty() {

@@ -87,7 +87,7 @@ pub fn render(version: &str, status: &OpsStatus) -> String {
         (
             "orders_flow_queue_workers_live",
             "Workers of the queue that sent a heartbeat within heartbeat_secs x missed_heartbeats.",
-            |q| q.live_workers,
+            |q| q.counts.live_workers,
         ),
         (
             "orders_flow_queue_workers_registered",
@@ -97,7 +97,7 @@ pub fn render(version: &str, status: &OpsStatus) -> String {
         (
             "orders_flow_queue_unattended",
             "1 when jobs wait in the queue and no live worker consumes it.",
-            |q| u64::from(q.unattended()),
+            |q| u64::from(q.counts.unattended()),
         ),
     ];
     for (name, help, value) in per_queue {

@@ -1,8 +1,11 @@
 //! `queues_dead` and `queues_retry` from the shell, on a job a real worker killed.
+use std::time::Duration;
+
 use orders_flow::workers::notify::NotificationJob;
 
 use crate::support::{
     dead_jobs::dead_notification,
+    eventually,
     imports::{run_task, stderr, stdout},
     jobs::start_worker,
     smtp::{app_mailing_to, SmtpSink},
@@ -64,4 +67,17 @@ async fn a_dead_job_is_listed_and_queued_again_and_garbage_changes_nothing() {
     );
     let counts = queue.counts().await.unwrap();
     assert_eq!((counts.dead, counts.pending), (0, 1));
+
+    // Queued again, and no worker left to take it: the status says so once the
+    // stopped worker's last heartbeat is older than the liveness window.
+    eventually(
+        "the stopped worker to count as gone",
+        Duration::from_secs(30),
+        || async { (queue.counts().await.unwrap().live_workers == 0).then_some(()) },
+    )
+    .await;
+    let status = run_task(&app, &["queues_status"]).await;
+    assert!(status.status.success(), "{}", stderr(&status));
+    let expected = format!("! {}: 1 job(s) wait and no worker is alive", queue.name());
+    assert!(stdout(&status).contains(&expected), "{}", stdout(&status));
 }
