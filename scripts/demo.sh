@@ -76,6 +76,9 @@ orders-flow is running (web pid $web, worker pid $worker; logs in log/):
   $base/api/leaderboard           customers by net revenue
   $base/api/imports/${import_id:-1}             the import just run
   $base/api/orders/{id}           an order with items, payments, refunds, notifications
+  $base/dashboard                 queues: counts, workers, dead jobs (retry with the token)
+  $base/dashboard/kpis            revenue and orders per day, top customers
+  $base/metrics                   Prometheus metrics
   $base/api/queues                queue depths
   $base/api/ops/canary            last worker sign of life
 Refund an order:  curl -X POST -H "Authorization: Bearer ${API_TOKENS%%,*}" \\

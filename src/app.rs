@@ -78,6 +78,8 @@ impl Hooks for App {
         AppRoutes::with_default_routes()
             .add_route(controllers::queues::routes())
             .add_route(controllers::ops::routes())
+            .add_route(controllers::prometheus::routes())
+            .add_route(controllers::dashboard::routes())
             .add_route(controllers::metrics::routes(ctx))
             .add_route(controllers::imports::routes())
             .add_route(controllers::orders::routes())
@@ -91,6 +93,8 @@ impl Hooks for App {
 
     fn register_tasks(tasks: &mut Tasks) {
         tasks.register(tasks::queues_status::QueuesStatus);
+        tasks.register(tasks::queues_dead::QueuesDead);
+        tasks.register(tasks::queues_retry::QueuesRetry);
         tasks.register(tasks::orders_recover::OrdersRecover);
         tasks.register(tasks::kpi::KpiRebuild);
         tasks.register(tasks::kpi::KpiVerify);

@@ -122,6 +122,14 @@ pub struct ApalisSettings {
     pub keep_done_secs: u64,
 }
 
+impl ApalisSettings {
+    /// A worker silent for longer than this is dead (heartbeat × missed beats).
+    #[must_use]
+    pub fn worker_ttl_secs(&self) -> u64 {
+        self.heartbeat_secs * u64::from(self.missed_heartbeats.max(1))
+    }
+}
+
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StockSettings {

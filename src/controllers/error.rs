@@ -65,16 +65,34 @@ impl From<loco_rs::Error> for ApiError {
     }
 }
 
-impl From<crate::models::refunds::RefundError> for ApiError {
-    fn from(error: crate::models::refunds::RefundError) -> Self {
-        if error.status().is_server_error() {
-            return Self::internal(&error);
+impl ApiError {
+    /// A domain error already classified: a server error is logged and hidden.
+    fn classified(
+        error: &dyn std::fmt::Display,
+        status: StatusCode,
+        code: &'static str,
+        details: Option<serde_json::Value>,
+    ) -> Self {
+        if status.is_server_error() {
+            return Self::internal(error);
         }
         Self {
-            status: error.status(),
-            code: error.code(),
+            status,
+            code,
             message: error.to_string(),
-            details: error.details(),
+            details,
         }
+    }
+}
+
+impl From<crate::models::refunds::RefundError> for ApiError {
+    fn from(error: crate::models::refunds::RefundError) -> Self {
+        Self::classified(&error, error.status(), error.code(), error.details())
+    }
+}
+
+impl From<crate::workers::dead::DeadJobError> for ApiError {
+    fn from(error: crate::workers::dead::DeadJobError) -> Self {
+        Self::classified(&error, error.status(), error.code(), error.details())
     }
 }

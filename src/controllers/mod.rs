@@ -1,8 +1,10 @@
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod imports;
 pub mod metrics;
 pub mod ops;
 pub mod orders;
+pub mod prometheus;
 pub mod queues;
 pub mod refunds;

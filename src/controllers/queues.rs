@@ -1,11 +1,27 @@
-//! Queue depths: the first thing to look at when orders stop moving.
-use axum::{extract::State, routing::get};
+//! Queue depths and dead jobs: the first thing to look at when orders stop moving.
+use std::collections::HashMap;
+
+use axum::{
+    body::Bytes,
+    extract::{rejection::QueryRejection, Path, Query, State},
+    http::StatusCode,
+    routing::{get, post},
+    Json,
+};
 use loco_rs::prelude::*;
 
+use super::{auth::ApiToken, error::ApiError};
 use crate::{
-    views::queues::QueuesResponse,
-    workers::{queue_names, QueueCounts, Services},
+    views::queues::{QueuesResponse, RetryResponse},
+    workers::{
+        dead::{self, DeadJobs, OperatedQueue, RetryRequest},
+        queue_names, QueueCounts, Services,
+    },
 };
+
+/// Dead jobs listed when the request names no `limit`, and the most it may name.
+const DEFAULT_DEAD_LIMIT: usize = 50;
+const MAX_DEAD_LIMIT: usize = 1000;
 
 /// Counts of the four product queues.
 ///
@@ -25,11 +41,78 @@ pub async fn all_counts(ctx: &AppContext) -> Result<Vec<QueueCounts>> {
     let services = Services::of(ctx)?;
     let mut counts = Vec::with_capacity(queue_names::ALL.len());
     for queue in queue_names::ALL {
-        counts.push(QueueCounts::read(&services.redis, &services.settings.redis.key(queue)).await?);
+        let name = services.settings.redis.key(queue);
+        let ttl = services.settings.apalis.worker_ttl_secs();
+        counts.push(QueueCounts::read(&services.redis, &name, ttl).await?);
     }
     Ok(counts)
 }
 
+/// `GET /api/queues/{queue}/dead?limit=50`: the newest dead jobs of a queue.
+///
+/// # Errors
+/// 404 unknown queue, 400 bad `limit`, 500 when Redis fails.
+pub async fn dead_jobs(
+    State(ctx): State<AppContext>,
+    Path(queue): Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<DeadJobs>, ApiError> {
+    let services = Services::of(&ctx)?;
+    let queue = OperatedQueue::resolve(&services.settings, &queue)?;
+    let Query(params) = query.map_err(|e| bad_limit(e.body_text()))?;
+    let limit = match params.get("limit") {
+        None => DEFAULT_DEAD_LIMIT,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_DEAD_LIMIT).contains(n))
+            .ok_or_else(|| {
+                bad_limit(format!(
+                    "`limit` must be a whole number from 1 to {MAX_DEAD_LIMIT}, got `{raw}`"
+                ))
+            })?,
+    };
+    let mut conn = services.redis.clone();
+    Ok(Json(dead::list(&mut conn, &queue, limit).await?))
+}
+
+fn bad_limit(message: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_limit", message)
+}
+
+/// `POST /api/queues/{queue}/dead/retry` with `{"ids": [...]}` or `{"all": true}`.
+///
+/// # Errors
+/// 401 without a token, 404 unknown queue or an id that is not dead (nothing
+/// moves), 422 bad body, 500 when Redis fails.
+pub async fn retry_dead(
+    _token: ApiToken,
+    State(ctx): State<AppContext>,
+    Path(queue): Path<String>,
+    body: Bytes,
+) -> Result<Json<RetryResponse>, ApiError> {
+    let services = Services::of(&ctx)?;
+    let queue = OperatedQueue::resolve(&services.settings, &queue)?;
+    let request = RetryRequest::from_json(&body)?;
+    let mut conn = services.redis.clone();
+    let outcome = request.run(&mut conn, &queue).await?;
+    tracing::info!(
+        queue = queue.short,
+        retried = outcome.retried,
+        skipped = outcome.skipped,
+        "dead jobs retried"
+    );
+    Ok(Json(RetryResponse {
+        queue: queue.short,
+        retried: outcome.retried,
+        skipped: outcome.skipped,
+    }))
+}
+
 pub fn routes() -> Routes {
-    Routes::new().prefix("api/queues").add("/", get(list))
+    Routes::new()
+        .prefix("api/queues")
+        .add("/", get(list))
+        .add("/{queue}/dead", get(dead_jobs))
+        .add("/{queue}/dead/retry", post(retry_dead))
 }

@@ -7,4 +7,6 @@ pub mod orders_refund;
 pub mod orders_status;
 pub mod products_import;
 pub mod progress;
+pub mod queues_dead;
+pub mod queues_retry;
 pub mod queues_status;

@@ -51,13 +51,27 @@ impl Task for QueuesStatus {
             return Ok(());
         }
         println!(
-            "{:<40} {:>9} {:>9} {:>9} {:>11} {:>7} {:>7}",
-            "queue", "pending", "scheduled", "running", "done", "dead", "workers"
+            "{:<40} {:>9} {:>9} {:>9} {:>11} {:>7} {:>7} {:>5}",
+            "queue", "pending", "scheduled", "running", "done", "dead", "workers", "live"
         );
-        for c in counts {
+        for c in &counts {
             println!(
-                "{:<40} {:>9} {:>9} {:>9} {:>11} {:>7} {:>7}",
-                c.queue, c.pending, c.scheduled, c.running, c.done, c.dead, c.workers
+                "{:<40} {:>9} {:>9} {:>9} {:>11} {:>7} {:>7} {:>5}",
+                c.queue,
+                c.pending,
+                c.scheduled,
+                c.running,
+                c.done,
+                c.dead,
+                c.workers,
+                c.live_workers
+            );
+        }
+        for c in counts.iter().filter(|c| c.unattended()) {
+            println!(
+                "! {}: {} job(s) wait and no worker is alive; start one: cargo loco start --worker",
+                c.queue,
+                c.pending + c.scheduled
             );
         }
         Ok(())

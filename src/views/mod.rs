@@ -1,5 +1,9 @@
+pub mod dashboard;
+pub mod html;
 pub mod imports;
+pub mod kpi_page;
 pub mod metrics;
 pub mod orders;
+pub mod prometheus;
 pub mod queues;
 pub mod refunds;

@@ -7,3 +7,12 @@ use crate::workers::QueueCounts;
 pub struct QueuesResponse {
     pub queues: Vec<QueueCounts>,
 }
+
+/// `POST /api/queues/{queue}/dead/retry`: how many dead jobs were queued again.
+#[derive(Debug, Serialize)]
+pub struct RetryResponse {
+    pub queue: &'static str,
+    pub retried: u64,
+    /// Dead ids whose payload is gone: left where they are.
+    pub skipped: u64,
+}

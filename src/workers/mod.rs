@@ -5,11 +5,13 @@
 //! - [`WorkerProcess`] runs one apalis `Monitor` per process, plus housekeeping.
 //! - [`Lease`] keeps two deliveries of one job from doing an outside effect at once.
 pub mod canary;
+pub mod dead;
 pub mod import_chunk;
 mod job;
 mod lease;
 pub mod notify;
 pub mod order_workflow;
+pub mod overview;
 mod process;
 mod queue;
 pub mod refund;

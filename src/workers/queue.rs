@@ -25,8 +25,7 @@ impl<J: Job> JobQueue<J> {
             redis: services.redis.clone(),
             name: full_name(settings, J::QUEUE),
             max_attempts: J::settings(settings).retries + 1,
-            worker_ttl_secs: settings.apalis.heartbeat_secs
-                * u64::from(settings.apalis.missed_heartbeats.max(1)),
+            worker_ttl_secs: settings.apalis.worker_ttl_secs(),
             _job: PhantomData,
         }
     }
@@ -65,7 +64,7 @@ impl<J: Job> JobQueue<J> {
     /// # Errors
     /// When Redis fails.
     pub async fn counts(&self) -> Result<QueueCounts> {
-        QueueCounts::read(&self.redis, &self.name).await
+        QueueCounts::read(&self.redis, &self.name, self.worker_ttl_secs).await
     }
 
     /// Workers of this queue that sent a heartbeat recently. Unlike
@@ -75,16 +74,29 @@ impl<J: Job> JobQueue<J> {
     /// # Errors
     /// When Redis fails.
     pub async fn live_workers(&self) -> Result<u64> {
-        let since = scripts::unix_now().saturating_sub(self.worker_ttl_secs);
         let mut conn = self.redis.clone();
-        redis::cmd("ZCOUNT")
-            .arg(format!("{}:workers", self.name))
-            .arg(since)
-            .arg("+inf")
-            .query_async(&mut conn)
+        live_workers(&mut conn, &self.name, self.worker_ttl_secs)
             .await
             .map_err(|e| Error::string(&format!("queue {}: {e}", self.name)))
     }
+}
+
+/// Workers of the queue named `name` that beat within the last `ttl_secs`.
+///
+/// # Errors
+/// Redis errors.
+pub async fn live_workers<C: redis::aio::ConnectionLike>(
+    conn: &mut C,
+    name: &str,
+    ttl_secs: u64,
+) -> redis::RedisResult<u64> {
+    let since = scripts::unix_now().saturating_sub(ttl_secs);
+    redis::cmd("ZCOUNT")
+        .arg(format!("{name}:workers"))
+        .arg(since)
+        .arg("+inf")
+        .query_async(conn)
+        .await
 }
 
 fn encode<J: Serialize>(job: &J) -> Result<Vec<u8>> {
@@ -132,19 +144,32 @@ pub struct QueueCounts {
     pub done: u64,
     /// Gave up after the last attempt, or failed permanently.
     pub dead: u64,
-    /// Worker instances that sent a heartbeat recently.
+    /// Worker entries in Redis, including those of killed workers not yet cleaned up.
     pub workers: u64,
+    /// Workers that sent a heartbeat within `heartbeat_secs × missed_heartbeats`:
+    /// 0 while jobs wait means nobody works the queue.
+    pub live_workers: u64,
+    /// The newest heartbeat of any worker (unix seconds).
+    #[serde(skip)]
+    pub last_beat_at: Option<u64>,
 }
 
 impl QueueCounts {
-    /// Reads the counts of the queue named `name` (prefix included).
+    /// Jobs wait and no live worker takes them: what an operator must be told.
+    #[must_use]
+    pub const fn unattended(&self) -> bool {
+        self.live_workers == 0 && self.pending + self.scheduled > 0
+    }
+
+    /// Reads the counts of the queue named `name` (prefix included); a worker
+    /// silent for longer than `worker_ttl_secs` is not live.
     ///
     /// # Errors
     /// When Redis fails.
-    pub async fn read(redis: &ConnectionManager, name: &str) -> Result<Self> {
+    pub async fn read(redis: &ConnectionManager, name: &str, worker_ttl_secs: u64) -> Result<Self> {
         let mut conn = redis.clone();
         let redis_err = |e: redis::RedisError| Error::string(&format!("queue {name}: {e}"));
-        let (pending, scheduled, done, dead, workers): (u64, u64, u64, u64, Vec<String>) =
+        let (pending, scheduled, done, dead, workers): (u64, u64, u64, u64, Vec<(String, f64)>) =
             redis::pipe()
                 .cmd("LLEN")
                 .arg(format!("{name}:active"))
@@ -158,18 +183,25 @@ impl QueueCounts {
                 .arg(format!("{name}:workers"))
                 .arg(0)
                 .arg(-1)
+                .arg("WITHSCORES")
                 .query_async(&mut conn)
                 .await
                 .map_err(redis_err)?;
         let mut running = 0;
         if !workers.is_empty() {
             let mut pipe = redis::pipe();
-            for worker in &workers {
+            for (worker, _) in &workers {
                 pipe.cmd("SCARD").arg(format!("{name}:inflight:{worker}"));
             }
             let sizes: Vec<u64> = pipe.query_async(&mut conn).await.map_err(redis_err)?;
             running = sizes.iter().sum();
         }
+        // Scores are the workers' last heartbeats, in unix seconds.
+        let beats: Vec<u64> = workers
+            .iter()
+            .map(|(_, beat)| beat.max(0.0) as u64)
+            .collect();
+        let live_since = scripts::unix_now().saturating_sub(worker_ttl_secs);
         Ok(Self {
             queue: name.to_string(),
             pending,
@@ -178,6 +210,8 @@ impl QueueCounts {
             done,
             dead,
             workers: workers.len() as u64,
+            live_workers: beats.iter().filter(|beat| **beat >= live_since).count() as u64,
+            last_beat_at: beats.iter().max().copied(),
         })
     }
 }

@@ -1,7 +1,10 @@
+mod dashboard;
+mod dead_jobs;
 mod imports;
 mod metrics;
 mod ops;
 mod orders;
+mod prometheus;
 mod queues;
 mod refund_batches;
 mod refund_concurrency;

@@ -3,9 +3,21 @@ use async_trait::async_trait;
 use loco_rs::app::AppContext;
 use orders_flow::{
     settings::{QueueSettings, Settings},
-    workers::{Job, JobAttempt, JobError, JobResult, Services},
+    workers::{Job, JobAttempt, JobError, JobResult, Services, WorkerProcess, WorkerSet},
 };
 use serde::{Deserialize, Serialize};
+
+use super::TestApp;
+
+/// Starts a worker process in the test for `J`'s queue only.
+pub async fn start_worker<J: Job>(app: &TestApp) -> WorkerProcess {
+    WorkerSet::new(app.ctx())
+        .unwrap()
+        .add::<J>()
+        .start()
+        .await
+        .unwrap()
+}
 
 /// Counts its runs per `key` in Redis; fails as told.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -19,6 +31,8 @@ pub enum Failure {
     Never,
     Always,
     Permanent,
+    /// Fails (to be retried) while this key has run at most this many times.
+    FirstRuns(i64),
 }
 
 #[async_trait]
@@ -42,13 +56,16 @@ impl Job for CountJob {
             .settings
             .redis
             .key(&format!("test:runs:{}", self.key));
-        let _: i64 = redis::cmd("INCR")
+        let runs: i64 = redis::cmd("INCR")
             .arg(key)
             .query_async(&mut conn)
             .await
             .map_err(anyhow::Error::from)?;
         match self.fail {
-            Failure::Never => Ok(()),
+            Failure::FirstRuns(n) if runs <= n => {
+                Err(JobError::Retry(anyhow::anyhow!("told to fail {n} times")))
+            }
+            Failure::Never | Failure::FirstRuns(_) => Ok(()),
             Failure::Always => Err(JobError::Retry(anyhow::anyhow!("told to fail"))),
             Failure::Permanent => Err(JobError::Permanent(anyhow::anyhow!("told to give up"))),
         }

@@ -227,3 +227,14 @@ async fn read_data<R: AsyncBufReadExt + Unpin>(lines: &mut R) -> std::io::Result
         data.push_str(line.strip_prefix('.').unwrap_or(&line));
     }
 }
+
+/// An app mailing to `sink`, notification jobs retried `retries` times 10 ms apart.
+pub async fn app_mailing_to(sink: &SmtpSink, retries: usize) -> super::TestApp {
+    super::TestApp::boot_config(|config| {
+        sink.configure(config);
+        config.settings.as_mut().expect("settings")["queues"]["notifications"] = serde_json::json!(
+            { "concurrency": 4, "retries": retries, "backoff_ms": 10, "timeout_secs": 5 }
+        );
+    })
+    .await
+}

@@ -2,4 +2,5 @@ mod args;
 mod catalog_and_generator;
 mod import_backpressure;
 mod orders_import;
+mod queues_retry;
 mod refund;

@@ -11,17 +11,17 @@ use orders_flow::{
 };
 use sea_orm::EntityTrait;
 
-use crate::support::{eventually, shop, smtp::SmtpSink, TestApp};
+use crate::support::{
+    eventually,
+    jobs::start_worker,
+    shop,
+    smtp::{app_mailing_to, SmtpSink},
+    TestApp,
+};
 
 /// An app mailing to `sink`, with quick retries: 3 attempts, 10 ms apart.
 pub async fn app_with_sink(sink: &SmtpSink) -> TestApp {
-    TestApp::boot_config(|config| {
-        sink.configure(config);
-        config.settings.as_mut().expect("settings")["queues"]["notifications"] = serde_json::json!(
-            { "concurrency": 4, "retries": 2, "backoff_ms": 10, "timeout_secs": 5 }
-        );
-    })
-    .await
+    app_mailing_to(sink, 2).await
 }
 
 /// A failed order of a customer with (or without) `email`, its notification queued.
@@ -44,12 +44,7 @@ pub async fn row(app: &TestApp, id: i64) -> order_notifications::Model {
 }
 
 async fn start_workers(app: &TestApp) -> WorkerProcess {
-    WorkerSet::new(app.ctx())
-        .unwrap()
-        .add::<NotificationJob>()
-        .start()
-        .await
-        .unwrap()
+    start_worker::<NotificationJob>(app).await
 }
 
 async fn until_status(app: &TestApp, id: i64, wanted: &str) -> order_notifications::Model {

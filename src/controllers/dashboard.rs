@@ -1,0 +1,96 @@
+//! The operators' pages (the Horizon equivalent): queues and live KPIs, as HTML.
+use std::collections::HashMap;
+
+use axum::{
+    extract::{Query, State},
+    http::StatusCode,
+    response::Html,
+    routing::get,
+};
+use loco_rs::prelude::*;
+
+use super::error::ApiError;
+use crate::{
+    models::kpi::{figures, store},
+    views::{dashboard, kpi_page},
+    workers::{dead, overview::OpsStatus, Services},
+};
+
+/// Dead jobs shown per queue; the API pages through more.
+const DEAD_SHOWN: usize = 20;
+/// Days on the KPI page unless `?days=` says otherwise, and the most it may say.
+const DEFAULT_DAYS: i64 = 14;
+const MAX_DAYS: i64 = 90;
+const TOP_CUSTOMERS: isize = 10;
+
+/// `GET /dashboard`: counts, worker liveness and dead jobs of every queue, the
+/// KPI outbox and the last canary.
+///
+/// # Errors
+/// 500 when Redis or the database fails.
+pub async fn queues(State(ctx): State<AppContext>) -> Result<Html<String>, ApiError> {
+    let services = Services::of(&ctx)?;
+    let status = OpsStatus::read(&ctx).await?;
+    let mut conn = services.redis.clone();
+    let mut dead_pages = Vec::new();
+    for q in status.queues.iter().filter(|q| q.counts.dead > 0) {
+        let queue = dead::OperatedQueue::resolve(&services.settings, q.queue)?;
+        dead_pages.push(dead::list(&mut conn, &queue, DEAD_SHOWN).await?);
+    }
+    Ok(Html(dashboard::render(
+        &status,
+        &dead_pages,
+        services.settings.apalis.worker_ttl_secs(),
+    )))
+}
+
+/// `GET /dashboard/kpis?days=14`: the last days' revenue and orders as bars, and
+/// the all-time top customers, from the same Redis figures as the metrics API.
+///
+/// # Errors
+/// 400 for a bad `days`; 500 when Redis fails.
+pub async fn kpis(
+    State(ctx): State<AppContext>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Html<String>, ApiError> {
+    let count = match params.get("days") {
+        None => DEFAULT_DAYS,
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_DAYS).contains(n))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_days",
+                    format!("`days` must be a whole number from 1 to {MAX_DAYS}, got `{raw}`"),
+                )
+            })?,
+    };
+    let services = Services::of(&ctx)?;
+    let prefix = &services.settings.redis.prefix;
+    let today = chrono::Utc::now().date_naive();
+    let days: Vec<String> = (0..count)
+        .rev()
+        .map(|back| {
+            (today - chrono::Days::new(back.unsigned_abs()))
+                .format("%Y-%m-%d")
+                .to_string()
+        })
+        .collect();
+    let day_figures = figures::read_days(&services.redis, prefix, &days)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let board = figures::read_board(&services.redis, &store::all_time_key(prefix), TOP_CUSTOMERS)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let days: Vec<_> = days.into_iter().zip(day_figures).collect();
+    Ok(Html(kpi_page::render(&days, &board)))
+}
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .prefix("dashboard")
+        .add("/", get(queues))
+        .add("/kpis", get(kpis))
+}

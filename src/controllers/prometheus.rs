@@ -1,0 +1,28 @@
+//! `GET /metrics` for Prometheus (the KPI API is `/api/metrics`).
+use axum::{
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use loco_rs::{app::Hooks, prelude::*};
+
+use super::error::ApiError;
+use crate::{app::App, views::prometheus, workers::overview::OpsStatus};
+
+/// Queue depths by state, worker liveness, the KPI outbox and the canary.
+/// Nothing here counts a large table: one scrape costs a few dozen Redis
+/// commands and one count on the partial index of unapplied KPI events.
+///
+/// # Errors
+/// 500 when Redis or the database fails (Prometheus then records `up 0`).
+pub async fn scrape(State(ctx): State<AppContext>) -> Result<Response, ApiError> {
+    let status = OpsStatus::read(&ctx).await?;
+    let version = <App as Hooks>::app_version();
+    let body = prometheus::render(&version, &status);
+    Ok(([(header::CONTENT_TYPE, prometheus::CONTENT_TYPE)], body).into_response())
+}
+
+pub fn routes() -> Routes {
+    Routes::new().add("/metrics", get(scrape))
+}
