@@ -12,7 +12,7 @@ use crate::{app::App, views::prometheus, workers::overview::OpsStatus};
 
 /// Queue depths by state, worker liveness, the KPI outbox and the canary.
 /// Nothing here counts a large table: one scrape costs a few dozen Redis
-/// commands and one count on the partial index of unapplied KPI events.
+/// commands and one count of the KPI events past the outbox cursor.
 ///
 /// # Errors
 /// 500 when Redis or the database fails (Prometheus then records `up 0`).

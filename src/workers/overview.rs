@@ -9,7 +9,7 @@ use crate::models::kpi::ledger;
 /// What the dashboard and `/metrics` show; every part is cheap to read.
 pub struct OpsStatus {
     pub queues: Vec<QueueOverview>,
-    /// KPI events committed and not yet applied to Redis (a partial index count).
+    /// KPI events committed and not yet applied to Redis (counted past the outbox cursor).
     pub kpi_outbox_pending: u64,
     pub canary: CanaryReport,
 }

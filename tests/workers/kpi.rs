@@ -238,7 +238,15 @@ impl Drop for PrivateRedis {
 #[tokio::test]
 async fn figures_catch_up_when_redis_comes_back() {
     let app = boot().await;
-    let port = 20_000 + (std::process::id() % 20_000) as u16;
+    // A port the kernel just handed out and took back. The port used to be
+    // derived from the pid; once, in a full PostgreSQL run, the private Redis
+    // never answered on it (likely taken: 20,000-39,999 overlaps the kernel's
+    // ephemeral ports).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("redis://127.0.0.1:{port}");
     let redis = PrivateRedis::start(port);
     let manager = eventually("the private redis", Duration::from_secs(10), || {
