@@ -14,6 +14,9 @@
 # BENCH_STALL_SECS (default 120): a run in which nothing moves that long fails.
 # BENCH_BIN=path: run that binary instead of building this checkout (an A/B run of two
 # builds on one host: copy the other build's target/release/orders-flow-cli aside first).
+# Build the other checkout with its own CARGO_TARGET_DIR: sharing this one, cargo took
+# the other checkout's `migration` crate for this one's next build (seen: a binary
+# without migration 9).
 # Results are printed and appended as a CSV row to bench/results.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
