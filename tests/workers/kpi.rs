@@ -452,3 +452,28 @@ async fn a_day_rebuild_is_not_undone_by_expired_guards() {
     assert!(kpi::verify(db, &s.redis, &prefix).await.unwrap().is_empty());
     assert_eq!(kpi::ledger::pending_count(db).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_rebuild_never_moves_the_cursor_back() {
+    use kpi::cursor::Cursor;
+    let app = boot().await;
+    kpi_data::run_orders(&app, 6).await;
+    let s = app.services();
+    let db = &app.ctx().db;
+    kpi_data::drain_all(db, &s.redis, &s.settings.redis.prefix).await;
+    let drained = Cursor::read(db).await.unwrap();
+    assert!(drained.at > (0, 0));
+    // A rebuild whose snapshot saw an older cursor: a drainer has passed (and
+    // forgotten) skips since, so going back would apply them again.
+    Cursor::replace(db, Some((0, 0)), &[]).await.unwrap();
+    let after = Cursor::read(db).await.unwrap();
+    assert_eq!(after.at, drained.at);
+    assert_eq!(
+        after.generation,
+        drained.generation + 1,
+        "a drainer's read is void"
+    );
+    // A day rebuild leaves the position alone.
+    Cursor::replace(db, None, &[]).await.unwrap();
+    assert_eq!(Cursor::read(db).await.unwrap().at, drained.at);
+}

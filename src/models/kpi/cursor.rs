@@ -67,23 +67,36 @@ impl Cursor {
         Ok(moved)
     }
 
-    /// Puts the cursor at `at` and records `skips` (events past it that are
-    /// in Redis already), starting a new generation. Only a rebuild does this,
-    /// in one transaction with its snapshot's outcome.
+    /// Records `skips` (events past the cursor that are in Redis already),
+    /// moves the cursor forward to `at` if given, and starts a new generation.
+    /// Only a rebuild does this, in one transaction, with its snapshot's outcome.
+    ///
+    /// Never backwards: a drainer may have passed skipped events after the
+    /// rebuild read the cursor, and forgotten those skips; moving back would
+    /// apply them again.
     ///
     /// # Errors
     /// Database errors.
     pub async fn replace<C: ConnectionTrait>(
         db: &C,
-        at: Position,
+        at: Option<Position>,
         skips: &[Position],
     ) -> Result<(), DbErr> {
         db.execute_raw(statement(
             db,
-            "UPDATE kpi_cursor SET tx = ?, event_id = ?, generation = generation + 1 WHERE id = 1",
-            vec![at.0.into(), at.1.into()],
+            "UPDATE kpi_cursor SET generation = generation + 1 WHERE id = 1",
+            vec![],
         ))
         .await?;
+        if let Some(at) = at {
+            db.execute_raw(statement(
+                db,
+                "UPDATE kpi_cursor SET tx = ?, event_id = ? \
+                 WHERE id = 1 AND (tx, event_id) < (?, ?)",
+                vec![at.0.into(), at.1.into(), at.0.into(), at.1.into()],
+            ))
+            .await?;
+        }
         for chunk in skips.chunks(1_000) {
             let rows = vec!["(?, ?)"; chunk.len()].join(", ");
             let values = chunk

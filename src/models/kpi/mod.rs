@@ -133,9 +133,9 @@ async fn rebuild_locked(
     let (at, skips) = match day {
         None => {
             let at = ledger::settled_end(&txn, cursor.at).await?;
-            (at, ledger::positions_after(&txn, at).await?)
+            (Some(at), ledger::positions_after(&txn, at).await?)
         }
-        Some(_) => (cursor.at, past_positions),
+        Some(_) => (None, past_positions),
     };
     txn.commit().await?;
 
