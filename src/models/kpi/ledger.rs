@@ -1,9 +1,10 @@
 //! The database side of the figures: the outbox rows and what they add up to.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use sea_orm::{
-    sea_query::Expr, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    sea_query::{Expr, ExprTrait, SimpleExpr},
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait,
 };
 
 use super::{
@@ -37,34 +38,43 @@ pub enum Settled {
     Visible,
 }
 
-/// Events past `at` in outbox order, with their positions and the customer's
-/// external id. Rows applied under the old flag (before migration 9) are left out.
+/// What a read past the cursor found.
+#[derive(Debug, Default)]
+pub struct Past {
+    /// The events Redis has not seen, in outbox order (skips left out).
+    pub events: Vec<(Position, EventArgs)>,
+    /// The last event read, skipped or not: where a drainer may move the cursor.
+    pub last: Option<Position>,
+    /// Rows read, skips included: a full page means there may be more.
+    pub read: usize,
+}
+
+/// Events past the `cursor` in outbox order, with their positions and the
+/// customer's external id, leaving out those a rebuild listed as skips and the
+/// rows applied under the old flag (before migration 9).
 ///
 /// # Errors
 /// Database errors.
-pub async fn after<C: ConnectionTrait>(
+pub async fn past_cursor<C: ConnectionTrait>(
     db: &C,
-    at: Position,
+    cursor: &Cursor,
     scope: &Scope,
     settled: Settled,
     limit: Option<u64>,
-) -> Result<Vec<(Position, EventArgs)>, DbErr> {
-    let mut query = past(
-        kpi_events::Entity::find()
-            .select_only()
-            .column(kpi_events::Column::Tx)
-            .column(kpi_events::Column::Id)
-            .column(kpi_events::Column::Kind)
-            .column(kpi_events::Column::RevenueDeltaCents)
-            .column(customers::Column::ExternalId)
-            .column(kpi_events::Column::Day)
-            .join(JoinType::InnerJoin, kpi_events::Relation::Customers.def()),
-        db.get_database_backend(),
-        at,
-    )
-    .filter(kpi_events::Column::AppliedAt.is_null());
-    if let (Settled::Only, Some(below)) = (settled, settled_below(db)) {
-        query = query.filter(Expr::cust(format!("kpi_events.tx < {below}")));
+) -> Result<Past, DbErr> {
+    let mut query = kpi_events::Entity::find()
+        .select_only()
+        .column(kpi_events::Column::Tx)
+        .column(kpi_events::Column::Id)
+        .column(kpi_events::Column::Kind)
+        .column(kpi_events::Column::RevenueDeltaCents)
+        .column(customers::Column::ExternalId)
+        .column(kpi_events::Column::Day)
+        .join(JoinType::InnerJoin, kpi_events::Relation::Customers.def())
+        .filter(past(cursor.at))
+        .filter(kpi_events::Column::AppliedAt.is_null());
+    if settled == Settled::Only {
+        query = settled_only(query, db.get_database_backend());
     }
     let rows: Vec<(i64, i64, String, i64, String, String)> = scope
         .apply(query)
@@ -74,8 +84,15 @@ pub async fn after<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows
+    let read = rows.len();
+    let last = rows.last().map(|row| (row.0, row.1));
+    let skipped = match last {
+        Some(last) => cursor::skips_between(db, cursor.at, last).await?,
+        None => HashSet::new(),
+    };
+    let events = rows
         .into_iter()
+        .filter(|row| !skipped.contains(&row.1))
         .map(|(tx, id, kind, revenue_delta_cents, customer, day)| {
             (
                 (tx, id),
@@ -88,7 +105,8 @@ pub async fn after<C: ConnectionTrait>(
                 },
             )
         })
-        .collect())
+        .collect();
+    Ok(Past { events, last, read })
 }
 
 /// Events Redis has not seen yet, oldest first: past the cursor, not skipped,
@@ -102,25 +120,21 @@ pub async fn unapplied<C: ConnectionTrait>(
     limit: Option<u64>,
 ) -> Result<Vec<EventArgs>, DbErr> {
     let cursor = Cursor::read(db).await?;
-    let events = after(db, cursor.at, scope, Settled::Only, limit).await?;
-    let Some(&(last, _)) = events.last() else {
-        return Ok(Vec::new());
-    };
-    let skipped = cursor::skips_between(db, cursor.at, last).await?;
-    Ok(events
-        .into_iter()
-        .filter(|(_, e)| !skipped.contains(&e.id))
-        .map(|(_, e)| e)
-        .collect())
+    let past = past_cursor(db, &cursor, scope, Settled::Only, limit).await?;
+    Ok(past.events.into_iter().map(|(_, e)| e).collect())
 }
 
-/// Transaction ids below this have all ended: their events are final.
-/// On SQLite every event has `tx` 0 and ids commit in order (one writer).
-fn settled_below<C: ConnectionTrait>(db: &C) -> Option<&'static str> {
-    (db.get_database_backend() == DbBackend::Postgres).then_some(SETTLED_BELOW)
+/// Keeps the events whose transaction is older than every running one: they
+/// are final. On SQLite every event has `tx` 0 and ids commit in order (one
+/// writer), so every committed event is final.
+fn settled_only<Q: QueryFilter>(query: Q, backend: DbBackend) -> Q {
+    match backend {
+        DbBackend::Postgres => query.filter(Expr::cust(
+            "kpi_events.tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        )),
+        _ => query,
+    }
 }
-
-const SETTLED_BELOW: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 
 /// Where a full rebuild may put the cursor: the last event of the snapshot
 /// that no running transaction can precede, or `at` if that is further.
@@ -128,14 +142,11 @@ const SETTLED_BELOW: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigi
 /// # Errors
 /// Database errors.
 pub async fn settled_end<C: ConnectionTrait>(db: &C, at: Position) -> Result<Position, DbErr> {
-    let mut query = kpi_events::Entity::find()
+    let query = kpi_events::Entity::find()
         .select_only()
         .column(kpi_events::Column::Tx)
         .column(kpi_events::Column::Id);
-    if let Some(below) = settled_below(db) {
-        query = query.filter(Expr::cust(format!("kpi_events.tx < {below}")));
-    }
-    let last: Option<Position> = query
+    let last: Option<Position> = settled_only(query, db.get_database_backend())
         .order_by_desc(kpi_events::Column::Tx)
         .order_by_desc(kpi_events::Column::Id)
         .limit(1)
@@ -153,27 +164,25 @@ pub async fn positions_after<C: ConnectionTrait>(
     db: &C,
     at: Position,
 ) -> Result<Vec<Position>, DbErr> {
-    past(
-        kpi_events::Entity::find()
-            .select_only()
-            .column(kpi_events::Column::Tx)
-            .column(kpi_events::Column::Id),
-        db.get_database_backend(),
-        at,
-    )
-    .filter(kpi_events::Column::AppliedAt.is_null())
-    .into_tuple()
-    .all(db)
-    .await
+    kpi_events::Entity::find()
+        .select_only()
+        .column(kpi_events::Column::Tx)
+        .column(kpi_events::Column::Id)
+        .filter(past(at))
+        .filter(kpi_events::Column::AppliedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await
 }
 
-/// `(kpi_events.tx, kpi_events.id) > at` (placeholders differ by backend).
-fn past<Q: QueryFilter>(query: Q, backend: DbBackend, at: Position) -> Q {
-    let sql = match backend {
-        DbBackend::Postgres => "(kpi_events.tx, kpi_events.id) > ($1, $2)",
-        _ => "(kpi_events.tx, kpi_events.id) > (?, ?)",
-    };
-    query.filter(Expr::cust_with_values(sql, [at.0, at.1]))
+/// `(kpi_events.tx, kpi_events.id) > at`.
+fn past(at: Position) -> SimpleExpr {
+    let column = |c: kpi_events::Column| Expr::col((kpi_events::Entity, c));
+    Expr::tuple([
+        column(kpi_events::Column::Tx),
+        column(kpi_events::Column::Id),
+    ])
+    .gt(Expr::tuple([Expr::val(at.0), Expr::val(at.1)]))
 }
 
 /// What the events in `scope` add up to: the figures Redis must hold.

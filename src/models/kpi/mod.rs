@@ -44,18 +44,13 @@ pub async fn drain(
     let mut total = 0;
     loop {
         let cursor = Cursor::read(db).await?;
-        let batch =
-            ledger::after(db, cursor.at, &Scope::default(), Settled::Only, Some(BATCH)).await?;
-        let Some(&(last, _)) = batch.last() else {
+        let past =
+            ledger::past_cursor(db, &cursor, &Scope::default(), Settled::Only, Some(BATCH)).await?;
+        let Some(last) = past.last else {
             return Ok(total);
         };
-        let full = batch.len() as u64 == BATCH;
-        let skipped = cursor::skips_between(db, cursor.at, last).await?;
-        let events: Vec<EventArgs> = batch
-            .into_iter()
-            .filter(|(_, e)| !skipped.contains(&e.id))
-            .map(|(_, e)| e)
-            .collect();
+        let full = past.read as u64 == BATCH;
+        let events: Vec<EventArgs> = past.events.into_iter().map(|(_, e)| e).collect();
         if !events.is_empty() {
             let mut conn = redis.clone();
             let Some(applied) = store::apply(&mut conn, prefix, &events).await? else {
@@ -118,15 +113,8 @@ async fn rebuild_locked(
     let expected = ledger::expected(&txn, &scope).await?;
     // Counted here and not yet in Redis (as far as the cursor knows): a
     // drainer that read them before the lock must find them applied.
-    let past = ledger::after(&txn, cursor.at, &scope, Settled::Visible, None).await?;
-    let skipped = match past.last() {
-        Some(&(last, _)) => cursor::skips_between(&txn, cursor.at, last).await?,
-        None => std::collections::HashSet::new(),
-    };
-    let (past_positions, counted): (Vec<_>, Vec<_>) = past
-        .into_iter()
-        .filter(|(_, e)| !skipped.contains(&e.id))
-        .unzip();
+    let past = ledger::past_cursor(&txn, &cursor, &scope, Settled::Visible, None).await?;
+    let (past_positions, counted): (Vec<_>, Vec<_>) = past.events.into_iter().unzip();
     // A full rebuild counted every event of the snapshot: the cursor moves to
     // the last one no running transaction can precede, and the rest are skips.
     // A day rebuild moves nothing; the day's events past the cursor are skips.
