@@ -3,13 +3,12 @@ use std::collections::HashMap;
 
 use axum::{
     extract::{Query, State},
-    http::StatusCode,
     response::Html,
     routing::get,
 };
 use loco_rs::prelude::*;
 
-use super::error::ApiError;
+use super::{error::ApiError, params};
 use crate::{
     models::kpi::{figures, store},
     views::{dashboard, kpi_page},
@@ -53,20 +52,7 @@ pub async fn kpis(
     State(ctx): State<AppContext>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, ApiError> {
-    let count = match params.get("days") {
-        None => DEFAULT_DAYS,
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=MAX_DAYS).contains(n))
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_days",
-                    format!("`days` must be a whole number from 1 to {MAX_DAYS}, got `{raw}`"),
-                )
-            })?,
-    };
+    let count = params::bounded(&params, "days", DEFAULT_DAYS, 1..=MAX_DAYS, "invalid_days")?;
     let services = Services::of(&ctx)?;
     let prefix = &services.settings.redis.prefix;
     let today = chrono::Utc::now().date_naive();

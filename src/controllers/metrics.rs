@@ -77,16 +77,7 @@ fn date_param(params: &HashMap<String, String>, name: &str) -> Result<Option<Nai
 }
 
 fn limit_param(params: &HashMap<String, String>) -> Result<isize, ApiError> {
-    let Some(raw) = params.get("limit") else {
-        return Ok(10);
-    };
-    match raw.parse::<isize>() {
-        Ok(n) if (1..=100).contains(&n) => Ok(n),
-        _ => Err(bad(
-            "invalid_limit",
-            format!("`limit` must be a whole number from 1 to 100, got `{raw}`"),
-        )),
-    }
+    super::params::bounded(params, "limit", 10, 1..=100, "invalid_limit")
 }
 
 fn day(date: NaiveDate) -> String {

@@ -5,6 +5,7 @@ pub mod imports;
 pub mod metrics;
 pub mod ops;
 pub mod orders;
+pub mod params;
 pub mod prometheus;
 pub mod queues;
 pub mod refunds;

@@ -10,12 +10,12 @@ use axum::{
 };
 use loco_rs::prelude::*;
 
-use super::{auth::ApiToken, error::ApiError};
+use super::{auth::ApiToken, error::ApiError, params};
 use crate::{
     views::queues::{QueuesResponse, RetryResponse},
     workers::{
         dead::{self, DeadJobs, OperatedQueue, RetryRequest},
-        queue_names, QueueCounts, Services,
+        overview, QueueCounts, Services,
     },
 };
 
@@ -38,14 +38,8 @@ pub async fn list(State(ctx): State<AppContext>) -> Result<Response> {
 /// # Errors
 /// When Redis cannot be read.
 pub async fn all_counts(ctx: &AppContext) -> Result<Vec<QueueCounts>> {
-    let services = Services::of(ctx)?;
-    let mut counts = Vec::with_capacity(queue_names::ALL.len());
-    for queue in queue_names::ALL {
-        let name = services.settings.redis.key(queue);
-        let ttl = services.settings.apalis.worker_ttl_secs();
-        counts.push(QueueCounts::read(&services.redis, &name, ttl).await?);
-    }
-    Ok(counts)
+    let queues = overview::read_all(&Services::of(ctx)?).await?;
+    Ok(queues.into_iter().map(|q| q.counts).collect())
 }
 
 /// `GET /api/queues/{queue}/dead?limit=50`: the newest dead jobs of a queue.
@@ -60,18 +54,13 @@ pub async fn dead_jobs(
     let services = Services::of(&ctx)?;
     let queue = OperatedQueue::resolve(&services.settings, &queue)?;
     let Query(params) = query.map_err(|e| bad_limit(e.body_text()))?;
-    let limit = match params.get("limit") {
-        None => DEFAULT_DEAD_LIMIT,
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_DEAD_LIMIT).contains(n))
-            .ok_or_else(|| {
-                bad_limit(format!(
-                    "`limit` must be a whole number from 1 to {MAX_DEAD_LIMIT}, got `{raw}`"
-                ))
-            })?,
-    };
+    let limit = params::bounded(
+        &params,
+        "limit",
+        DEFAULT_DEAD_LIMIT,
+        1..=MAX_DEAD_LIMIT,
+        "invalid_limit",
+    )?;
     let mut conn = services.redis.clone();
     Ok(Json(dead::list(&mut conn, &queue, limit).await?))
 }
