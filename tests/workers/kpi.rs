@@ -183,11 +183,7 @@ async fn a_rebuild_counts_events_not_yet_applied_exactly_once() {
         .unwrap();
     // The adopted events' guards expire on the same policy as applied ones.
     let mut conn = s.redis.clone();
-    let guards: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:kpi:applied:*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let guards = guard_keys(&mut conn, &prefix).await;
     assert!(!guards.is_empty(), "the rebuild adopted no event");
     for guard in &guards {
         let ttl: i64 = redis::cmd("TTL")
@@ -353,14 +349,19 @@ async fn refund_event<C: ConnectionTrait>(
     .unwrap();
 }
 
+/// The applied-id guard sets under `prefix`.
+async fn guard_keys(conn: &mut redis::aio::ConnectionManager, prefix: &str) -> Vec<String> {
+    redis::cmd("KEYS")
+        .arg(format!("{prefix}:kpi:applied:*"))
+        .query_async(conn)
+        .await
+        .unwrap()
+}
+
 /// Removes every applied-id guard, as if their TTL had run out.
 async fn forget_guards(app: &TestApp, prefix: &str) {
     let mut conn = app.services().redis.clone();
-    let guards: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:kpi:applied:*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let guards = guard_keys(&mut conn, prefix).await;
     if !guards.is_empty() {
         let () = redis::cmd("DEL")
             .arg(&guards)
