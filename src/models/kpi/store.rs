@@ -17,9 +17,9 @@ use redis::{aio::ConnectionLike, RedisResult, Script};
 
 /// Ids per guard set: below Redis's 512-entry limit for compact integer sets.
 pub const GUARD_BUCKET: i64 = 500;
-/// How long an applied id is remembered. An event is marked applied in the
-/// database right after it is applied here, so the guard only has to outlive
-/// a crashed or slow drainer.
+/// How long an applied id is remembered. The outbox cursor moves past an
+/// event right after it is applied here (and a rebuild lists what it counted
+/// in `kpi_skips`), so the guard only has to outlive a crashed or slow drainer.
 pub const GUARD_TTL_SECS: i64 = 6 * 3600;
 
 /// Applies a batch of events. ARGV: prefix, guard bucket, guard ttl, then
@@ -30,21 +30,15 @@ pub const GUARD_TTL_SECS: i64 = 6 * 3600;
 /// events in id order touches about five guards, and the per-event `EXPIRE`
 /// was one of Redis's most frequent commands (300,000 per 300,000 orders).
 static APPLY: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
+    Script::new(&format!(
+        r"{GUARD_LUA}
 local p = ARGV[1]
 if redis.call('EXISTS', p .. ':kpi:rebuild') == 1 then return -1 end
 local bucket, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
 local applied = 0
-local refreshed = {}
 for i = 4, #ARGV, 5 do
   local id, kind, cents, customer, day = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2]), ARGV[i+3], ARGV[i+4]
-  local guard = p .. ':kpi:applied:' .. math.floor(tonumber(id) / bucket)
-  if redis.call('SADD', guard, id) == 1 then
-    if not refreshed[guard] then
-      redis.call('EXPIRE', guard, ttl)
-      refreshed[guard] = true
-    end
+  if first_time(p, bucket, ttl, id) then
     local h = p .. ':kpi:day:' .. day
     if kind == 'order_paid' then
       redis.call('HINCRBY', h, 'revenue_cents', cents)
@@ -64,9 +58,25 @@ for i = 4, #ARGV, 5 do
   end
 end
 return applied
-",
-    )
+"
+    ))
 });
+
+/// Lua shared by the scripts that record applied ids: `first_time(prefix,
+/// bucket, ttl, id)` adds `id` to its guard set and says whether it was new.
+/// A guard's TTL is set once per script call, not once per id.
+pub(super) const GUARD_LUA: &str = r"
+local refreshed = {}
+local function first_time(p, bucket, ttl, id)
+  local guard = p .. ':kpi:applied:' .. math.floor(tonumber(id) / bucket)
+  if redis.call('SADD', guard, id) == 0 then return false end
+  if not refreshed[guard] then
+    redis.call('EXPIRE', guard, ttl)
+    refreshed[guard] = true
+  end
+  return true
+end
+";
 
 /// One event as the scripts see it.
 #[derive(Debug, Clone)]

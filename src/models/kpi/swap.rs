@@ -4,7 +4,10 @@ use std::sync::LazyLock;
 
 use redis::{aio::ConnectionManager, Script};
 
-use super::{figures::Expected, store, store::EventArgs};
+use super::{
+    figures::Expected,
+    store::{self, EventArgs, GUARD_LUA},
+};
 
 /// ARGV: prefix, token, full ("1"/"0"), then day names. Renames each temporary
 /// day hash and day board over the live key (or deletes the live key when the
@@ -46,28 +49,21 @@ return 1
 
 /// Marks events as applied in Redis; in day mode also adds what they bring
 /// to the all-time board (which a day rebuild does not recompute).
-/// Each guard's TTL is set once per call, as in `store`'s apply script.
+/// Guards are recorded as by `store`'s apply script (`GUARD_LUA`).
 static ADOPT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
+    Script::new(&format!(
+        r"{GUARD_LUA}
 local p, bucket, ttl, add_all_time = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
-local refreshed = {}
 for i = 5, #ARGV, 4 do
   local id, kind, cents, customer = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2]), ARGV[i+3]
-  local guard = p .. ':kpi:applied:' .. math.floor(tonumber(id) / bucket)
-  if redis.call('SADD', guard, id) == 1 then
-    if not refreshed[guard] then
-      redis.call('EXPIRE', guard, ttl)
-      refreshed[guard] = true
-    end
-    if add_all_time and (kind == 'order_paid' or kind == 'refund_processed') then
-      redis.call('ZINCRBY', p .. ':kpi:lb:all', cents, customer)
-    end
+  if first_time(p, bucket, ttl, id) and add_all_time
+    and (kind == 'order_paid' or kind == 'refund_processed') then
+    redis.call('ZINCRBY', p .. ':kpi:lb:all', cents, customer)
   end
 end
 return 1
-",
-    )
+"
+    ))
 });
 
 pub async fn swap_in(
