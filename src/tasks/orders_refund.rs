@@ -47,7 +47,7 @@ impl Task for OrdersRefund {
         let args = TaskArgs::parse(NAME, ARGS, vars)?;
         let order = args.require("order")?;
         let raw_amount = args.require("amount_cents")?;
-        let amount_cents = parse_amount_cents(raw_amount, "amount_cents")
+        let amount_cents = parse_amount_cents(raw_amount, "`amount_cents`")
             .map_err(|e| args.usage_error(&format!("argument {e}")))?;
         let key = match args.get("key") {
             Some(raw) => IdempotencyKey::parse(Some(raw)),

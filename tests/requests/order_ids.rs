@@ -40,7 +40,7 @@ async fn boot() -> TestApp {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_refund_lands_on_the_order_named_by_its_external_id() {
+async fn a_refund_lands_on_the_order_named_and_a_row_id_reaches_none() {
     let app = boot().await;
     let rows = numbered_orders(&app).await;
     let (first, second) = (&rows[0], &rows[1]);
@@ -48,32 +48,39 @@ async fn a_refund_lands_on_the_order_named_by_its_external_id() {
     // `first` is called by `second`'s row id: that name means `first`.
     let name = second.id.to_string();
     assert_eq!(first.external_id, name);
+    // Nobody's order number, but `first`'s row id: it used to refund `first`.
+    let unknown = first.id.to_string();
     let answers = all_at_once(vec![
         post(&server, &name, Some("k-1"), r#"{"amount_cents": 1000}"#),
         post(&server, &name, Some("k-2"), r#"{"amount_cents": 2000}"#),
+        post(&server, &unknown, Some("k-3"), r#"{"amount_cents": 4000}"#),
     ])
     .await;
-    for (status, _, body) in &answers {
+    for (status, _, body) in &answers[..2] {
         assert_eq!(*status, StatusCode::ACCEPTED, "{body}");
         assert_eq!(body["order_id"], name);
     }
+    let (status, _, refused) = &answers[2];
+    assert_eq!(*status, StatusCode::NOT_FOUND, "{refused}");
+    assert_eq!(refused["error"], "order_not_found");
     let stats = app.services().refund_batcher.stats();
     assert!(
         stats.single >= 1,
-        "one of the two took the single path: {stats:?}"
+        "one of the pair took the single path: {stats:?}"
     );
     assert_eq!(order(&app, first.id).await.refund_reserved_cents, 3_000);
     assert_eq!(refunds_of(&app, first.id).await.len(), 2);
-    assert_eq!(order(&app, second.id).await.refund_reserved_cents, 0);
-    assert!(refunds_of(&app, second.id).await.is_empty());
+    for other in &rows[1..] {
+        assert_eq!(order(&app, other.id).await.refund_reserved_cents, 0);
+        assert!(refunds_of(&app, other.id).await.is_empty());
+    }
 }
 
 #[tokio::test]
-async fn a_row_id_that_is_no_order_number_is_404_and_refunds_nothing() {
+async fn a_row_id_that_is_no_order_number_is_404_on_both_refund_routes() {
     let app = boot().await;
     let rows = numbered_orders(&app).await;
     let server = app.server();
-    // Nobody's order number, but the row id of `rows[0]`: it used to refund that.
     let unknown = rows[0].id.to_string();
     let refused = post(&server, &unknown, Some("k-1"), r#"{"amount_cents": 1000}"#).await;
     insta::assert_json_snapshot!("row_id_refund", summary(&refused), {
