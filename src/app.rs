@@ -6,7 +6,10 @@ use loco_rs::{
     bgworker::Queue,
     boot::{create_app, BootResult, StartMode},
     config::Config,
-    controller::AppRoutes,
+    controller::{
+        middleware::{MiddlewareLayer, MiddlewareStackExt},
+        AppRoutes,
+    },
     environment::Environment,
     task::Tasks,
     Result,
@@ -72,6 +75,15 @@ impl Hooks for App {
 
     async fn initializers(_ctx: &AppContext) -> Result<Vec<Box<dyn Initializer>>> {
         Ok(initializers::all())
+    }
+
+    /// Loco's stack without its HTML fallback page, and [`controllers::json_errors`]
+    /// outermost, so that every error leaves in the one JSON shape.
+    fn middlewares(ctx: &AppContext) -> Vec<Box<dyn MiddlewareLayer>> {
+        let mut stack = loco_rs::controller::middleware::default_middleware_stack(ctx);
+        stack.delete("fallback");
+        stack.push(Box::new(controllers::json_errors::JsonErrors));
+        stack
     }
 
     fn routes(ctx: &AppContext) -> AppRoutes {

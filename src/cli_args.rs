@@ -26,6 +26,24 @@ pub fn normalize<I: IntoIterator<Item = OsString>>(args: I) -> Vec<OsString> {
         .collect()
 }
 
+/// The first task argument given twice (`file=a file=b`, or `file=a file:b`),
+/// as a one-line reason. Loco keeps task arguments in a map, where the last
+/// one would silently win: `main` refuses the command instead.
+#[must_use]
+pub fn repeated_task_argument(args: &[OsString]) -> Option<String> {
+    let task_at = args.iter().position(|a| a == "task")?;
+    let mut seen = std::collections::HashSet::new();
+    args.iter()
+        .skip(task_at + 2)
+        .filter_map(|arg| arg.to_str())
+        .filter_map(|text| {
+            let cut = text.find(['=', ':'])?;
+            Some(&text[..cut]).filter(|key| is_key(key))
+        })
+        .find(|key| !seen.insert(*key))
+        .map(|key| format!("argument `{key}` is given more than once; give each argument once"))
+}
+
 fn rewrite_var(arg: OsString) -> OsString {
     let Some(text) = arg.to_str() else {
         return arg;
@@ -154,6 +172,27 @@ mod tests {
             normalize(task_name),
             os(&["cli", "-e", "test", "task", "x=y", "k:v"])
         );
+    }
+
+    #[test]
+    fn a_repeated_task_argument_is_named() {
+        let repeated = |a: &[&str]| repeated_task_argument(&os(a));
+        assert_eq!(
+            repeated(&["cli", "task", "orders_import", "file=a", "file=b"]).as_deref(),
+            Some("argument `file` is given more than once; give each argument once")
+        );
+        assert!(repeated(&["cli", "task", "t", "file=a", "file:b"]).is_some());
+        assert!(repeated(&["cli", "task", "t", "k=1", "x=2", "k:3"]).is_some());
+        assert_eq!(
+            repeated(&["cli", "task", "t", "file=a", "chunk_size=5"]),
+            None
+        );
+        assert_eq!(
+            repeated(&["cli", "task", "t", "reason=a=b", "key=a:b"]),
+            None
+        );
+        assert_eq!(repeated(&["cli", "task", "file=a", "file=b"]), None);
+        assert_eq!(repeated(&["cli", "start", "--worker", "--worker"]), None);
     }
 
     #[test]

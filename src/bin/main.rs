@@ -9,6 +9,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(reason) = cli_args::repeated_task_argument(&args) {
+        eprintln!("error: {reason}");
+        std::process::exit(1);
+    }
     // Loco parses task arguments as `key:value`; the product documents `key=value`.
     cli_args::reexec_if_rewritten();
     cli_args::remember_start_mode(std::env::args());

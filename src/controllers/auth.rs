@@ -1,4 +1,8 @@
 //! Bearer tokens for write routes, from `settings.api.tokens` (env `API_TOKENS`).
+//!
+//! One `Authorization` header, the scheme `Bearer` (any case, RFC 9110 §11.1),
+//! one space, then exactly a configured token: nothing is trimmed, so a token
+//! sent with spaces or tabs around it is not the token and gets 401.
 use axum::{extract::FromRequestParts, http::request::Parts};
 use loco_rs::app::AppContext;
 
@@ -16,13 +20,7 @@ impl FromRequestParts<AppContext> for ApiToken {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, ctx: &AppContext) -> Result<Self, ApiError> {
-        let presented = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(ApiError::unauthorized)?;
+        let presented = bearer(&parts.headers).ok_or_else(ApiError::unauthorized)?;
         let services = Services::of(ctx)?;
         let tokens = services.settings.api.tokens();
         // Check every token, always: the time taken says nothing about which matched.
@@ -40,6 +38,17 @@ impl FromRequestParts<AppContext> for ApiToken {
     }
 }
 
+/// The token of the one `Authorization: Bearer <token>` header, as sent.
+fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all(axum::http::header::AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return None;
+    };
+    let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
+    let visible = !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic());
+    (scheme.eq_ignore_ascii_case("bearer") && visible).then_some(token)
+}
+
 /// Compares two byte strings in time that depends only on their lengths.
 #[must_use]
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -53,7 +62,40 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use axum::http::{header::AUTHORIZATION, HeaderMap, HeaderValue};
+
+    use super::{bearer, constant_time_eq};
+
+    fn presented(values: &[&str]) -> Option<String> {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        }
+        bearer(&headers).map(str::to_string)
+    }
+
+    #[test]
+    fn the_token_is_taken_as_sent() {
+        assert_eq!(presented(&["Bearer abc"]).as_deref(), Some("abc"));
+        assert_eq!(presented(&["bearer abc"]).as_deref(), Some("abc"));
+        assert_eq!(presented(&["BEARER abc"]).as_deref(), Some("abc"));
+        for bad in [
+            "Bearer  abc",
+            "Bearer abc ",
+            "Bearer abc\t",
+            "Bearer \tabc",
+            "Bearer a bc",
+            "Bearer ",
+            "Bearer",
+            "Basic abc",
+            "Bearerabc",
+            "abc",
+        ] {
+            assert_eq!(presented(&[bad]), None, "{bad:?}");
+        }
+        assert_eq!(presented(&[]), None);
+        assert_eq!(presented(&["Bearer abc", "Bearer abc"]), None);
+    }
 
     #[test]
     fn equal_only_when_identical() {

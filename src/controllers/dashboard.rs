@@ -1,8 +1,6 @@
 //! The operators' pages (the Horizon equivalent): queues and live KPIs, as HTML.
-use std::collections::HashMap;
-
 use axum::{
-    extract::{Query, State},
+    extract::{RawQuery, State},
     response::Html,
     routing::get,
 };
@@ -27,7 +25,11 @@ const TOP_CUSTOMERS: isize = 10;
 ///
 /// # Errors
 /// 500 when Redis or the database fails.
-pub async fn queues(State(ctx): State<AppContext>) -> Result<Html<String>, ApiError> {
+pub async fn queues(
+    State(ctx): State<AppContext>,
+    RawQuery(query): RawQuery,
+) -> Result<Html<String>, ApiError> {
+    params::query(query.as_deref(), &[])?;
     let services = Services::of(&ctx)?;
     let status = OpsStatus::read(&ctx).await?;
     let mut conn = services.redis.clone();
@@ -50,8 +52,9 @@ pub async fn queues(State(ctx): State<AppContext>) -> Result<Html<String>, ApiEr
 /// 400 for a bad `days`; 500 when Redis fails.
 pub async fn kpis(
     State(ctx): State<AppContext>,
-    Query(params): Query<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
+    let params = params::query(query.as_deref(), &["days"])?;
     let count = params::bounded(&params, "days", DEFAULT_DAYS, 1..=MAX_DAYS, "invalid_days")?;
     let services = Services::of(&ctx)?;
     let prefix = &services.settings.redis.prefix;

@@ -1,28 +1,30 @@
 //! Imports you can follow: `GET /api/imports/{id}`.
 use axum::{
-    extract::{Path, State},
+    extract::{Path, RawQuery, State},
     http::StatusCode,
     routing::get,
     Json,
 };
 use loco_rs::prelude::*;
 
-use super::error::ApiError;
+use super::{error::ApiError, params};
 use crate::{models::imports::Model as Import, views::imports::ImportResponse};
 
 /// The import row and how many of its orders are in each status now.
 ///
 /// # Errors
-/// 400 for a non-numeric id, 404 for an unknown one, 500 when the database fails.
+/// 400 for a non-numeric id or a query string, 404 for an unknown one, 500 when the database fails.
 pub async fn show(
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
     State(ctx): State<AppContext>,
 ) -> Result<Json<ImportResponse>, ApiError> {
-    let id: i64 = id.parse().map_err(|_| {
+    params::query(query.as_deref(), &[])?;
+    let id = params::plain_id(&id).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            format!("import id `{id}` is not a number"),
+            format!("import id `{}` is not a number", params::clip(&id)),
         )
     })?;
     let import = Import::find_by_id(&ctx.db, id)

@@ -2,18 +2,17 @@
 use std::{collections::HashMap, sync::Arc};
 
 use axum::{
-    extract::{rejection::QueryRejection, Query, State},
+    extract::{RawQuery, State},
     http::StatusCode,
     routing::get,
     Json,
 };
-use chrono::NaiveDate;
 use loco_rs::prelude::*;
 use redis::aio::ConnectionManager;
 
-use super::error::ApiError;
+use super::{error::ApiError, params};
 use crate::{
-    models::kpi::{figures, store},
+    models::kpi::{day::format as day, figures, store},
     views::metrics::{
         DayKpi, LeaderboardEntry, LeaderboardResponse, MetricsResponse, RangeResponse,
     },
@@ -49,39 +48,12 @@ impl FiguresState {
     }
 }
 
-type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
-
-/// A query string that does not even parse gets the same JSON 400 as a bad value.
-fn params(query: Params) -> Result<HashMap<String, String>, ApiError> {
-    query
-        .map(|Query(p)| p)
-        .map_err(|e| bad("invalid_query", e.body_text()))
-}
-
 fn bad(code: &'static str, message: String) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, code, message)
 }
 
-fn date_param(params: &HashMap<String, String>, name: &str) -> Result<Option<NaiveDate>, ApiError> {
-    params
-        .get(name)
-        .map(|raw| {
-            NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-                bad(
-                    "invalid_date",
-                    format!("`{name}` must be a date as YYYY-MM-DD, got `{raw}`"),
-                )
-            })
-        })
-        .transpose()
-}
-
 fn limit_param(params: &HashMap<String, String>) -> Result<isize, ApiError> {
-    super::params::bounded(params, "limit", 10, 1..=100, "invalid_limit")
-}
-
-fn day(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
+    params::bounded(params, "limit", 10, 1..=100, "invalid_limit")
 }
 
 fn redis_failed(e: &redis::RedisError) -> ApiError {
@@ -94,10 +66,10 @@ fn redis_failed(e: &redis::RedisError) -> ApiError {
 /// 400 for a bad parameter; 500 when Redis fails.
 pub async fn show(
     State(state): State<FiguresState>,
-    query: Params,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<MetricsResponse>, ApiError> {
-    let params = params(query)?;
-    let date = date_param(&params, "date")?.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let params = params::query(query.as_deref(), &["date", "limit", "leaderboard"])?;
+    let date = params::date(&params, "date")?.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let limit = limit_param(&params)?;
     let scope = match params.get("leaderboard").map(String::as_str) {
         None | Some("all_time") => "all_time",
@@ -105,7 +77,10 @@ pub async fn show(
         Some(other) => {
             return Err(bad(
                 "invalid_leaderboard",
-                format!("`leaderboard` must be `all_time` or `day`, got `{other}`"),
+                format!(
+                    "`leaderboard` must be `all_time` or `day`, got `{}`",
+                    params::clip(other)
+                ),
             ))
         }
     };
@@ -135,11 +110,11 @@ pub async fn show(
 /// 400 for a bad or missing date or a reversed or too long range.
 pub async fn range(
     State(state): State<FiguresState>,
-    query: Params,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<RangeResponse>, ApiError> {
-    let params = params(query)?;
+    let params = params::query(query.as_deref(), &["from", "to"])?;
     let required = |name: &str| {
-        date_param(&params, name)?
+        params::date(&params, name)?
             .ok_or_else(|| bad("missing_date", format!("`{name}` is required (YYYY-MM-DD)")))
     };
     let (from, to) = (required("from")?, required("to")?);
@@ -180,10 +155,10 @@ pub async fn range(
 /// 400 for a bad parameter.
 pub async fn leaderboard(
     State(state): State<FiguresState>,
-    query: Params,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<LeaderboardResponse>, ApiError> {
-    let params = params(query)?;
-    let date = date_param(&params, "date")?.map(day);
+    let params = params::query(query.as_deref(), &["date", "limit"])?;
+    let date = params::date(&params, "date")?.map(day);
     let limit = limit_param(&params)?;
     let reader = state.reader()?;
     let prefix = &reader.prefix;

@@ -1,7 +1,9 @@
 pub mod auth;
+pub mod body;
 pub mod dashboard;
 pub mod error;
 pub mod imports;
+pub mod json_errors;
 pub mod metrics;
 pub mod ops;
 pub mod orders;

@@ -1,9 +1,14 @@
 //! Operator endpoints: is anybody working the queues?
-use axum::{extract::State, http::StatusCode, routing::get, Json};
+use axum::{
+    extract::{RawQuery, State},
+    http::StatusCode,
+    routing::get,
+    Json,
+};
 use loco_rs::prelude::*;
 use serde_json::json;
 
-use super::{auth::ApiToken, error::ApiError};
+use super::{auth::ApiToken, error::ApiError, params};
 use crate::workers::{
     canary::{CanaryJob, CanaryReport},
     Services,
@@ -16,7 +21,9 @@ use crate::workers::{
 pub async fn push_canary(
     _token: ApiToken,
     State(ctx): State<AppContext>,
+    RawQuery(query): RawQuery,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    params::query(query.as_deref(), &[])?;
     let services = Services::of(&ctx)?;
     let queue = services.queue::<CanaryJob>();
     queue
@@ -34,7 +41,11 @@ pub async fn push_canary(
 ///
 /// # Errors
 /// 500 when Redis fails.
-pub async fn canary_report(State(ctx): State<AppContext>) -> Result<Json<CanaryReport>, ApiError> {
+pub async fn canary_report(
+    State(ctx): State<AppContext>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<CanaryReport>, ApiError> {
+    params::query(query.as_deref(), &[])?;
     let services = Services::of(&ctx)?;
     let report = CanaryReport::read(&services)
         .await

@@ -1,14 +1,15 @@
-//! Orders: their details, and refunds against them.
+//! Orders: their details, and refunds against them. `{id}` is the order's
+//! external id and nothing else ([`orders::Entity::find_by_external_id`]).
 use axum::{
     body::Bytes,
-    extract::{Path, State},
+    extract::{Path, RawQuery, State},
     http::{HeaderMap, StatusCode},
     routing::{get, post},
     Json,
 };
 use loco_rs::prelude::*;
 
-use super::{auth::ApiToken, error::ApiError};
+use super::{auth::ApiToken, body, error::ApiError, params};
 use crate::{
     models::{
         orders,
@@ -24,15 +25,19 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// 202 with the pending refund, or the first answer again for a repeated key.
 ///
 /// # Errors
-/// 401 without a valid token, 400 without a valid key, 422 for a bad body,
-/// 409/422 for key misuse, 500 on database trouble.
+/// 401 without a valid token, 415 for a body that is not JSON, 400 without a
+/// valid key or with a query string, 422 for a bad body, 409/422 for key
+/// misuse, 500 on database trouble.
 pub async fn create_refund(
     token: ApiToken,
     State(ctx): State<AppContext>,
     Path(order_ref): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    params::query(query.as_deref(), &[])?;
+    body::require_json(&headers)?;
     let key = idempotency_key(&headers)?;
     let input = RefundInput::from_json(&body)?;
     let call = RefundCall {
@@ -49,19 +54,21 @@ pub async fn create_refund(
 /// `GET /api/orders/{id}`: the order with items, payments, refunds, notifications.
 ///
 /// # Errors
-/// 404 for an unknown order, 500 on database trouble.
+/// 400 with a query string, 404 for an unknown order, 500 on database trouble.
 pub async fn show(
     State(ctx): State<AppContext>,
     Path(order_ref): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<OrderResponse>, ApiError> {
-    let order = orders::Entity::find_by_ref(&ctx.db, &order_ref)
+    params::query(query.as_deref(), &[])?;
+    let order = orders::Entity::find_by_external_id(&ctx.db, &order_ref)
         .await
         .map_err(|e| ApiError::internal(&e))?
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "order_not_found",
-                format!("order {order_ref} not found"),
+                format!("order {} not found", params::clip(&order_ref)),
             )
         })?;
     let record = order

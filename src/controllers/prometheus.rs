@@ -1,13 +1,13 @@
 //! `GET /metrics` for Prometheus (the KPI API is `/api/metrics`).
 use axum::{
-    extract::State,
+    extract::{RawQuery, State},
     http::header,
     response::{IntoResponse, Response},
     routing::get,
 };
 use loco_rs::{app::Hooks, prelude::*};
 
-use super::error::ApiError;
+use super::{error::ApiError, params};
 use crate::{app::App, views::prometheus, workers::overview::OpsStatus};
 
 /// Queue depths by state, worker liveness, the KPI outbox and the canary.
@@ -16,7 +16,11 @@ use crate::{app::App, views::prometheus, workers::overview::OpsStatus};
 ///
 /// # Errors
 /// 500 when Redis or the database fails (Prometheus then records `up 0`).
-pub async fn scrape(State(ctx): State<AppContext>) -> Result<Response, ApiError> {
+pub async fn scrape(
+    State(ctx): State<AppContext>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    params::query(query.as_deref(), &[])?;
     let status = OpsStatus::read(&ctx).await?;
     let version = <App as Hooks>::app_version();
     let body = prometheus::render(&version, &status);

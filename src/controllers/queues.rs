@@ -1,16 +1,14 @@
 //! Queue depths and dead jobs: the first thing to look at when orders stop moving.
-use std::collections::HashMap;
-
 use axum::{
     body::Bytes,
-    extract::{rejection::QueryRejection, Path, Query, State},
-    http::StatusCode,
+    extract::{Path, RawQuery, State},
+    http::HeaderMap,
     routing::{get, post},
     Json,
 };
 use loco_rs::prelude::*;
 
-use super::{auth::ApiToken, error::ApiError, params};
+use super::{auth::ApiToken, body, error::ApiError, params};
 use crate::{
     views::queues::{QueuesResponse, RetryResponse},
     workers::{
@@ -26,11 +24,15 @@ const MAX_DEAD_LIMIT: usize = 1000;
 /// Counts of the four product queues.
 ///
 /// # Errors
-/// When Redis cannot be read.
-pub async fn list(State(ctx): State<AppContext>) -> Result<Response> {
-    format::json(QueuesResponse {
+/// 400 for any query parameter, 500 when Redis cannot be read.
+pub async fn list(
+    State(ctx): State<AppContext>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<QueuesResponse>, ApiError> {
+    params::query(query.as_deref(), &[])?;
+    Ok(Json(QueuesResponse {
         queues: all_counts(&ctx).await?,
-    })
+    }))
 }
 
 /// Reads the counts of every product queue.
@@ -49,11 +51,11 @@ pub async fn all_counts(ctx: &AppContext) -> Result<Vec<QueueCounts>> {
 pub async fn dead_jobs(
     State(ctx): State<AppContext>,
     Path(queue): Path<String>,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<DeadJobs>, ApiError> {
     let services = Services::of(&ctx)?;
-    let queue = OperatedQueue::resolve(&services.settings, &queue)?;
-    let Query(params) = query.map_err(|e| bad_limit(e.body_text()))?;
+    let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
+    let params = params::query(query.as_deref(), &["limit"])?;
     let limit = params::bounded(
         &params,
         "limit",
@@ -65,23 +67,23 @@ pub async fn dead_jobs(
     Ok(Json(dead::list(&mut conn, &queue, limit).await?))
 }
 
-fn bad_limit(message: String) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_limit", message)
-}
-
 /// `POST /api/queues/{queue}/dead/retry` with `{"ids": [...]}` or `{"all": true}`.
 ///
 /// # Errors
 /// 401 without a token, 404 unknown queue or an id that is not dead (nothing
-/// moves), 422 bad body, 500 when Redis fails.
+/// moves), 415 not JSON, 422 bad body, 500 when Redis fails.
 pub async fn retry_dead(
     _token: ApiToken,
     State(ctx): State<AppContext>,
     Path(queue): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<RetryResponse>, ApiError> {
+    params::query(query.as_deref(), &[])?;
+    body::require_json(&headers)?;
     let services = Services::of(&ctx)?;
-    let queue = OperatedQueue::resolve(&services.settings, &queue)?;
+    let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
     let request = RetryRequest::from_json(&body)?;
     let mut conn = services.redis.clone();
     let outcome = request.run(&mut conn, &queue).await?;

@@ -1,13 +1,13 @@
 //! Refunds, one at a time.
 use axum::{
-    extract::{Path, State},
+    extract::{Path, RawQuery, State},
     http::StatusCode,
     routing::get,
     Json,
 };
 use loco_rs::prelude::*;
 
-use super::error::ApiError;
+use super::{error::ApiError, params};
 use crate::{
     models::{orders, refunds},
     views::refunds::RefundResponse,
@@ -16,19 +16,21 @@ use crate::{
 /// `GET /api/refunds/{id}`: one refund and where it stands.
 ///
 /// # Errors
-/// 404 for an unknown refund, 500 on database trouble.
+/// 400 with a query string, 404 for an unknown refund, 500 on database trouble.
 pub async fn show(
     State(ctx): State<AppContext>,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<RefundResponse>, ApiError> {
+    params::query(query.as_deref(), &[])?;
     let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "refund_not_found",
-            format!("refund {id} not found"),
+            format!("refund {} not found", params::clip(&id)),
         )
     };
-    let refund_id = id.parse::<i64>().map_err(|_| not_found())?;
+    let refund_id = params::plain_id(&id).ok_or_else(not_found)?;
     let refund = refunds::Entity::find_by_id(refund_id)
         .find_also_related(orders::Entity)
         .one(&ctx.db)

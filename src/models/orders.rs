@@ -1,9 +1,11 @@
 pub use super::_entities::orders::{ActiveModel, Entity, Model};
 use std::collections::HashMap;
 
-use sea_orm::{entity::prelude::*, Condition, QueryOrder};
+use sea_orm::{entity::prelude::*, QueryOrder};
 
-use super::_entities::{order_items, order_notifications, payments, products, refunds};
+use super::_entities::{
+    order_items, order_notifications, orders::Column, payments, products, refunds,
+};
 pub type Orders = Entity;
 
 /// Statuses a refund can be taken from.
@@ -83,67 +85,46 @@ impl Model {
     }
 }
 
+/// How routes and tasks address an order: by its external id (`ORD-2025-001`,
+/// or `5` in a shop that numbers its orders), the id the shop knows, and by
+/// nothing else. The internal numeric id is never looked up: with numeric
+/// order numbers, `5` could otherwise mean the shop's order 5 or the row with
+/// id 5, two different orders. External ids are unique, so a reference means
+/// one order or none.
 impl Entity {
-    /// Finds an order by its external id (`ORD-2025-001`) or, failing that,
-    /// by its internal numeric id. An external id wins when both could match.
+    /// The order whose external id is exactly `external_id`.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn find_by_ref<C: ConnectionTrait>(
+    pub async fn find_by_external_id<C: ConnectionTrait>(
         db: &C,
-        reference: &str,
+        external_id: &str,
     ) -> Result<Option<Model>, DbErr> {
-        let by_external = Self::find()
-            .filter(super::_entities::orders::Column::ExternalId.eq(reference))
+        Self::find()
+            .filter(Column::ExternalId.eq(external_id))
             .one(db)
-            .await?;
-        if by_external.is_some() {
-            return Ok(by_external);
-        }
-        match numeric_id(reference) {
-            Some(id) => Self::find_by_id(id).one(db).await,
-            None => Ok(None),
-        }
+            .await
     }
 
-    /// [`Self::find_by_ref`] for many references with one query: each
-    /// reference found maps to its order, by the same rule.
+    /// [`Self::find_by_external_id`] for many ids with one query: each id
+    /// found maps to its order.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn find_by_refs<C: ConnectionTrait>(
+    pub async fn find_by_external_ids<C: ConnectionTrait>(
         db: &C,
-        references: &[&str],
+        external_ids: &[&str],
     ) -> Result<HashMap<String, Model>, DbErr> {
-        use super::_entities::orders::Column;
-        if references.is_empty() {
+        if external_ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let ids: Vec<i64> = references.iter().filter_map(|r| numeric_id(r)).collect();
         let found = Self::find()
-            .filter(
-                Condition::any()
-                    .add(Column::ExternalId.is_in(references.iter().copied()))
-                    .add(Column::Id.is_in(ids)),
-            )
+            .filter(Column::ExternalId.is_in(external_ids.iter().copied()))
             .all(db)
             .await?;
-        let by_id: HashMap<i64, &Model> = found.iter().map(|o| (o.id, o)).collect();
-        let by_external: HashMap<&str, &Model> =
-            found.iter().map(|o| (o.external_id.as_str(), o)).collect();
-        Ok(references
-            .iter()
-            .filter_map(|&r| {
-                let order = by_external
-                    .get(r)
-                    .or_else(|| numeric_id(r).and_then(|id| by_id.get(&id)))?;
-                Some((r.to_string(), (*order).clone()))
-            })
+        Ok(found
+            .into_iter()
+            .map(|o| (o.external_id.clone(), o))
             .collect())
     }
-}
-
-/// A reference read as an internal id: a positive integer.
-fn numeric_id(reference: &str) -> Option<i64> {
-    reference.parse::<i64>().ok().filter(|id| *id > 0)
 }

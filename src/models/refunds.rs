@@ -21,7 +21,7 @@ mod request;
 
 pub use batcher::{BatchStats, RefundBatcher};
 pub use error::RefundError;
-pub use input::{IdempotencyKey, RefundInput, MAX_REASON_CHARS};
+pub use input::{parse_amount_cents, IdempotencyKey, RefundInput, MAX_REASON_CHARS};
 pub use process::{complete, decline, event, process, Move, PARTIALLY_REFUNDED, REFUNDED};
 pub use request::{request, Recorded, RefundCall};
 

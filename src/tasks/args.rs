@@ -1,4 +1,6 @@
 //! Declared, validated task arguments: a wrong or missing one is a usage error.
+//! A repeated one never gets here: `main` refuses it before Loco keeps only
+//! the last ([`crate::cli_args::repeated_task_argument`]).
 use std::{collections::BTreeMap, str::FromStr};
 
 use loco_rs::{task::Vars, Error, Result};
@@ -77,14 +79,16 @@ impl<'a> TaskArgs<'a> {
         }
     }
 
-    /// An optional argument parsed into `T`.
+    /// An optional argument parsed into `T`, as given: ` 5` is not `5`.
     ///
     /// # Errors
     /// When the value does not parse.
     pub fn parsed<T: FromStr>(&self, name: &str) -> Result<Option<T>> {
         self.get(name)
             .map(|raw| {
-                raw.trim().parse::<T>().map_err(|_| {
+                // Rust reads `+5` as 5; nobody writes a count that way on purpose.
+                let signed = raw.starts_with('+');
+                raw.parse::<T>().ok().filter(|_| !signed).ok_or_else(|| {
                     self.usage_error(&format!("argument `{name}` has an invalid value `{raw}`"))
                 })
             })

@@ -29,32 +29,40 @@ impl Task for KpiRebuild {
 
     async fn run(&self, ctx: &AppContext, vars: &Vars) -> Result<()> {
         let args = TaskArgs::parse(REBUILD, REBUILD_ARGS, vars)?;
-        let day = match args.get("date") {
-            Some(raw) => Some(
-                chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-                    .map_err(|_| {
-                        args.usage_error(&format!("`date` must be YYYY-MM-DD, got `{raw}`"))
-                    })?
-                    .format("%Y-%m-%d")
-                    .to_string(),
-            ),
-            None => None,
-        };
+        let day = args
+            .get("date")
+            .map(|raw| {
+                kpi::day::parse(raw)
+                    .map(kpi::day::format)
+                    .map_err(|why| args.usage_error(&format!("argument `date` {why}, got `{raw}`")))
+            })
+            .transpose()?;
         let services = Services::of(ctx)?;
-        let expected = kpi::rebuild(
-            &ctx.db,
-            &services.redis,
-            &services.settings.redis.prefix,
-            day.as_deref(),
-        )
-        .await
-        .map_err(|e| Error::string(&format!("kpi_rebuild failed: {e:#}")))?;
-        println!(
-            "rebuilt {} day(s){}; {} customer(s) on the all-time board",
-            day.as_ref().map_or(expected.days.len(), |_| 1),
-            day.map_or_else(String::new, |d| format!(" ({d})")),
-            expected.all_time.len()
-        );
+        let prefix = &services.settings.redis.prefix;
+        let expected = kpi::rebuild(&ctx.db, &services.redis, prefix, day.as_deref())
+            .await
+            .map_err(|e| Error::string(&format!("kpi_rebuild failed: {e:#}")))?;
+        match day {
+            None => println!(
+                "rebuilt {} day(s); {} customer(s) on the all-time board",
+                expected.days.len(),
+                expected.all_time.len()
+            ),
+            // A day's rebuild computes that day only: the all-time board was
+            // left as it is, and its size is read from Redis, not from the day.
+            Some(day) => {
+                let mut conn = services.redis.clone();
+                let all_time: u64 = redis::cmd("ZCARD")
+                    .arg(kpi::store::all_time_key(prefix))
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| Error::string(&format!("kpi_rebuild failed: {e}")))?;
+                println!(
+                    "rebuilt {day}: {} customer(s) on its board; the all-time board (not rebuilt) holds {all_time}",
+                    expected.day_boards.get(&day).map_or(0, std::collections::BTreeMap::len),
+                );
+            }
+        }
         Ok(())
     }
 }

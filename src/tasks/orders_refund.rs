@@ -9,14 +9,20 @@ use sea_orm::EntityTrait;
 
 use super::args::{Arg, TaskArgs};
 use crate::models::{
-    import::money::{format_cents, parse_cents},
-    refunds::{self, IdempotencyKey, RefundCall, RefundInput, CLI_SCOPE},
+    import::money::format_cents,
+    refunds::{self, parse_amount_cents, IdempotencyKey, RefundCall, RefundInput, CLI_SCOPE},
 };
 
 const NAME: &str = "orders_refund";
 const ARGS: &[Arg] = &[
-    Arg::required("order", "the order's external id (ORD-2025-001) or numeric id"),
-    Arg::required("amount_cents", "amount to refund, in cents (5000 = 50.00)"),
+    Arg::required(
+        "order",
+        "the order's external id, as in the imported file (ORD-2025-001)",
+    ),
+    Arg::required(
+        "amount_cents",
+        "amount to refund, in cents, digits only (5000 = 50.00)",
+    ),
     Arg::optional("reason", "why, kept on the refund"),
     Arg::optional(
         "key",
@@ -41,9 +47,8 @@ impl Task for OrdersRefund {
         let args = TaskArgs::parse(NAME, ARGS, vars)?;
         let order = args.require("order")?;
         let raw_amount = args.require("amount_cents")?;
-        let amount_cents = parse_cents(raw_amount).map_err(|e| {
-            args.usage_error(&format!("argument `amount_cents`: `{raw_amount}`: {e}"))
-        })?;
+        let amount_cents = parse_amount_cents(raw_amount, "`amount_cents`")
+            .map_err(|e| args.usage_error(&format!("argument {e}")))?;
         let key = match args.get("key") {
             Some(raw) => IdempotencyKey::parse(Some(raw)),
             None => Ok(IdempotencyKey::generate()),

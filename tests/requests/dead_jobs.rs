@@ -157,8 +157,8 @@ async fn garbage_gets_a_clear_error_and_changes_nothing() {
         let response = server
             .post(path)
             .add_header("Authorization", TOKEN)
-            .add_header("Content-Type", "application/json")
             .text(body)
+            .content_type("application/json")
             .await;
         response.assert_status(status);
         insta::assert_snapshot!(

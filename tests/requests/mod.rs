@@ -1,11 +1,14 @@
 mod dashboard;
 mod dead_jobs;
+mod error_shape;
 mod imports;
 mod metrics;
 mod ops;
+mod order_ids;
 mod orders;
 mod prometheus;
 mod queues;
 mod refund_batches;
 mod refund_concurrency;
 mod refunds;
+mod strict_input;

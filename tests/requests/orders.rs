@@ -52,8 +52,11 @@ async fn an_order_shows_items_payments_refunds_and_notifications() {
         ".refunds[].created_at" => time(),
         ".refunds[].processed_at" => time(),
     });
-    let by_id = server.get(&format!("/api/orders/{}", paid.id)).await;
-    assert_eq!(by_id.json::<serde_json::Value>(), body);
+    // The row id shown as `id` is not an address (tests/requests/order_ids.rs).
+    server
+        .get(&format!("/api/orders/{}", paid.id))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
 
     let refund = server.get(&format!("/api/refunds/{first}")).await;
     refund.assert_status_ok();

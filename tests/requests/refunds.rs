@@ -128,7 +128,7 @@ async fn the_same_key_and_body_replays_the_first_response() {
     // The same request spelled differently is the same request.
     let as_decimal = post(
         &server,
-        &paid.id.to_string(),
+        "ORD-1",
         Some("key-1"),
         r#"{"reason": "damaged", "amount": "25.00"}"#,
     )
@@ -305,42 +305,80 @@ async fn more_than_the_remainder_is_422_with_the_remainder() {
     assert_eq!(after.refund_reserved_cents, after.total_cents);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_amount_near_the_integer_limit_is_422_not_an_overflow() {
-    let app = boot().await;
+    // A window wide enough for the pairs below to share a batch: one of each
+    // pair is refused in the batch, the other on the single path.
+    let app = crate::support::refunds::boot_with(|s| {
+        s["refunds"]["batch_window_ms"] = json!(200);
+    })
+    .await;
     let paid = seed::paid_order(app.ctx(), "ORD-1", 10_000).await;
+    let fresh = seed::paid_order(app.ctx(), "ORD-2", 10_000).await;
     let server = app.server();
     post(&server, "ORD-1", Some("key-1"), r#"{"amount_cents": 7000}"#)
         .await
         .assert_status(StatusCode::ACCEPTED);
     // reserved + amount would pass i64::MAX: PostgreSQL refused the sum (500).
-    let huge = format!(r#"{{"amount_cents": {}}}"#, i64::MAX - 10);
-    let over = post(&server, "ORD-1", Some("key-2"), &huge).await;
-    over.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
-    let body: serde_json::Value = over.json();
-    assert_eq!(body["error"], "amount_exceeds_refundable");
-    assert_eq!(body["remaining_cents"], 3000);
+    let bodies = [
+        format!(r#"{{"amount_cents": {}}}"#, i64::MAX - 10),
+        format!(r#"{{"amount_cents": {}}}"#, i64::MAX),
+        r#"{"amount": "92233720368547758.07"}"#.to_string(),
+    ];
+    let mut n = 0;
+    for (order_ref, remaining) in [("ORD-1", 3000), ("ORD-2", 10_000)] {
+        for body in &bodies {
+            n += 1;
+            let (k1, k2) = (format!("huge-{n}-a"), format!("huge-{n}-b"));
+            let answers = crate::support::refunds::all_at_once(vec![
+                post(&server, order_ref, Some(&k1), body),
+                post(&server, order_ref, Some(&k2), body),
+            ])
+            .await;
+            for (status, _, answer) in answers {
+                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {answer}");
+                assert_eq!(answer["error"], "amount_exceeds_refundable");
+                assert_eq!(answer["remaining_cents"], remaining);
+            }
+        }
+    }
+    let stats = app.services().refund_batcher.stats();
+    assert!(stats.single >= 6, "the single path was taken: {stats:?}");
     assert_eq!(order(&app, paid.id).await.refund_reserved_cents, 7000);
+    assert_eq!(order(&app, fresh.id).await.refund_reserved_cents, 0);
+    let over = format!(r#"{{"amount_cents": {}}}"#, u64::MAX);
+    let too_large = post(&server, "ORD-2", Some("key-over"), &over).await;
+    too_large.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        too_large.json::<serde_json::Value>()["error"],
+        "invalid_amount"
+    );
+}
+
+/// The seed route, `POST /api/orders/{id}`, with a JSON body and the token.
+fn seed_post(server: &axum_test::TestServer, order: &str, key: &str) -> axum_test::TestRequest {
+    server
+        .post(&format!("/api/orders/{order}"))
+        .add_header("Authorization", format!("Bearer {TOKEN}"))
+        .add_header("Idempotency-Key", key.to_string())
+        .text(DAMAGED)
+        .content_type("application/json")
 }
 
 #[tokio::test]
-async fn the_numeric_id_and_the_seed_route_reach_the_same_order() {
+async fn the_seed_route_and_the_refunds_route_are_one_request() {
     let app = boot().await;
     let paid = seed::paid_order(app.ctx(), "ORD-1", 10_000).await;
     let server = app.server();
-    let by_id = post(&server, &paid.id.to_string(), Some("key-1"), DAMAGED).await;
-    by_id.assert_status(StatusCode::ACCEPTED);
-    assert_eq!(by_id.json::<serde_json::Value>()["order_id"], "ORD-1");
-    let seed_route = server
-        .post("/api/orders/ORD-1")
-        .add_header("Authorization", format!("Bearer {TOKEN}"))
-        .add_header("Idempotency-Key", "key-2")
-        .text(DAMAGED)
-        .await;
-    seed_route.assert_status(StatusCode::ACCEPTED);
-    // Key 1 again, the order named the other way: the same request.
-    let replay = post(&server, "ORD-1", Some("key-1"), DAMAGED).await;
-    assert_eq!(replay.text(), by_id.text());
+    let first = post(&server, "ORD-1", Some("key-1"), DAMAGED).await;
+    first.assert_status(StatusCode::ACCEPTED);
+    seed_post(&server, "ORD-1", "key-2")
+        .await
+        .assert_status(StatusCode::ACCEPTED);
+    // Key 1 again on the other route: the same request, the first answer.
+    let replay = seed_post(&server, "ORD-1", "key-1").await;
+    assert_eq!(replay.text(), first.text());
+    assert_eq!(replay.header("Idempotent-Replayed"), "true");
     assert_eq!(refunds_of(&app, paid.id).await.len(), 2);
 }
 
@@ -357,6 +395,7 @@ async fn keys_are_scoped_to_the_token() {
         .add_header("Authorization", "Bearer second-token")
         .add_header("Idempotency-Key", "shared-key")
         .text(DAMAGED)
+        .content_type("application/json")
         .await;
     other_client.assert_status(StatusCode::ACCEPTED);
     assert!(other_client.maybe_header("Idempotent-Replayed").is_none());

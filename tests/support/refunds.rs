@@ -36,8 +36,8 @@ pub fn post(server: &TestServer, order: &str, key: Option<&str>, body: &str) -> 
     let request = server
         .post(&format!("/api/orders/{order}/refunds"))
         .add_header("Authorization", format!("Bearer {TOKEN}"))
-        .add_header("Content-Type", "application/json")
-        .text(body.to_string());
+        .text(body.to_string())
+        .content_type("application/json");
     match key {
         Some(key) => request.add_header("Idempotency-Key", key.to_string()),
         None => request,

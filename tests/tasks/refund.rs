@@ -97,7 +97,7 @@ async fn the_cli_and_the_api_share_the_rules() {
 
     for (args, reason) in [
         (["order=ORD-1", "amount_cents=0"], "at least 0.01"),
-        (["order=ORD-1", "amount_cents=-5"], "negative"),
+        (["order=ORD-1", "amount_cents=-5"], "must be positive"),
         (
             ["order=ORD-1", "amount_cents=12.5"],
             "whole number of cents",
@@ -111,7 +111,7 @@ async fn the_cli_and_the_api_share_the_rules() {
     let bad_key = refund_task(&app, &["order=ORD-1", "amount_cents=100", "key=has space"]);
     assert!(!bad_key.status.success());
 
-    let rest = refund_task(&app, &[&format!("order={}", paid.id), "amount_cents=4000"]);
+    let rest = refund_task(&app, &["order=ORD-1", "amount_cents=4000"]);
     assert!(rest.status.success(), "{}", stderr(&rest));
     let after = order(&app, paid.id).await;
     assert_eq!(after.refund_reserved_cents, after.total_cents);
@@ -138,4 +138,52 @@ async fn the_cli_refuses_an_order_that_was_never_paid() {
         );
     }
     assert!(refunds_of(&app, failed.id).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_cli_takes_plain_digits_and_the_external_id_only() {
+    let app = boot().await;
+    let named = seed::paid_order(app.ctx(), "TMP-1", 10_000).await;
+    let other = seed::paid_order(app.ctx(), "TMP-2", 10_000).await;
+    // `named` is called by `other`'s row id; `named`'s own row id is nobody's name.
+    let name = other.id.to_string();
+    let mut active: orders_flow::models::_entities::orders::ActiveModel = named.clone().into();
+    active.external_id = sea_orm::ActiveValue::Set(name.clone());
+    sea_orm::ActiveModelTrait::update(active, &app.ctx().db)
+        .await
+        .unwrap();
+
+    for (amount, reason) in [
+        ("+100", "without a sign"),
+        ("0100", "without leading zeros"),
+        (" 100", "spaces around it"),
+        ("100 ", "spaces around it"),
+        ("1e2", "without an exponent"),
+        ("1.00", "whole number of cents"),
+    ] {
+        let arg = format!("amount_cents={amount}");
+        let out = refund_task(&app, &[&format!("order={name}"), &arg]);
+        assert!(!out.status.success(), "{amount:?} was taken");
+        let first = stderr(&out).lines().next().unwrap_or_default().to_string();
+        assert!(first.contains(reason), "{amount:?}: {}", stderr(&out));
+    }
+    let by_row_id = refund_task(&app, &[&format!("order={}", named.id), "amount_cents=100"]);
+    assert!(!by_row_id.status.success(), "{}", stdout(&by_row_id));
+    assert!(
+        stderr(&by_row_id).contains("order_not_found"),
+        "{}",
+        stderr(&by_row_id)
+    );
+    assert_eq!(order(&app, named.id).await.refund_reserved_cents, 0);
+    assert_eq!(order(&app, other.id).await.refund_reserved_cents, 0);
+
+    let by_name = refund_task(&app, &[&format!("order={name}"), "amount_cents=100"]);
+    assert!(by_name.status.success(), "{}", stderr(&by_name));
+    assert!(
+        stdout(&by_name).contains(&format!("of order {name}: 1.00")),
+        "{}",
+        stdout(&by_name)
+    );
+    assert_eq!(order(&app, named.id).await.refund_reserved_cents, 100);
+    assert_eq!(order(&app, other.id).await.refund_reserved_cents, 0);
 }

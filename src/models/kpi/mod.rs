@@ -7,6 +7,7 @@
 //! ids it has seen (at most once). [`rebuild`]
 //! replaces what Redis holds with what the rows add up to; [`verify`] compares.
 pub mod cursor;
+pub mod day;
 pub mod figures;
 pub mod ledger;
 pub mod store;

@@ -204,7 +204,7 @@ async fn run(
 ) -> HashMap<usize, Recorded> {
     let calls: Vec<RefundCall<'_>> = tickets.iter().map(|t| t.call.call()).collect();
     let refs: Vec<&str> = calls.iter().map(|c| c.order_ref).collect();
-    let found = match orders::Entity::find_by_refs(db, &refs).await {
+    let found = match orders::Entity::find_by_external_ids(db, &refs).await {
         Ok(found) => found,
         Err(e) => {
             tracing::warn!(error = %e, requests = tickets.len(), "refund batch: orders not read; single path");

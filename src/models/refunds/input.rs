@@ -144,7 +144,7 @@ fn cents_from_json(raw: &str) -> Result<i64, RefundError> {
             "amount_cents must be a whole number of cents, as a JSON number".to_string(),
         ));
     }
-    parse_cents(raw).map_err(|e| amount_error("amount_cents", e))
+    parse_amount_cents(raw, "amount_cents")
 }
 
 /// `amount`: a decimal with at most 2 places, as a JSON string or number,
@@ -159,19 +159,91 @@ fn decimal_from_json(raw: &str) -> Result<i64, RefundError> {
             "amount must be a decimal number such as \"50.00\"".to_string(),
         ));
     };
-    parse_decimal_cents(&text).map_err(|e| amount_error("amount", e))
+    parse_amount(&text, "amount")
 }
 
-fn amount_error(field: &str, error: MoneyError) -> RefundError {
-    let why = match error {
-        MoneyError::Negative => "must be positive".to_string(),
-        MoneyError::TooManyDecimals => "has more than 2 decimal places".to_string(),
-        MoneyError::NotWholeCents => "must be a whole number of cents".to_string(),
-        MoneyError::Exponent => "must be written without an exponent".to_string(),
-        MoneyError::Overflow => "is too large".to_string(),
-        MoneyError::Empty | MoneyError::Invalid => "is not a number".to_string(),
+/// A refund amount in cents as the API and the CLI take it: digits only
+/// (`5000`), no sign, no spaces, no leading zeros.
+///
+/// # Errors
+/// [`RefundError::InvalidAmount`] saying what is wrong with `text`.
+pub fn parse_amount_cents(text: &str, field: &str) -> Result<i64, RefundError> {
+    plain(text, field, false)?;
+    parse_cents(text).map_err(|e| amount_error(field, text, e))
+}
+
+/// A refund amount in major units: `50`, `50.5` or `50.00`, and nothing that
+/// only looks like it. `" 1.00"`, `"00001.00"`, `"+1.00"`, `"1."`, `".5"` and
+/// `"1e2"` are each a typo or a different convention, never a guess.
+///
+/// # Errors
+/// [`RefundError::InvalidAmount`] saying what is wrong with `text`.
+pub fn parse_amount(text: &str, field: &str) -> Result<i64, RefundError> {
+    plain(text, field, true)?;
+    parse_decimal_cents(text).map_err(|e| amount_error(field, text, e))
+}
+
+/// The spelling rules the parsers in `import::money` are lenient about (they
+/// read files written by other programs; a person's request is read strictly).
+fn plain(text: &str, field: &str, decimal: bool) -> Result<(), RefundError> {
+    let why = if text.is_empty() {
+        Some("is empty")
+    } else if text.trim() != text {
+        Some("has spaces around it")
+    } else if text.starts_with('-') {
+        Some("must be positive")
+    } else if text.starts_with('+') {
+        Some("must be written without a sign")
+    } else if !text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
+        Some("is not a number")
+    } else if text.contains(['e', 'E']) {
+        Some("must be written without an exponent")
+    } else {
+        let (whole, fraction) = match text.split_once('.') {
+            Some((whole, fraction)) if decimal => (whole, Some(fraction)),
+            _ => (text, None),
+        };
+        if whole.is_empty() {
+            Some("needs a digit before the decimal point")
+        } else if fraction == Some("") {
+            Some("needs a digit after the decimal point")
+        } else if whole.len() > 1 && whole.starts_with('0') {
+            Some("must be written without leading zeros")
+        } else {
+            None
+        }
     };
-    RefundError::InvalidAmount(format!("{field} {why}"))
+    match why {
+        Some(why) if text.is_empty() => Err(RefundError::InvalidAmount(format!("{field} {why}"))),
+        Some(why) => Err(RefundError::InvalidAmount(format!(
+            "{field} {why}, got `{}`",
+            clip(text)
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn amount_error(field: &str, text: &str, error: MoneyError) -> RefundError {
+    let why = match error {
+        MoneyError::Negative => "must be positive",
+        MoneyError::TooManyDecimals => "has more than 2 decimal places",
+        MoneyError::NotWholeCents => "must be a whole number of cents",
+        MoneyError::Exponent => "must be written without an exponent",
+        MoneyError::Overflow => "is too large",
+        MoneyError::Empty | MoneyError::Invalid => "is not a number",
+    };
+    RefundError::InvalidAmount(format!("{field} {why}, got `{}`", clip(text)))
+}
+
+/// A value echoed in a refusal, cut to a readable length.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -192,6 +264,14 @@ mod tests {
         assert_eq!(cents(r#"{"amount": 0.29}"#), Ok(29));
         assert_eq!(cents(r#"{"amount": "19.99", "reason": "late"}"#), Ok(1_999));
         assert_eq!(cents(r#"{"amount_cents": 1, "amount": null}"#), Ok(1));
+        assert_eq!(cents(r#"{"amount": "0.5"}"#), Ok(50));
+        assert_eq!(cents(r#"{"amount": "10"}"#), Ok(1_000));
+        assert_eq!(cents(r#"{"amount_cents":  7 }"#), Ok(7));
+        assert_eq!(cents(r#"{"amount": "92233720368547758.07"}"#), Ok(i64::MAX));
+        assert_eq!(
+            cents(r#"{"amount_cents": 9223372036854775807}"#),
+            Ok(i64::MAX)
+        );
     }
 
     #[test]
@@ -228,6 +308,17 @@ mod tests {
             ("[100, null, null]", "invalid_body"),
             ("null", "invalid_body"),
             ("", "invalid_body"),
+            (r#"{"amount": " 1.00"}"#, "invalid_amount"),
+            (r#"{"amount": "1.00 "}"#, "invalid_amount"),
+            (r#"{"amount": "00000000001.00"}"#, "invalid_amount"),
+            (r#"{"amount": "01"}"#, "invalid_amount"),
+            (r#"{"amount": "1."}"#, "invalid_amount"),
+            (r#"{"amount": ".5"}"#, "invalid_amount"),
+            (r#"{"amount": "+1.00"}"#, "invalid_amount"),
+            (r#"{"amount": "1e2"}"#, "invalid_amount"),
+            (r#"{"amount": 1e2}"#, "invalid_amount"),
+            (r#"{"amount": "1,00"}"#, "invalid_amount"),
+            (r#"{"amount": "92233720368547758.08"}"#, "invalid_amount"),
         ] {
             let got = cents(body);
             assert!(
@@ -235,6 +326,35 @@ mod tests {
                 "{body} → {got:?}"
             );
         }
+    }
+
+    #[test]
+    fn refusals_say_what_is_wrong() {
+        for (text, why) in [
+            (" 1.00", "has spaces around it"),
+            ("00000000001.00", "without leading zeros"),
+            ("1.", "a digit after the decimal point"),
+            (".5", "a digit before the decimal point"),
+            ("+1.00", "without a sign"),
+            ("1e2", "without an exponent"),
+            ("-1", "must be positive"),
+            ("1.234", "more than 2 decimal places"),
+            ("ten euros", "is not a number"),
+            ("1,00", "is not a number"),
+        ] {
+            let got = parse_amount(text, "amount").map_err(|e| e.to_string());
+            assert!(
+                got.as_ref().is_err_and(|e| e.contains(why)),
+                "{text:?}: {got:?}"
+            );
+        }
+        for text in ["0050", " 50", "50 ", "+50", "5e1", "50.0", ""] {
+            assert!(
+                parse_amount_cents(text, "amount_cents").is_err(),
+                "{text:?}"
+            );
+        }
+        assert_eq!(parse_amount_cents("50", "amount_cents").ok(), Some(50));
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub struct Recorded {
 }
 
 /// Who asks for what: the caller's key scope (token name or `cli`), its key,
-/// and the order as given (`ORD-2025-001` or the numeric id).
+/// and the order as given: its external id (`ORD-2025-001`), never the internal one.
 #[derive(Debug, Clone, Copy)]
 pub struct RefundCall<'a> {
     pub scope: &'a str,
@@ -79,7 +79,7 @@ async fn single(
     call: RefundCall<'_>,
 ) -> Result<Recorded, RefundError> {
     let db = &ctx.db;
-    let order = orders::Entity::find_by_ref(db, call.order_ref).await?;
+    let order = orders::Entity::find_by_external_id(db, call.order_ref).await?;
     let target = order.as_ref().map_or_else(
         || format!("order-ref:{}", call.order_ref),
         |o| format!("order:{}", o.id),
