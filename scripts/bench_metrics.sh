@@ -36,19 +36,17 @@ trap cleanup EXIT
 # One day's figures and both boards, as the KPI drainer would have left them.
 redis-cli HSET "$PREFIX:kpi:day:$DAY" revenue_cents 123456789 order_count 98765 \
   failed_count 1234 refund_count 56 refunded_cents 78900 >/dev/null
-python3 - "$CUSTOMERS" "$PREFIX" "$DAY" <<'PY' | redis-cli --pipe >/dev/null
-import sys
-n, prefix, day = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-def cmd(*args):
-    out = [f"*{len(args)}\r\n"]
-    for a in args:
-        a = str(a)
-        out.append(f"${len(a.encode())}\r\n{a}\r\n")
-    return "".join(out)
-for key in (f"{prefix}:kpi:lb:all", f"{prefix}:kpi:lb:day:{day}"):
-    for i in range(1, n + 1):
-        sys.stdout.write(cmd("ZADD", key, (i * 7919) % 1000003, f"CUST-{i:06d}"))
-PY
+# Both boards through redis-cli --pipe, written in Redis's wire protocol (RESP)
+# by awk: every argument is ASCII, so its length in bytes is its length.
+awk -v n="$CUSTOMERS" -v prefix="$PREFIX" -v day="$DAY" '
+  function arg(a) { printf "$%d\r\n%s\r\n", length(a), a }
+  BEGIN {
+    keys[1] = prefix ":kpi:lb:all"; keys[2] = prefix ":kpi:lb:day:" day
+    for (k = 1; k <= 2; k++)
+      for (i = 1; i <= n; i++) {
+        printf "*4\r\n"; arg("ZADD"); arg(keys[k]); arg((i * 7919) % 1000003); arg(sprintf("CUST-%06d", i))
+      }
+  }' | redis-cli --pipe >/dev/null
 
 "$BIN" db migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; exit 1; }
 "$BIN" start --no-banner >"$work/web.log" 2>&1 &

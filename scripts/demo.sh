@@ -56,17 +56,18 @@ import_id=$(sed -nE 's#.*GET /api/imports/([0-9]+).*#\1#p' <<<"$import_out" | ta
 
 echo "==> waiting until every order is paid or failed and notified"
 for _ in $(seq 1 600); do
-  status=$("$bin" task orders_status format=json 2>/dev/null)
-  open=$(python3 -c "import json,sys; d=json.load(sys.stdin); print(d['orders_open'] + d['notifications_by_status'].get('queued', 0) + d['kpi_events_unapplied'])" <<<"$status")
-  [[ "$open" -eq 0 ]] && break
+  # `settled`: no order open, no notification queued, no KPI event waiting.
+  "$bin" task orders_status format=json 2>/dev/null | grep -q '"settled":true' && break
   sleep 0.5
 done
 "$bin" task orders_status 2>/dev/null
-"$bin" task kpi_verify 2>/dev/null | tail -1
+echo "==> checking the run (cargo loco task orders_check)"
+"$bin" task orders_check "import=${import_id:-0}" 2>&1 | grep -v '^$' || true
 
-day=$(python3 -c "import csv,sys; r=csv.DictReader(open(sys.argv[1])); print(next(r)['order_placed_at'][:10])" "$csv")
+# The generator writes the order's id, then its time: the first row's day.
+day=$(sed -n 2p "$csv" | cut -d, -f2 | cut -c1-10)
 echo "==> KPIs of $day (GET /api/metrics?date=$day&limit=3)"
-curl -fs "$base/api/metrics?date=$day&limit=3" | python3 -m json.tool
+curl -fs "$base/api/metrics?date=$day&limit=3"; echo
 
 cat <<INFO
 

@@ -59,5 +59,14 @@ ensure_postgres() {
   fi
 }
 
+# cargo fetches crates over HTTPS and needs the CA bundle, which a minimal
+# Debian root (debootstrap) lacks: seen there as a TLS error in `cargo fetch`.
+ensure_ca_certificates() {
+  [[ -e /etc/ssl/certs/ca-certificates.crt ]] && return
+  log "installing ca-certificates (cargo's HTTPS needs them)"
+  apt_install ca-certificates
+}
+
+ensure_ca_certificates
 ensure_redis
 if $want_postgres; then ensure_postgres; fi

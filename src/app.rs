@@ -111,6 +111,7 @@ impl Hooks for App {
         tasks.register(tasks::kpi::KpiRebuild);
         tasks.register(tasks::kpi::KpiVerify);
         tasks.register(tasks::orders_status::OrdersStatus);
+        tasks.register(tasks::orders_check::OrdersCheck);
         tasks.register(tasks::orders_import::OrdersImport);
         tasks.register(tasks::orders_generate::OrdersGenerate);
         tasks.register(tasks::products_import::ProductsImport);

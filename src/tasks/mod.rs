@@ -1,5 +1,6 @@
 pub mod args;
 pub mod kpi;
+pub mod orders_check;
 pub mod orders_generate;
 pub mod orders_import;
 pub mod orders_recover;

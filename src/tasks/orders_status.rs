@@ -40,6 +40,7 @@ impl Task for OrdersStatus {
             status.orders_by_status, status.orders_open
         );
         println!("notifications: {:?}", status.notifications_by_status);
+        println!("imports still writing: {}", status.imports_unfinished);
         println!(
             "kpi events not yet in Redis: {}",
             status.kpi_events_unapplied
@@ -47,6 +48,10 @@ impl Task for OrdersStatus {
         println!(
             "products: {}, units in stock: {}, units sold: {}",
             status.products, status.stock_units, status.sold_units
+        );
+        println!(
+            "settled (nothing left to do): {}",
+            if status.settled { "yes" } else { "no" }
         );
         Ok(())
     }
