@@ -64,10 +64,11 @@ pub struct NotificationResponse {
 impl OrderResponse {
     /// Masks the customer's e-mail and name, and addresses in send errors.
     pub fn mask_customer_data(&mut self) {
-        for field in [&mut self.customer_email, &mut self.customer_name] {
-            if let Some(value) = field {
-                *value = mask::value(value);
-            }
+        for value in [&mut self.customer_email, &mut self.customer_name]
+            .into_iter()
+            .flatten()
+        {
+            *value = mask::value(value);
         }
         for notification in &mut self.notifications {
             if let Some(error) = &mut notification.error {

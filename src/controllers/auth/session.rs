@@ -48,7 +48,6 @@ pub fn random_token() -> String {
 }
 
 /// The cookie jar of a request, decrypting with `key`.
-#[must_use]
 pub fn jar(headers: &HeaderMap, key: &Key) -> PrivateCookieJar {
     PrivateCookieJar::from_headers(headers, key.clone())
 }
