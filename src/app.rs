@@ -49,8 +49,7 @@ impl Hooks for App {
     /// with every controller, task and job through `ctx.shared_store`.
     async fn after_context(mut ctx: AppContext) -> Result<AppContext> {
         workers::Services::install(&ctx).await?;
-        let settings = workers::Services::of(&ctx)?.settings;
-        controllers::auth::Access::install(&ctx, &settings)?;
+        controllers::auth::Access::install(&ctx, &workers::Services::of(&ctx)?)?;
         // From here on the typed copy in `Services` is read. The context, config
         // included, is cloned for every request (axum clones the router's state):
         // the block as one JSON string is one allocation to copy instead of a

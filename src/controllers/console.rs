@@ -17,7 +17,7 @@ use serde_json::json;
 use super::{
     auth::{
         bearer::constant_time_eq,
-        session::{self, Presented, Session, LOGIN_COOKIE, SESSION_COOKIE},
+        session::{self, Presented, LOGIN_COOKIE, SESSION_COOKIE},
         Access, Scope, LOGIN_PATH,
     },
     error::ApiError,
@@ -101,11 +101,7 @@ pub async fn login(
         return Ok((jar, Redirect::to(&format!("{LOGIN_PATH}?error=invalid"))).into_response());
     };
     let now = chrono::Utc::now().timestamp();
-    let session = Session {
-        token: hex::encode(access.tokens.0[index].digest),
-        expires: now.saturating_add(access.session_ttl_secs),
-        csrf: session::random_token(),
-    };
+    let session = access.open_session(index, now).await?;
     tracing::info!(token = index, "console login");
     let jar = jar.add(session::session_cookie(&session, now, access.secure_cookie));
     Ok((jar, Redirect::to(HOME)).into_response())
@@ -131,6 +127,7 @@ pub async fn logout(
         if !constant_time_eq(session.csrf.as_bytes(), form.csrf.as_bytes()) {
             return Err(csrf_failed());
         }
+        access.close_session(&session).await?;
     }
     let jar = session::jar(&headers, &access.key).remove(session::removal(SESSION_COOKIE));
     Ok((jar, Redirect::to(LOGIN_PATH)).into_response())

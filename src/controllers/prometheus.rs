@@ -29,7 +29,7 @@ pub async fn scrape(
 ) -> Result<Response, ApiError> {
     let access = Access::of(&ctx)?;
     if !access.metrics_open {
-        access.authorize(&headers, &method, Scope::Read)?;
+        access.authorize(&headers, &method, Scope::Read).await?;
     }
     params::query(query.as_deref(), &[])?;
     let status = OpsStatus::read(&ctx).await?;

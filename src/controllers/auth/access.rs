@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum_extra::extract::cookie::Key;
 use loco_rs::{app::AppContext, environment::Environment, Error, Result};
+use redis::aio::ConnectionManager;
 
 use super::{
     bearer::{bearer, constant_time_eq},
@@ -12,10 +13,8 @@ use super::{
 };
 use crate::{
     controllers::error::ApiError,
-    settings::{
-        tokens::{Scope, Scopes, TokenTable},
-        Settings,
-    },
+    settings::tokens::{Scope, Scopes, TokenTable},
+    workers::Services,
 };
 
 /// The header a cookie-authenticated request other than GET/HEAD sends its CSRF token in.
@@ -24,6 +23,9 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Tokens, cookie key, and the console's settings.
 pub struct Access {
     pub tokens: TokenTable,
+    /// Open sessions are keys `{sessions}{id}` (see [`session`]).
+    redis: ConnectionManager,
+    sessions: String,
     pub key: Key,
     pub session_ttl_secs: i64,
     pub secure_cookie: bool,
@@ -59,6 +61,8 @@ pub enum Denied {
     NoCredential,
     Unauthorized(&'static str),
     Forbidden(&'static str, String),
+    /// Redis could not say whether the session is open.
+    Failed(String),
 }
 
 impl From<Denied> for ApiError {
@@ -69,6 +73,7 @@ impl From<Denied> for ApiError {
                 Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
             }
             Denied::Forbidden(code, message) => Self::new(StatusCode::FORBIDDEN, code, message),
+            Denied::Failed(error) => Self::internal(&error),
         }
     }
 }
@@ -79,17 +84,14 @@ impl Access {
     /// # Errors
     /// In production with the development secret: sessions signed with a key
     /// everyone can read in this repository are no sessions.
-    pub fn install(ctx: &AppContext, settings: &Settings) -> Result<()> {
+    pub fn install(ctx: &AppContext, services: &Services) -> Result<()> {
+        let settings = &services.settings;
         let secret = &settings.console.secret_key;
-        if ctx.environment == Environment::Production && secret.contains("do-not-use-in-production")
-        {
-            return Err(Error::string(
-                "settings.console.secret_key: set CONSOLE_SECRET_KEY to your own random \
-                 secret (e.g. `openssl rand -hex 32`); production refuses the development one",
-            ));
-        }
+        refuse_development_secret(&ctx.environment, secret)?;
         let access = Self {
             tokens: settings.api.tokens(),
+            redis: services.redis.clone(),
+            sessions: settings.redis.key("console:session:"),
             key: Key::derive_from(secret.as_bytes()),
             session_ttl_secs: i64::try_from(settings.console.session_ttl_secs).unwrap_or(i64::MAX),
             secure_cookie: settings.console.secure_cookie,
@@ -148,7 +150,7 @@ impl Access {
     ///
     /// # Errors
     /// [`Denied`] when neither proves anything.
-    pub fn identify(&self, headers: &HeaderMap, method: &Method) -> Result<Caller, Denied> {
+    pub async fn identify(&self, headers: &HeaderMap, method: &Method) -> Result<Caller, Denied> {
         if headers.contains_key(axum::http::header::AUTHORIZATION) {
             let index = bearer(headers)
                 .and_then(|token| self.token_index(token.as_bytes()))
@@ -171,6 +173,9 @@ impl Access {
             .ok_or(Denied::Unauthorized(
                 "the session's token was revoked; log in again",
             ))?;
+        if !self.is_open(&session).await? {
+            return Err(Denied::Unauthorized("session ended; log in again"));
+        }
         if !matches!(*method, Method::GET | Method::HEAD) {
             let sent = headers
                 .get(CSRF_HEADER)
@@ -190,13 +195,13 @@ impl Access {
     ///
     /// # Errors
     /// [`Denied`] without a credential or without the scope.
-    pub fn authorize(
+    pub async fn authorize(
         &self,
         headers: &HeaderMap,
         method: &Method,
         needed: Scope,
     ) -> Result<Caller, Denied> {
-        let caller = self.identify(headers, method)?;
+        let caller = self.identify(headers, method).await?;
         if caller.scopes.contains(needed) {
             Ok(caller)
         } else {
@@ -205,5 +210,80 @@ impl Access {
                 format!("this credential lacks the `{}` scope", needed.name()),
             ))
         }
+    }
+
+    /// Opens a session for the token at `index`.
+    ///
+    /// # Errors
+    /// When Redis cannot record it.
+    pub async fn open_session(&self, index: usize, now: i64) -> Result<Session, ApiError> {
+        let session = Session {
+            id: session::random_token(),
+            token: hex::encode(self.tokens.0[index].digest),
+            expires: now.saturating_add(self.session_ttl_secs),
+            csrf: session::random_token(),
+        };
+        let ttl = u64::try_from(self.session_ttl_secs).unwrap_or(u64::MAX);
+        let () = redis::cmd("SET")
+            .arg(format!("{}{}", self.sessions, session.id))
+            .arg(1)
+            .arg("EX")
+            .arg(ttl)
+            .query_async(&mut self.redis.clone())
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        Ok(session)
+    }
+
+    /// Ends a session: its cookie opens nothing any more, wherever it was copied.
+    ///
+    /// # Errors
+    /// When Redis cannot delete it.
+    pub async fn close_session(&self, session: &Session) -> Result<(), ApiError> {
+        let _: i64 = redis::cmd("DEL")
+            .arg(format!("{}{}", self.sessions, session.id))
+            .query_async(&mut self.redis.clone())
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        Ok(())
+    }
+
+    async fn is_open(&self, session: &Session) -> Result<bool, Denied> {
+        redis::cmd("EXISTS")
+            .arg(format!("{}{}", self.sessions, session.id))
+            .query_async(&mut self.redis.clone())
+            .await
+            .map_err(|e| Denied::Failed(e.to_string()))
+    }
+}
+
+/// Production refuses the development secret: sessions encrypted with a key
+/// anyone can read in this repository are no sessions.
+///
+/// # Errors
+/// In production with a secret from the repository's config files.
+pub fn refuse_development_secret(environment: &Environment, secret: &str) -> Result<()> {
+    if *environment == Environment::Production && secret.contains("do-not-use-in-production") {
+        return Err(Error::string(
+            "settings.console.secret_key: set CONSOLE_SECRET_KEY to your own random \
+             secret (e.g. `openssl rand -hex 32`); production refuses the development one",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use loco_rs::environment::Environment;
+
+    use super::refuse_development_secret;
+
+    #[test]
+    fn production_refuses_the_development_secret() {
+        let dev = "test-only-secret-do-not-use-in-production";
+        assert!(refuse_development_secret(&Environment::Production, dev).is_err());
+        assert!(refuse_development_secret(&Environment::Test, dev).is_ok());
+        let own = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        assert!(refuse_development_secret(&Environment::Production, own).is_ok());
     }
 }

@@ -82,7 +82,8 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let caller = state
             .access()?
-            .authorize(&parts.headers, &parts.method, R::SCOPE)?;
+            .authorize(&parts.headers, &parts.method, R::SCOPE)
+            .await?;
         Ok(Self(caller, PhantomData))
     }
 }
@@ -100,7 +101,10 @@ impl FromRequestParts<AppContext> for ConsolePage {
 
     async fn from_request_parts(parts: &mut Parts, ctx: &AppContext) -> Result<Self, Response> {
         let access = ctx.access().map_err(IntoResponse::into_response)?;
-        match access.authorize(&parts.headers, &parts.method, Scope::Read) {
+        match access
+            .authorize(&parts.headers, &parts.method, Scope::Read)
+            .await
+        {
             Ok(caller) => Ok(Self(caller)),
             Err(Denied::NoCredential) => Err(Redirect::to(LOGIN_PATH).into_response()),
             Err(Denied::Unauthorized(_))

@@ -6,6 +6,8 @@
 //! token), so removing a token from the config ends its sessions, and it
 //! carries its own expiry (checked on every request, whatever the browser keeps)
 //! and the CSRF token the console's forms and `fetch` calls must send back.
+//! Its id is also a Redis key that lives as long as the session: logout deletes
+//! it, so a copied cookie is dead after logout, not only after expiry.
 use axum::http::HeaderMap;
 use axum_extra::extract::cookie::{Cookie, Key, PrivateCookieJar, SameSite};
 use rand::RngCore;
@@ -21,6 +23,8 @@ const LOGIN_FORM_SECS: i64 = 600;
 /// What the session cookie holds, once decrypted.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
+    /// Random id; `{prefix}:console:session:{id}` exists while the session is open.
+    pub id: String,
     /// SHA-256 (hex) of the API token used to log in.
     pub token: String,
     /// Unix seconds after which the session is over.
