@@ -6,7 +6,7 @@ use axum_test::TestServer;
 use orders_flow::workers::dead::OperatedQueue;
 use serde_json::json;
 
-use crate::support::TestApp;
+use crate::support::{shop, TestApp};
 
 /// Every scope, `read` only, `refunds` only, `ops` only, and a listed-before-scopes token.
 const TOKENS: &str =
@@ -223,4 +223,25 @@ async fn garbage_token_config_stops_the_start_with_the_reason() {
     .expect("a short secret booted")
     .to_string();
     assert!(short.contains("at least 32 characters"), "{short}");
+}
+
+#[tokio::test]
+async fn an_order_shows_its_customer_only_to_ops() {
+    let app = app().await;
+    let customer = shop::customer(&app, "C-7", Some("grace.hopper@example.com")).await;
+    shop::order(&app, "ORD-7", &customer, "paid", 1_000, None).await;
+    let server = app.server();
+    let show = |token: &'static str| server.get("/api/orders/ORD-7").authorization_bearer(token);
+    let masked: serde_json::Value = show("read-token").await.json();
+    let whole: serde_json::Value = show("read-ops").await.json();
+    let customer =
+        |o: &serde_json::Value| json!([o["customer_id"], o["customer_email"], o["customer_name"]]);
+    assert_eq!(
+        customer(&masked),
+        json!(["C-7", "g***@example.com", "C***"])
+    );
+    assert_eq!(
+        customer(&whole),
+        json!(["C-7", "grace.hopper@example.com", "Customer C-7"])
+    );
 }
