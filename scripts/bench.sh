@@ -176,7 +176,7 @@ field() { "$py" -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv
 jobs_waiting_in() { grep -oE '"(pending|scheduled|running)":[0-9]+' <<<"$1" | awk -F: '{s += $2} END {print s + 0}'; }
 queued_jobs() {
   local counts
-  counts=$(curl -fs "http://localhost:$PORT/api/queues") || { echo 1; return; }
+  counts=$(curl -fs -H "Authorization: Bearer $API_TOKENS" "http://localhost:$PORT/api/queues") || { echo 1; return; }
   jobs_waiting_in "$counts"
 }
 # A run that stops moving fails instead of waiting forever: no change in the
@@ -187,7 +187,7 @@ last_change=$(date +%s)
 stalled=false
 while true; do
   sleep 0.5
-  counts=$(curl -fs "http://localhost:$PORT/api/queues" || echo unreachable)
+  counts=$(curl -fs -H "Authorization: Bearer $API_TOKENS" "http://localhost:$PORT/api/queues" || echo unreachable)
   seen="$counts"
   waiting=$(jobs_waiting_in "$counts")
   if [[ "$counts" != unreachable && "$waiting" -eq 0 ]]; then
@@ -225,10 +225,10 @@ conserved=$(field "d['stock_units'] + d['sold_units'] == d['products'] * $initia
 notes=$(field "sum(d['notifications_by_status'].values())" <<<"$s")
 [[ "$notes" -eq "$total" ]] || { echo "notifications: $notes for $total orders"; checks=fail; }
 import_id=$(sed -nE 's#.*GET /api/imports/([0-9]+).*#\1#p' "$work/import.out" | tail -n 1)
-imported=$(curl -fs "http://localhost:$PORT/api/imports/${import_id:-0}" || echo '{}')
+imported=$(curl -fs -H "Authorization: Bearer $API_TOKENS" "http://localhost:$PORT/api/imports/${import_id:-0}" || echo '{}')
 import_ok=$("$py" -c "import json,sys; d=json.load(sys.stdin); i=d.get('import', d); print(i.get('state') == 'done' and i.get('orders_created', -1) + i.get('duplicates_skipped', 0) == i.get('orders_read', -2))" <<<"$imported")
 [[ "$import_ok" == True ]] || { echo "the import did not finish with every order: $imported"; checks=fail; }
-dead=$(curl -fs "http://localhost:$PORT/api/queues" | field "sum(q['dead'] for q in d['queues'])")
+dead=$(curl -fs -H "Authorization: Bearer $API_TOKENS" "http://localhost:$PORT/api/queues" | field "sum(q['dead'] for q in d['queues'])")
 [[ "$dead" -eq 0 ]] || { echo "$dead job(s) in a dead set"; checks=fail; }
 
 first_paid_at=""
