@@ -172,7 +172,7 @@ status() { "$bin" task orders_status format=json 2>/dev/null; }
 jobs_waiting_in() { grep -oE '"(pending|scheduled|running)":[0-9]+' <<<"$1" | awk -F: '{s += $2} END {print s + 0}'; }
 queued_jobs() {
   local counts
-  counts=$(curl -fs "http://localhost:$PORT/api/queues") || { echo 1; return; }
+  counts=$(curl -fs -H "Authorization: Bearer $API_TOKENS" "http://localhost:$PORT/api/queues") || { echo 1; return; }
   jobs_waiting_in "$counts"
 }
 # A run that stops moving fails instead of waiting forever: no change in the
@@ -183,7 +183,7 @@ last_change=$(date +%s)
 stalled=false
 while true; do
   sleep 0.5
-  counts=$(curl -fs "http://localhost:$PORT/api/queues" || echo unreachable)
+  counts=$(curl -fs -H "Authorization: Bearer $API_TOKENS" "http://localhost:$PORT/api/queues" || echo unreachable)
   seen="$counts"
   waiting=$(jobs_waiting_in "$counts")
   if [[ "$counts" != unreachable && "$waiting" -eq 0 ]]; then

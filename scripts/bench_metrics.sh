@@ -54,7 +54,8 @@ server=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/_ping" >/dev/null && break; sleep 0.1; done
 
 url="http://127.0.0.1:$PORT/api/metrics?date=$DAY&limit=10"
-curl -sf "$url" | head -c 300; echo
+curl -sf -H "Authorization: Bearer $API_TOKENS" "$url" | head -c 300; echo
 echo "[bench] wrk -t$THREADS -c$CONNECTIONS -d$DURATION $url (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s scripts/bench/metrics.lua "$url"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $API_TOKENS" \
+  -s scripts/bench/metrics.lua "$url"
 echo "[bench] server CPU seconds: $(awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$server/stat"), peak RSS $(awk '/VmHWM/ {print $2 $3}' "/proc/$server/status")"

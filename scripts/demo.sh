@@ -14,6 +14,9 @@ bash scripts/services.sh
 export LOCO_ENV=development
 export PORT="${PORT:-5150}"
 export API_TOKENS="${API_TOKENS:-dev-token}"
+# The first token, without its scopes (`tok:read+ops` → `tok`).
+token="${API_TOKENS%%,*}"
+token="${token%%:*}"
 export LOG_LEVEL="${LOG_LEVEL:-info}"
 bin=./target/release/orders-flow-cli
 
@@ -32,14 +35,14 @@ stop() { kill -TERM "$web" "$worker" 2>/dev/null || true; wait "$web" "$worker" 
 trap stop EXIT
 
 base="http://localhost:$PORT"
-for _ in $(seq 1 100); do curl -fs "$base/_health" >/dev/null && break; sleep 0.2; done
-curl -fs "$base/_health" >/dev/null || { echo "web server did not start; see log/web.log"; exit 1; }
+for _ in $(seq 1 100); do curl -fs -H "Authorization: Bearer $token" "$base/_health" >/dev/null && break; sleep 0.2; done
+curl -fs -H "Authorization: Bearer $token" "$base/_health" >/dev/null || { echo "web server did not start; see log/web.log"; exit 1; }
 
 echo "==> asking the workers for a sign of life (canary job)"
-before=$(curl -fs "$base/api/ops/canary" | sed -E 's/.*"runs":([0-9]+).*/\1/')
-curl -fs -X POST -H "Authorization: Bearer ${API_TOKENS%%,*}" "$base/api/ops/canary" >/dev/null
+before=$(curl -fs -H "Authorization: Bearer $token" "$base/api/ops/canary" | sed -E 's/.*"runs":([0-9]+).*/\1/')
+curl -fs -X POST -H "Authorization: Bearer $token" "$base/api/ops/canary" >/dev/null
 for _ in $(seq 1 150); do
-  report=$(curl -fs "$base/api/ops/canary")
+  report=$(curl -fs -H "Authorization: Bearer $token" "$base/api/ops/canary")
   runs=$(sed -E 's/.*"runs":([0-9]+).*/\1/' <<<"$report")
   [[ "$runs" -gt "$before" ]] && break
   sleep 0.2
@@ -67,7 +70,7 @@ echo "==> checking the run (cargo loco task orders_check)"
 # The generator writes the order's id, then its time: the first row's day.
 day=$(sed -n 2p "$csv" | cut -d, -f2 | cut -c1-10)
 echo "==> KPIs of $day (GET /api/metrics?date=$day&limit=3)"
-curl -fs "$base/api/metrics?date=$day&limit=3"; echo
+curl -fs -H "Authorization: Bearer $token" "$base/api/metrics?date=$day&limit=3"; echo
 
 cat <<INFO
 
@@ -77,12 +80,12 @@ orders-flow is running (web pid $web, worker pid $worker; logs in log/):
   $base/api/leaderboard           customers by net revenue
   $base/api/imports/${import_id:-1}             the import just run
   $base/api/orders/{id}           an order with items, payments, refunds, notifications
-  $base/dashboard                 queues: counts, workers, dead jobs (retry with the token)
+  $base/dashboard                 queues: counts, workers, dead jobs (log in at /console/login with the token)
   $base/dashboard/kpis            revenue and orders per day, top customers
   $base/metrics                   Prometheus metrics
   $base/api/queues                queue depths
   $base/api/ops/canary            last worker sign of life
-Refund an order:  curl -X POST -H "Authorization: Bearer ${API_TOKENS%%,*}" \\
+Refund an order:  curl -X POST -H "Authorization: Bearer $token" \\
   -H "Idempotency-Key: demo-1" -H "Content-Type: application/json" \\
   -d '{"amount_cents": 500}' $base/api/orders/<order id>/refunds
 INFO

@@ -49,6 +49,7 @@ impl Hooks for App {
     /// with every controller, task and job through `ctx.shared_store`.
     async fn after_context(mut ctx: AppContext) -> Result<AppContext> {
         workers::Services::install(&ctx).await?;
+        controllers::auth::Access::install(&ctx, &workers::Services::of(&ctx)?)?;
         // From here on the typed copy in `Services` is read. The context, config
         // included, is cloned for every request (axum clones the router's state):
         // the block as one JSON string is one allocation to copy instead of a
@@ -96,6 +97,7 @@ impl Hooks for App {
             .add_route(controllers::imports::routes())
             .add_route(controllers::orders::routes())
             .add_route(controllers::refunds::routes())
+            .add_route(controllers::console::routes())
     }
 
     /// Loco's own job system is not used: apalis workers start in `before_run`.

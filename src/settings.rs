@@ -1,8 +1,12 @@
 //! The typed `settings:` block of `config/*.yaml`, read once at start-up.
 use std::time::Duration;
 
+pub mod tokens;
+
 use loco_rs::{app::AppContext, Error, Result};
 use serde::Deserialize;
+
+use self::tokens::TokenTable;
 
 /// Everything orders-flow reads from config beyond what Loco itself reads.
 #[derive(Debug, Clone, Deserialize)]
@@ -10,6 +14,7 @@ use serde::Deserialize;
 pub struct Settings {
     pub redis: RedisSettings,
     pub api: ApiSettings,
+    pub console: ConsoleSettings,
     pub queues: QueuesSettings,
     pub apalis: ApalisSettings,
     pub stock: StockSettings,
@@ -39,30 +44,56 @@ impl RedisSettings {
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSettings {
-    /// Comma-separated bearer tokens accepted on write routes.
+    /// Bearer tokens and their scopes (syntax in [`tokens`]).
     tokens: String,
+    /// `GET /metrics` without a token (only behind a private bind); off, a
+    /// token with the `read` scope is needed.
+    #[serde(default)]
+    pub metrics_open: bool,
 }
 
 impl std::fmt::Debug for ApiSettings {
     // Tokens are secrets: never print them, not even in a config dump.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiSettings")
-            .field("tokens", &format!("<{} redacted>", self.tokens().len()))
+            .field("tokens", &self.tokens())
+            .field("metrics_open", &self.metrics_open)
             .finish()
     }
 }
 
 impl ApiSettings {
-    /// The configured tokens, blanks dropped.
+    /// The configured tokens with their scopes (validated at start-up).
     #[must_use]
-    pub fn tokens(&self) -> Vec<&str> {
-        self.tokens
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect()
+    pub fn tokens(&self) -> TokenTable {
+        TokenTable::parse(&self.tokens).unwrap_or_default()
     }
 }
+
+/// The operators' console (browser login).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// Signs and encrypts session cookies: at least 32 characters of random text.
+    pub secret_key: String,
+    /// A session ends this long after login.
+    pub session_ttl_secs: u64,
+    /// Cookies only over HTTPS (on behind a TLS-terminating proxy).
+    pub secure_cookie: bool,
+}
+
+impl std::fmt::Debug for ConsoleSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleSettings")
+            .field("secret_key", &"<redacted>")
+            .field("session_ttl_secs", &self.session_ttl_secs)
+            .field("secure_cookie", &self.secure_cookie)
+            .finish()
+    }
+}
+
+/// The shortest console secret accepted (HKDF stretches it to the cookie key).
+pub const MIN_SECRET_CHARS: usize = 32;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -275,6 +306,18 @@ impl Settings {
         }
         if !self.notifications.from.contains('@') {
             return bad("settings.notifications.from must be an email address");
+        }
+        if let Err(e) = TokenTable::parse(&self.api.tokens) {
+            return bad(&format!("settings.api.tokens (API_TOKENS): {e}"));
+        }
+        if self.console.secret_key.chars().count() < MIN_SECRET_CHARS {
+            return bad(&format!(
+                "settings.console.secret_key (CONSOLE_SECRET_KEY) must be at least \
+                 {MIN_SECRET_CHARS} characters of random text (e.g. `openssl rand -hex 32`)"
+            ));
+        }
+        if self.console.session_ttl_secs == 0 {
+            return bad("settings.console.session_ttl_secs must be at least 1");
         }
         if self.kpi.timezone != "UTC" {
             return bad("settings.kpi.timezone: only UTC is supported");

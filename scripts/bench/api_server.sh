@@ -18,4 +18,6 @@ fi
 export LOCO_ENV=production REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 export HOST=http://localhost PORT BINDING=127.0.0.1
 export MAILER_HOST=localhost MAILER_USER=bench MAILER_PASSWORD=bench NOTIFICATIONS_FROM="bench <bench@localhost>"
+CONSOLE_SECRET_KEY="$(od -An -N32 -tx1 /dev/urandom | tr -d " \n")"
+export CONSOLE_SECRET_KEY
 export LOG_LEVEL="${LOG_LEVEL:-info}"

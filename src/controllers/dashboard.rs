@@ -6,10 +6,14 @@ use axum::{
 };
 use loco_rs::prelude::*;
 
-use super::{error::ApiError, params};
+use super::{
+    auth::{Caller, ConsolePage},
+    error::ApiError,
+    params,
+};
 use crate::{
     models::kpi::{figures, store},
-    views::{dashboard, kpi_page},
+    views::{dashboard, html, kpi_page, mask},
     workers::{dead, overview::OpsStatus, Services},
 };
 
@@ -23,9 +27,12 @@ const TOP_CUSTOMERS: isize = 10;
 /// `GET /dashboard`: counts, worker liveness and dead jobs of every queue, the
 /// KPI outbox and the last canary.
 ///
+/// Customer data in dead payloads is masked unless the caller has `ops`.
+///
 /// # Errors
-/// 500 when Redis or the database fails.
+/// 303 to the login form without a credential; 500 when Redis or the database fails.
 pub async fn queues(
+    ConsolePage(caller): ConsolePage,
     State(ctx): State<AppContext>,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
@@ -36,13 +43,18 @@ pub async fn queues(
     let mut dead_pages = Vec::new();
     for q in status.queues.iter().filter(|q| q.counts.dead > 0) {
         let queue = dead::OperatedQueue::resolve(&services.settings, q.queue)?;
-        dead_pages.push(dead::list(&mut conn, &queue, DEAD_SHOWN).await?);
+        let mut page = dead::list(&mut conn, &queue, DEAD_SHOWN).await?;
+        if !caller.sees_customer_data() {
+            mask::dead_jobs(&mut page);
+        }
+        dead_pages.push(page);
     }
-    Ok(Html(dashboard::render(
+    let page = dashboard::render(
         &status,
         &dead_pages,
         services.settings.apalis.worker_ttl_secs(),
-    )))
+    );
+    Ok(Html(with_session(&caller, &page)))
 }
 
 /// `GET /dashboard/kpis?days=14`: the last days' revenue and orders as bars, and
@@ -51,6 +63,7 @@ pub async fn queues(
 /// # Errors
 /// 400 for a bad `days`; 500 when Redis fails.
 pub async fn kpis(
+    ConsolePage(caller): ConsolePage,
     State(ctx): State<AppContext>,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
@@ -74,7 +87,19 @@ pub async fn kpis(
         .await
         .map_err(|e| ApiError::internal(&e))?;
     let days: Vec<_> = days.into_iter().zip(day_figures).collect();
-    Ok(Html(kpi_page::render(&days, &board)))
+    Ok(Html(with_session(
+        &caller,
+        &kpi_page::render(&days, &board),
+    )))
+}
+
+/// The page with the session's logout form and CSRF token (a caller with a
+/// bearer token has no session: the page is unchanged).
+fn with_session(caller: &Caller, page: &str) -> String {
+    caller.session.as_ref().map_or_else(
+        || page.to_string(),
+        |session| html::with_session_bar(page, &session.csrf),
+    )
 }
 
 pub fn routes() -> Routes {

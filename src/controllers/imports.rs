@@ -7,7 +7,11 @@ use axum::{
 };
 use loco_rs::prelude::*;
 
-use super::{error::ApiError, params};
+use super::{
+    auth::{Authorized, Read},
+    error::ApiError,
+    params,
+};
 use crate::{models::imports::Model as Import, views::imports::ImportResponse};
 
 /// The import row and how many of its orders are in each status now.
@@ -15,6 +19,7 @@ use crate::{models::imports::Model as Import, views::imports::ImportResponse};
 /// # Errors
 /// 400 for a non-numeric id or a query string, 404 for an unknown one, 500 when the database fails.
 pub async fn show(
+    _caller: Authorized<Read>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     State(ctx): State<AppContext>,

@@ -10,7 +10,11 @@ use axum::{
 use loco_rs::prelude::*;
 use redis::aio::ConnectionManager;
 
-use super::{error::ApiError, params};
+use super::{
+    auth::{Access, Authorized, HasAccess, Read},
+    error::ApiError,
+    params,
+};
 use crate::{
     models::kpi::{day::format as day, figures, store},
     views::metrics::{
@@ -25,7 +29,7 @@ const MAX_RANGE_DAYS: i64 = 366;
 /// every request; Loco's whole `AppContext` (its configuration included) cost
 /// about half of the server's CPU per metrics request when it was the state.
 #[derive(Clone)]
-pub struct FiguresState(Option<Reader>);
+pub struct FiguresState(Option<Reader>, Option<Arc<Access>>);
 
 #[derive(Clone)]
 struct Reader {
@@ -35,16 +39,27 @@ struct Reader {
 
 impl FiguresState {
     fn of(ctx: &AppContext) -> Self {
-        Self(Services::of(ctx).ok().map(|s| Reader {
-            redis: s.redis.clone(),
-            prefix: Arc::from(s.settings.redis.prefix.as_str()),
-        }))
+        Self(
+            Services::of(ctx).ok().map(|s| Reader {
+                redis: s.redis.clone(),
+                prefix: Arc::from(s.settings.redis.prefix.as_str()),
+            }),
+            Access::of(ctx).ok(),
+        )
     }
 
     fn reader(&self) -> Result<&Reader, ApiError> {
         self.0.as_ref().ok_or_else(|| {
             ApiError::internal(&"services not installed: App::after_context did not run")
         })
+    }
+}
+
+impl HasAccess for FiguresState {
+    fn access(&self) -> Result<Arc<Access>, ApiError> {
+        self.1
+            .clone()
+            .ok_or_else(|| ApiError::internal(&"access rules not installed"))
     }
 }
 
@@ -65,6 +80,7 @@ fn redis_failed(e: &redis::RedisError) -> ApiError {
 /// # Errors
 /// 400 for a bad parameter; 500 when Redis fails.
 pub async fn show(
+    _caller: Authorized<Read>,
     State(state): State<FiguresState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<MetricsResponse>, ApiError> {
@@ -109,6 +125,7 @@ pub async fn show(
 /// # Errors
 /// 400 for a bad or missing date or a reversed or too long range.
 pub async fn range(
+    _caller: Authorized<Read>,
     State(state): State<FiguresState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<RangeResponse>, ApiError> {
@@ -154,6 +171,7 @@ pub async fn range(
 /// # Errors
 /// 400 for a bad parameter.
 pub async fn leaderboard(
+    _caller: Authorized<Read>,
     State(state): State<FiguresState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<LeaderboardResponse>, ApiError> {

@@ -1,5 +1,6 @@
 pub mod auth;
 pub mod body;
+pub mod console;
 pub mod dashboard;
 pub mod error;
 pub mod imports;

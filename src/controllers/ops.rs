@@ -8,7 +8,11 @@ use axum::{
 use loco_rs::prelude::*;
 use serde_json::json;
 
-use super::{auth::ApiToken, error::ApiError, params};
+use super::{
+    auth::{Authorized, Ops, Read},
+    error::ApiError,
+    params,
+};
 use crate::workers::{
     canary::{CanaryJob, CanaryReport},
     Services,
@@ -17,9 +21,9 @@ use crate::workers::{
 /// Queues one canary job; a live worker records it within a poll interval.
 ///
 /// # Errors
-/// 401 without a valid token; 500 when Redis fails.
+/// 401 without a credential, 403 without the `ops` scope; 500 when Redis fails.
 pub async fn push_canary(
-    _token: ApiToken,
+    _caller: Authorized<Ops>,
     State(ctx): State<AppContext>,
     RawQuery(query): RawQuery,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
@@ -42,6 +46,7 @@ pub async fn push_canary(
 /// # Errors
 /// 500 when Redis fails.
 pub async fn canary_report(
+    _caller: Authorized<Read>,
     State(ctx): State<AppContext>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<CanaryReport>, ApiError> {

@@ -9,7 +9,12 @@ use axum::{
 };
 use loco_rs::prelude::*;
 
-use super::{auth::ApiToken, body, error::ApiError, params};
+use super::{
+    auth::{Authorized, Read, Refunds},
+    body,
+    error::ApiError,
+    params,
+};
 use crate::{
     models::{
         orders,
@@ -25,11 +30,11 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// 202 with the pending refund, or the first answer again for a repeated key.
 ///
 /// # Errors
-/// 401 without a valid token, 415 for a body that is not JSON, 400 without a
+/// 401 without a credential, 403 without the `refunds` scope, 415 for a body that is not JSON, 400 without a
 /// valid key or with a query string, 422 for a bad body, 409/422 for key
 /// misuse, 500 on database trouble.
 pub async fn create_refund(
-    token: ApiToken,
+    caller: Authorized<Refunds>,
     State(ctx): State<AppContext>,
     Path(order_ref): Path<String>,
     RawQuery(query): RawQuery,
@@ -41,7 +46,7 @@ pub async fn create_refund(
     let key = idempotency_key(&headers)?;
     let input = RefundInput::from_json(&body)?;
     let call = RefundCall {
-        scope: &token.scope,
+        scope: &caller.name,
         key: &key,
         order_ref: &order_ref,
         input: &input,
@@ -56,6 +61,7 @@ pub async fn create_refund(
 /// # Errors
 /// 400 with a query string, 404 for an unknown order, 500 on database trouble.
 pub async fn show(
+    caller: Authorized<Read>,
     State(ctx): State<AppContext>,
     Path(order_ref): Path<String>,
     RawQuery(query): RawQuery,
@@ -75,7 +81,11 @@ pub async fn show(
         .record(&ctx.db)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(Json(record.into()))
+    let mut response = OrderResponse::from(record);
+    if !caller.sees_customer_data() {
+        response.mask_customer_data();
+    }
+    Ok(Json(response))
 }
 
 /// Exactly one `Idempotency-Key` header, as visible ASCII.

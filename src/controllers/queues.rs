@@ -8,9 +8,17 @@ use axum::{
 };
 use loco_rs::prelude::*;
 
-use super::{auth::ApiToken, body, error::ApiError, params};
+use super::{
+    auth::{Authorized, Ops, Read},
+    body,
+    error::ApiError,
+    params,
+};
 use crate::{
-    views::queues::{QueuesResponse, RetryResponse},
+    views::{
+        mask,
+        queues::{QueuesResponse, RetryResponse},
+    },
     workers::{
         dead::{self, DeadJobs, OperatedQueue, RetryRequest},
         overview, QueueCounts, Services,
@@ -26,6 +34,7 @@ const MAX_DEAD_LIMIT: usize = 1000;
 /// # Errors
 /// 400 for any query parameter, 500 when Redis cannot be read.
 pub async fn list(
+    _caller: Authorized<Read>,
     State(ctx): State<AppContext>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<QueuesResponse>, ApiError> {
@@ -44,11 +53,14 @@ pub async fn all_counts(ctx: &AppContext) -> Result<Vec<QueueCounts>> {
     Ok(queues.into_iter().map(|q| q.counts).collect())
 }
 
-/// `GET /api/queues/{queue}/dead?limit=50`: the newest dead jobs of a queue.
+/// `GET /api/queues/{queue}/dead?limit=50`: the newest dead jobs of a queue,
+/// their customer data masked unless the caller has the `ops` scope.
 ///
 /// # Errors
-/// 404 unknown queue, 400 bad `limit`, 500 when Redis fails.
+/// 401/403 without a `read` credential, 404 unknown queue, 400 bad `limit`,
+/// 500 when Redis fails.
 pub async fn dead_jobs(
+    caller: Authorized<Read>,
     State(ctx): State<AppContext>,
     Path(queue): Path<String>,
     RawQuery(query): RawQuery,
@@ -64,16 +76,20 @@ pub async fn dead_jobs(
         "invalid_limit",
     )?;
     let mut conn = services.redis.clone();
-    Ok(Json(dead::list(&mut conn, &queue, limit).await?))
+    let mut page = dead::list(&mut conn, &queue, limit).await?;
+    if !caller.sees_customer_data() {
+        mask::dead_jobs(&mut page);
+    }
+    Ok(Json(page))
 }
 
 /// `POST /api/queues/{queue}/dead/retry` with `{"ids": [...]}` or `{"all": true}`.
 ///
 /// # Errors
-/// 401 without a token, 404 unknown queue or an id that is not dead (nothing
+/// 401 without a credential, 403 without the `ops` scope, 404 unknown queue or an id that is not dead (nothing
 /// moves), 415 not JSON, 422 bad body, 500 when Redis fails.
 pub async fn retry_dead(
-    _token: ApiToken,
+    _caller: Authorized<Ops>,
     State(ctx): State<AppContext>,
     Path(queue): Path<String>,
     RawQuery(query): RawQuery,

@@ -7,7 +7,11 @@ use axum::{
 };
 use loco_rs::prelude::*;
 
-use super::{error::ApiError, params};
+use super::{
+    auth::{Authorized, Read},
+    error::ApiError,
+    params,
+};
 use crate::{
     models::{orders, refunds},
     views::refunds::RefundResponse,
@@ -18,6 +22,7 @@ use crate::{
 /// # Errors
 /// 400 with a query string, 404 for an unknown refund, 500 on database trouble.
 pub async fn show(
+    _caller: Authorized<Read>,
     State(ctx): State<AppContext>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,

@@ -26,6 +26,8 @@ impl ActiveModelBehavior for ActiveModel {
 pub struct OrderRecord {
     pub order: Model,
     pub customer_external_id: Option<String>,
+    pub customer_email: Option<String>,
+    pub customer_name: Option<String>,
     pub items: Vec<(order_items::Model, Option<products::Model>)>,
     pub payments: Vec<payments::Model>,
     pub refunds: Vec<refunds::Model>,
@@ -75,6 +77,8 @@ impl Model {
             .all(db)
             .await?;
         Ok(OrderRecord {
+            customer_email: customer.as_ref().and_then(|c| c.email.clone()),
+            customer_name: customer.as_ref().and_then(|c| c.name.clone()),
             customer_external_id: customer.map(|c| c.external_id),
             order: self,
             items,

@@ -93,8 +93,8 @@ fn dead_section(body: &mut String, dead: &[DeadJobs]) {
         return;
     }
     body.push_str(
-        "<p><label>API token <input id=\"token\" type=\"password\" autocomplete=\"off\"></label> \
-         (needed to retry; or <code>cargo loco task queues_retry queue=NAME id=ID</code>) \
+        "<p>Retrying needs a console session with the <code>ops</code> scope \
+         (or <code>cargo loco task queues_retry queue=NAME id=ID</code>) \
          <span id=\"result\"></span></p>",
     );
     for page in dead.iter().filter(|d| d.total > 0) {
@@ -135,12 +135,10 @@ fn dead_section(body: &mut String, dead: &[DeadJobs]) {
     body.push_str(RETRY_SCRIPT);
 }
 
-/// Posts to the retry API with the token typed above. The token is kept in the
-/// tab's `sessionStorage` so that the page's own refresh does not lose it.
+/// Posts to the retry API with the session cookie and the session's CSRF token
+/// (from the page's `<meta name=csrf-token>`).
 const RETRY_SCRIPT: &str = r"<script>
-const token = document.getElementById('token');
-token.value = sessionStorage.getItem('orders-flow-token') || '';
-token.addEventListener('input', () => sessionStorage.setItem('orders-flow-token', token.value));
+const csrf = document.querySelector('meta[name=csrf-token]');
 document.addEventListener('click', async (event) => {
   const button = event.target.closest('button[data-queue]');
   if (!button) return;
@@ -148,7 +146,8 @@ document.addEventListener('click', async (event) => {
   const url = '/api/queues/' + encodeURIComponent(button.dataset.queue) + '/dead/retry';
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'Authorization': 'Bearer ' + token.value },
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf ? csrf.content : '' },
     body: JSON.stringify(body),
   });
   const answer = await response.json().catch(() => ({}));

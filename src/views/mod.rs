@@ -2,6 +2,7 @@ pub mod dashboard;
 pub mod html;
 pub mod imports;
 pub mod kpi_page;
+pub mod mask;
 pub mod metrics;
 pub mod orders;
 pub mod prometheus;

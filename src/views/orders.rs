@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use super::refunds::RefundResponse;
+use super::{mask, refunds::RefundResponse};
 use crate::models::orders::OrderRecord;
 
 /// `GET /api/orders/{id}`: the order with its items, payments, refunds and notifications.
@@ -9,6 +9,9 @@ pub struct OrderResponse {
     pub id: i64,
     pub external_id: String,
     pub customer_id: Option<String>,
+    /// Customer data: masked unless the caller has the `ops` scope.
+    pub customer_email: Option<String>,
+    pub customer_name: Option<String>,
     pub status: String,
     pub currency: String,
     pub total_cents: i64,
@@ -58,6 +61,23 @@ pub struct NotificationResponse {
     pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+impl OrderResponse {
+    /// Masks the customer's e-mail and name, and addresses in send errors.
+    pub fn mask_customer_data(&mut self) {
+        for value in [&mut self.customer_email, &mut self.customer_name]
+            .into_iter()
+            .flatten()
+        {
+            *value = mask::value(value);
+        }
+        for notification in &mut self.notifications {
+            if let Some(error) = &mut notification.error {
+                *error = mask::text(error);
+            }
+        }
+    }
+}
+
 impl From<OrderRecord> for OrderResponse {
     fn from(record: OrderRecord) -> Self {
         let order = record.order;
@@ -65,6 +85,8 @@ impl From<OrderRecord> for OrderResponse {
             refundable_cents: order.refundable_cents(),
             id: order.id,
             customer_id: record.customer_external_id,
+            customer_email: record.customer_email,
+            customer_name: record.customer_name,
             status: order.status,
             currency: order.currency,
             total_cents: order.total_cents,

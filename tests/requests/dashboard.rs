@@ -15,7 +15,11 @@ async fn the_queue_dashboard_shows_every_queue_and_a_dead_job_to_retry() {
     let app = app_mailing_to(&sink, 0).await;
     let workers = start_worker::<NotificationJob>(&app).await;
     let id = dead_notification(&app, &sink).await;
-    let response = app.server().get("/dashboard").await;
+    let response = app
+        .server()
+        .get("/dashboard")
+        .authorization_bearer("test-token")
+        .await;
     workers.stop().await;
     response.assert_status_ok();
     assert!(response
@@ -83,7 +87,11 @@ async fn the_kpi_page_draws_today_from_the_figures_and_escapes_what_it_shows() {
         .await
         .unwrap();
 
-    let response = app.server().get("/dashboard/kpis?days=7").await;
+    let response = app
+        .server()
+        .get("/dashboard/kpis?days=7")
+        .authorization_bearer("test-token")
+        .await;
     response.assert_status_ok();
     let html = response.text();
     assert_eq!(
@@ -105,7 +113,11 @@ async fn the_kpi_page_draws_today_from_the_figures_and_escapes_what_it_shows() {
     let second = html.find("CUST-2").unwrap();
     assert!(first < second, "ranked by revenue");
 
-    let bad = app.server().get("/dashboard/kpis?days=0").await;
+    let bad = app
+        .server()
+        .get("/dashboard/kpis?days=0")
+        .authorization_bearer("test-token")
+        .await;
     bad.assert_status(StatusCode::BAD_REQUEST);
     insta::assert_snapshot!(bad.text());
 }

@@ -29,7 +29,10 @@ async fn a_dead_job_is_listed_then_retried_and_runs_to_done() {
     let id = dead_notification(&app, &sink).await;
     let server = app.server();
 
-    let listed = server.get("/api/queues/notifications/dead").await;
+    let listed = server
+        .get("/api/queues/notifications/dead")
+        .authorization_bearer("test-token")
+        .await;
     listed.assert_status_ok();
     let page: serde_json::Value = listed.json();
     assert_eq!(page["total"], 1);
@@ -67,6 +70,7 @@ async fn a_dead_job_is_listed_then_retried_and_runs_to_done() {
     assert_eq!((counts.dead, counts.pending, counts.running), (0, 0, 0));
     let again = server
         .get("/api/queues/notifications/dead")
+        .authorization_bearer("test-token")
         .await
         .json::<serde_json::Value>();
     assert_eq!(again["total"], 0);
@@ -171,7 +175,7 @@ async fn garbage_gets_a_clear_error_and_changes_nothing() {
         ("list_bad_limit", "/api/queues/notifications/dead?limit=abc"),
         ("list_zero_limit", "/api/queues/notifications/dead?limit=0"),
     ] {
-        let response = server.get(path).await;
+        let response = server.get(path).authorization_bearer("test-token").await;
         assert!(response.status_code().is_client_error(), "{name}");
         insta::assert_snapshot!(name, response.text());
     }
@@ -189,6 +193,7 @@ async fn garbage_gets_a_clear_error_and_changes_nothing() {
     );
     let listed = server
         .get("/api/queues/notifications/dead")
+        .authorization_bearer("test-token")
         .await
         .json::<serde_json::Value>();
     assert_eq!(listed["jobs"][0]["id"], id.as_str());

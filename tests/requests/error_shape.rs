@@ -53,9 +53,22 @@ async fn what_no_handler_of_ours_answers_is_json_too() {
     let server = app.server();
     let amount = br#"{"amount_cents": 100}"#.to_vec();
     let cases: Vec<(&str, TestRequest)> = vec![
-        ("no route", server.get("/no/such/page")),
-        ("the root", server.get("/")),
-        ("a trailing slash", server.get("/api/metrics/")),
+        (
+            "no route",
+            server
+                .get("/no/such/page")
+                .authorization_bearer("test-token"),
+        ),
+        (
+            "the root",
+            server.get("/").authorization_bearer("test-token"),
+        ),
+        (
+            "a trailing slash",
+            server
+                .get("/api/metrics/")
+                .authorization_bearer("test-token"),
+        ),
         (
             "wrong method",
             server.method(Method::DELETE, "/api/metrics"),
@@ -63,10 +76,22 @@ async fn what_no_handler_of_ours_answers_is_json_too() {
         ("wrong method on an order", server.put("/api/orders/ORD-1")),
         (
             "GET on the refunds route",
-            server.get("/api/orders/ORD-1/refunds"),
+            server
+                .get("/api/orders/ORD-1/refunds")
+                .authorization_bearer("test-token"),
         ),
-        ("path not UTF-8", server.get("/api/orders/%FF%FE")),
-        ("import id not UTF-8", server.get("/api/imports/%C3%28")),
+        (
+            "path not UTF-8",
+            server
+                .get("/api/orders/%FF%FE")
+                .authorization_bearer("test-token"),
+        ),
+        (
+            "import id not UTF-8",
+            server
+                .get("/api/imports/%C3%28")
+                .authorization_bearer("test-token"),
+        ),
         (
             "body over the 2 MB limit",
             refund(&server, Some("application/json"), vec![b' '; 2_000_001]),
@@ -138,10 +163,14 @@ async fn the_queues_route_answers_in_the_shape_when_redis_is_gone() {
     .await;
     let app = TestApp::boot_with(|s| s["redis"]["url"] = json!(url)).await;
     let server = app.server();
-    server.get("/api/queues").await.assert_status_ok();
+    server
+        .get("/api/queues")
+        .authorization_bearer("test-token")
+        .await
+        .assert_status_ok();
     drop(redis);
 
-    let gone = answer(server.get("/api/queues")).await;
+    let gone = answer(server.get("/api/queues").authorization_bearer("test-token")).await;
     assert_eq!(gone["status"], StatusCode::INTERNAL_SERVER_ERROR.as_u16());
     insta::assert_json_snapshot!("queues_without_redis", gone);
 }

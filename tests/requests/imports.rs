@@ -50,6 +50,7 @@ async fn shows_an_import_and_its_orders_by_status() {
     let response = app
         .server()
         .get(&format!("/api/imports/{}", import.id))
+        .authorization_bearer("test-token")
         .await;
     response.assert_status_ok();
     let body: serde_json::Value = response.json();
@@ -64,10 +65,18 @@ async fn shows_an_import_and_its_orders_by_status() {
 #[tokio::test]
 async fn an_unknown_import_is_404_and_a_bad_id_400() {
     let app = TestApp::boot().await;
-    let missing = app.server().get("/api/imports/999").await;
+    let missing = app
+        .server()
+        .get("/api/imports/999")
+        .authorization_bearer("test-token")
+        .await;
     missing.assert_status_not_found();
     insta::assert_snapshot!("unknown_import", missing.text());
-    let bad = app.server().get("/api/imports/abc").await;
+    let bad = app
+        .server()
+        .get("/api/imports/abc")
+        .authorization_bearer("test-token")
+        .await;
     bad.assert_status_bad_request();
     insta::assert_snapshot!("non_numeric_id", bad.text());
 }

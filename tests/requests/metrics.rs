@@ -28,7 +28,11 @@ async fn figures(app: &TestApp) {
 }
 
 async fn get(app: &TestApp, uri: &str) -> (u16, serde_json::Value) {
-    let response = app.server().get(uri).await;
+    let response = app
+        .server()
+        .get(uri)
+        .authorization_bearer("test-token")
+        .await;
     (response.status_code().as_u16(), response.json())
 }
 
@@ -48,6 +52,7 @@ async fn metrics_in_the_seed_shape_with_exact_decimals() {
     let raw = app
         .server()
         .get("/api/metrics?date=2025-10-27")
+        .authorization_bearer("test-token")
         .await
         .text();
     assert!(raw.contains(r#""revenue":1548.48"#), "{raw}");

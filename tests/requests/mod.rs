@@ -1,3 +1,6 @@
+mod auth;
+mod auth_routes;
+mod console;
 mod dashboard;
 mod dead_jobs;
 mod error_shape;

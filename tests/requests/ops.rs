@@ -64,6 +64,7 @@ async fn canary_pushed_by_a_request_is_run_by_a_worker() {
     let seen = app
         .server()
         .get("/api/ops/canary")
+        .authorization_bearer("test-token")
         .await
         .json::<serde_json::Value>();
     assert_eq!(seen["runs"], 1);

@@ -108,6 +108,7 @@ async fn get_shows_the_order_named_and_never_the_row_with_that_id() {
     for row in &rows {
         let shown = server
             .get(&format!("/api/orders/{}", row.external_id))
+            .authorization_bearer("test-token")
             .await;
         shown.assert_status_ok();
         let body: serde_json::Value = shown.json();
@@ -116,7 +117,10 @@ async fn get_shows_the_order_named_and_never_the_row_with_that_id() {
             (Some(row.id), Some(row.external_id.as_str()))
         );
     }
-    let by_row_id = server.get(&format!("/api/orders/{}", rows[0].id)).await;
+    let by_row_id = server
+        .get(&format!("/api/orders/{}", rows[0].id))
+        .authorization_bearer("test-token")
+        .await;
     insta::assert_json_snapshot!("row_id_show", summary(&by_row_id), {
         ".body.message" => "[order]",
     });

@@ -42,7 +42,10 @@ async fn an_order_shows_items_payments_refunds_and_notifications() {
     let first = refunds_of(&app, paid.id).await[0].id;
     refunds::process(app.ctx(), first).await.unwrap();
 
-    let shown = server.get("/api/orders/ORD-2025-001").await;
+    let shown = server
+        .get("/api/orders/ORD-2025-001")
+        .authorization_bearer("test-token")
+        .await;
     shown.assert_status_ok();
     let body: serde_json::Value = shown.json();
     insta::assert_json_snapshot!("order_details", body, {
@@ -55,10 +58,14 @@ async fn an_order_shows_items_payments_refunds_and_notifications() {
     // The row id shown as `id` is not an address (tests/requests/order_ids.rs).
     server
         .get(&format!("/api/orders/{}", paid.id))
+        .authorization_bearer("test-token")
         .await
         .assert_status(StatusCode::NOT_FOUND);
 
-    let refund = server.get(&format!("/api/refunds/{first}")).await;
+    let refund = server
+        .get(&format!("/api/refunds/{first}"))
+        .authorization_bearer("test-token")
+        .await;
     refund.assert_status_ok();
     let refund: serde_json::Value = refund.json();
     assert!(refund["processed_at"].is_string(), "{refund}");
@@ -72,12 +79,19 @@ async fn an_order_shows_items_payments_refunds_and_notifications() {
 async fn unknown_orders_and_refunds_are_404() {
     let app = boot().await;
     let server = app.server();
-    let order = server.get("/api/orders/ORD-NOPE").await;
+    let order = server
+        .get("/api/orders/ORD-NOPE")
+        .authorization_bearer("test-token")
+        .await;
     insta::assert_json_snapshot!("order_not_found", summary(&order));
-    let refund = server.get("/api/refunds/999").await;
+    let refund = server
+        .get("/api/refunds/999")
+        .authorization_bearer("test-token")
+        .await;
     insta::assert_json_snapshot!("refund_not_found", summary(&refund));
     server
         .get("/api/refunds/not-a-number")
+        .authorization_bearer("test-token")
         .await
         .assert_status(StatusCode::NOT_FOUND);
 }

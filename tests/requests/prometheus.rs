@@ -12,7 +12,11 @@ async fn queues_by_state_workers_and_the_outbox_are_exposed() {
         .push_bulk(&[NotificationJob::one(1), NotificationJob::one(2)])
         .await
         .unwrap();
-    let response = app.server().get("/metrics").await;
+    let response = app
+        .server()
+        .get("/metrics")
+        .authorization_bearer("test-token")
+        .await;
     response.assert_status_ok();
     assert_eq!(
         response.header("content-type"),

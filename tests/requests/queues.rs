@@ -7,7 +7,11 @@ use crate::support::{eventually, jobs::start_worker, TestApp};
 #[tokio::test]
 async fn lists_the_four_queues_under_the_prefix() {
     let app = TestApp::boot().await;
-    let response = app.server().get("/api/queues").await;
+    let response = app
+        .server()
+        .get("/api/queues")
+        .authorization_bearer("test-token")
+        .await;
     response.assert_status_ok();
     let body = response.text().replace(&app.prefix, "[prefix]");
     insta::assert_snapshot!(body);
@@ -22,7 +26,11 @@ async fn live_workers_count_only_workers_that_beat_recently() {
         "the worker to register",
         Duration::from_secs(20),
         || async {
-            let body: serde_json::Value = server.get("/api/queues").await.json();
+            let body: serde_json::Value = server
+                .get("/api/queues")
+                .authorization_bearer("test-token")
+                .await
+                .json();
             let live: Vec<u64> = body["queues"]
                 .as_array()
                 .unwrap()

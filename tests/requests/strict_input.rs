@@ -10,7 +10,11 @@ use crate::support::{
 
 /// Status and JSON body of a GET.
 async fn get(app: &TestApp, uri: &str) -> Value {
-    let response = app.server().get(uri).await;
+    let response = app
+        .server()
+        .get(uri)
+        .authorization_bearer("test-token")
+        .await;
     json!({
         "status": response.status_code().as_u16(),
         "body": serde_json::from_str::<Value>(&response.text()).unwrap_or(Value::Null),

@@ -46,6 +46,11 @@ impl TestApp {
     /// Like [`Self::boot`], with a chance to change the whole Loco config first
     /// (the mailer, say). The Redis prefix and the database are set afterwards.
     pub async fn boot_config(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::try_boot_config(tweak).await.expect("boot")
+    }
+
+    /// Like [`Self::boot_config`], returning the error of a boot that fails.
+    pub async fn try_boot_config(tweak: impl FnOnce(&mut Config)) -> loco_rs::Result<Self> {
         let mut config = App::load_config(&Environment::Test)
             .await
             .expect("test config");
@@ -56,15 +61,21 @@ impl TestApp {
         let test_db = TestDb::create(&config.database.uri).await;
         config.database.uri = test_db.url.clone();
         let database_url = config.database.uri.clone();
-        let boot = App::boot(StartMode::ServerOnly, &Environment::Test, config)
-            .await
-            .expect("boot");
-        Self {
+        let boot = App::boot(StartMode::ServerOnly, &Environment::Test, config).await;
+        let boot = match boot {
+            Ok(boot) => boot,
+            Err(e) => {
+                delete_prefix(&prefix);
+                test_db.remove();
+                return Err(e);
+            }
+        };
+        Ok(Self {
             boot,
             prefix,
             database_url,
             test_db,
-        }
+        })
     }
 
     pub fn ctx(&self) -> &AppContext {
@@ -79,6 +90,17 @@ impl TestApp {
     pub fn server(&self) -> TestServer {
         let router = self.boot.router.clone().expect("router");
         TestServer::new(router.into_make_service()).expect("test server")
+    }
+
+    /// An HTTP client talking to the app over a real socket (a random local
+    /// port), keeping no cookies: tests send the ones they mean to.
+    pub fn http_server(&self) -> TestServer {
+        let router = self.boot.router.clone().expect("router");
+        TestServer::builder()
+            .http_transport()
+            .do_not_save_cookies()
+            .build(router.into_make_service())
+            .expect("http test server")
     }
 
     pub fn redis_key(&self, suffix: &str) -> String {

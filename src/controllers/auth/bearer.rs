@@ -1,45 +1,12 @@
-//! Bearer tokens for write routes, from `settings.api.tokens` (env `API_TOKENS`).
+//! The `Authorization: Bearer` credential, from `settings.api.tokens` (env `API_TOKENS`).
 //!
 //! One `Authorization` header, the scheme `Bearer` (any case, RFC 9110 §11.1),
 //! one space, then exactly a configured token: nothing is trimmed, so a token
 //! sent with spaces or tabs around it is not the token and gets 401.
-use axum::{extract::FromRequestParts, http::request::Parts};
-use loco_rs::app::AppContext;
-
-use super::error::ApiError;
-use crate::workers::Services;
-
-/// A request that presented one of the configured tokens.
-#[derive(Debug, Clone)]
-pub struct ApiToken {
-    /// A stable, non-secret name for the token (idempotency keys are scoped to it).
-    pub scope: String,
-}
-
-impl FromRequestParts<AppContext> for ApiToken {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, ctx: &AppContext) -> Result<Self, ApiError> {
-        let presented = bearer(&parts.headers).ok_or_else(ApiError::unauthorized)?;
-        let services = Services::of(ctx)?;
-        let tokens = services.settings.api.tokens();
-        // Check every token, always: the time taken says nothing about which matched.
-        let mut matched = None;
-        for (index, token) in tokens.iter().enumerate() {
-            if constant_time_eq(presented.as_bytes(), token.as_bytes()) {
-                matched = Some(index);
-            }
-        }
-        matched
-            .map(|index| Self {
-                scope: format!("token-{index}"),
-            })
-            .ok_or_else(ApiError::unauthorized)
-    }
-}
 
 /// The token of the one `Authorization: Bearer <token>` header, as sent.
-fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+#[must_use]
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     let mut values = headers.get_all(axum::http::header::AUTHORIZATION).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
         return None;
