@@ -6,6 +6,7 @@ use tokio::sync::mpsc;
 
 use super::{
     reader::{file_counts, read_file},
+    tracker::Tracker,
     ImportEvent, ImportProgress, ImportRunError, CHUNKS_PER_PUSH, MAX_PENDING_CHUNKS, POLL,
     WARNINGS_SHOWN,
 };
@@ -26,7 +27,10 @@ pub(super) struct Feeder<'a> {
     /// `settings.workflow.max_queued_orders`.
     order_limit: u64,
     progress: &'a dyn ImportProgress,
-    batch: Vec<ImportChunkJob>,
+    /// Encoded chunk jobs not pushed yet, by sequence number.
+    batch: Vec<(i64, Vec<u8>)>,
+    /// What was sent and is not committed yet; sends lost chunks again.
+    pub(super) tracker: Tracker,
     /// Chunk jobs pushed so far.
     pub(super) chunks: u64,
     /// Counts of the file so far.
@@ -47,8 +51,10 @@ impl<'a> Feeder<'a> {
         queue: JobQueue<ImportChunkJob>,
         (workflow, order_limit): (JobQueue<OrderWorkflowJob>, u64),
         progress: &'a dyn ImportProgress,
+        tracker: Tracker,
     ) -> Self {
         Self {
+            tracker,
             ctx,
             import_id,
             queue,
@@ -93,11 +99,13 @@ impl<'a> Feeder<'a> {
         self.warnings.extend(chunk.warnings.into_iter().take(room));
         if !chunk.orders.is_empty() {
             self.chunks += 1;
-            self.batch.push(ImportChunkJob {
+            let seq = i64::try_from(self.chunks).unwrap_or(i64::MAX);
+            let job = ImportChunkJob {
                 import_id: self.import_id,
-                seq: i64::try_from(self.chunks).unwrap_or(i64::MAX),
+                seq,
                 orders: chunk.orders,
-            });
+            };
+            self.batch.push((seq, JobQueue::encode(&job)?));
         }
         if self.batch.len() >= CHUNKS_PER_PUSH {
             self.push().await?;
@@ -111,12 +119,11 @@ impl<'a> Feeder<'a> {
             return Ok(());
         }
         self.make_room().await?;
-        // A push that timed out may have landed: pushing again is harmless,
-        // a chunk that runs twice writes nothing the second time.
-        let (queue, batch) = (&self.queue, &self.batch);
-        with_retries(|| queue.push_bulk(batch)).await?;
-        self.batch.clear();
-        Ok(())
+        let batch = std::mem::take(&mut self.batch);
+        self.tracker.send(&self.queue, batch).await?;
+        self.tracker
+            .check_now_and_then(self.ctx, &self.queue, self.progress)
+            .await
     }
 
     /// Waits while the import queue holds more than [`MAX_PENDING_CHUNKS`]
@@ -126,6 +133,10 @@ impl<'a> Feeder<'a> {
     async fn make_room(&mut self) -> Result<(), ImportRunError> {
         let (mut chunk_limit, mut order_limit) = (MAX_PENDING_CHUNKS, self.order_limit);
         loop {
+            // Chunks Redis lost while the reader waits are sent again.
+            self.tracker
+                .check_now_and_then(self.ctx, &self.queue, self.progress)
+                .await?;
             let (queue, workflow) = (&self.queue, &self.workflow);
             let chunks = with_retries(|| queue.counts()).await?.pending;
             let chunks_full = chunks > chunk_limit;
