@@ -21,7 +21,7 @@ mod reader;
 mod spool;
 mod tracker;
 
-use feeder::{with_retries, Feeder};
+use feeder::{with_db_retries, with_retries, Feeder};
 use tracker::Tracker;
 
 use super::{
@@ -193,17 +193,20 @@ impl<R: Read + Send + 'static> Started<R> {
             (workflow, order_limit),
             progress,
             tracker,
+            no_worker_grace(&services),
         );
         match feeder.feed(file.stream, file.rejects).await {
             Ok(rejects_path) => {
                 let rejects_path = rejects_path.map(|p| p.display().to_string());
-                Import::mark_importing(
-                    &ctx.db,
-                    import_id,
-                    feeder.counts,
-                    feeder.chunks,
-                    rejects_path,
-                )
+                with_db_retries(|| {
+                    Import::mark_importing(
+                        &ctx.db,
+                        import_id,
+                        feeder.counts,
+                        feeder.chunks,
+                        rejects_path.clone(),
+                    )
+                })
                 .await?;
                 Ok(Queued {
                     import_id,
@@ -283,14 +286,14 @@ impl Queued {
     ) -> Result<WaitEnd, ImportRunError> {
         let services = Services::of(ctx)?;
         let queue = services.queue::<ImportChunkJob>();
-        let grace = Duration::from_secs(services.settings.apalis.worker_ttl_secs() + 1);
+        let grace = no_worker_grace(&services);
         let mut unattended_since: Option<Instant> = None;
         loop {
             let check = self.tracker.check(ctx, &queue, progress).await?;
             if check.outstanding == 0 {
-                Import::finalize(&ctx.db, self.import_id).await?;
+                with_db_retries(|| Import::finalize(&ctx.db, self.import_id)).await?;
             }
-            let import = Import::find_by_id(&ctx.db, self.import_id)
+            let import = with_db_retries(|| Import::find_by_id(&ctx.db, self.import_id))
                 .await?
                 .ok_or_else(|| DbErr::RecordNotFound(format!("import {}", self.import_id)))?;
             progress.event(ImportEvent::Written {
@@ -317,4 +320,11 @@ impl Queued {
             tokio::time::sleep(WAIT_POLL).await;
         }
     }
+}
+
+/// How long no worker process may beat before the task says nobody consumes
+/// the queue: a whole worker TTL, since a Redis flush or restart removes every
+/// beat until the next heartbeat.
+fn no_worker_grace(services: &Services) -> Duration {
+    Duration::from_secs(services.settings.apalis.worker_ttl_secs() + 1)
 }

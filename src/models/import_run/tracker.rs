@@ -14,7 +14,10 @@ use std::{collections::BTreeMap, time::Duration};
 use loco_rs::app::AppContext;
 use tokio::time::Instant;
 
-use super::{feeder::with_retries, ImportEvent, ImportProgress, ImportRunError};
+use super::{
+    feeder::{with_db_retries, with_retries},
+    ImportEvent, ImportProgress, ImportRunError,
+};
 use crate::{
     models::import_chunks::Model as ImportChunk,
     workers::{import_chunk::ImportChunkJob, JobQueue, Presence},
@@ -114,7 +117,8 @@ impl Tracker {
             .map(|(seq, id)| (*seq, id.clone()))
             .unzip();
         let presence = with_retries(|| queue.presence(&ids)).await?;
-        let committed = ImportChunk::committed_seqs(&ctx.db, self.import_id, first).await?;
+        let committed =
+            with_db_retries(|| ImportChunk::committed_seqs(&ctx.db, self.import_id, first)).await?;
         for seq in committed {
             if self.outstanding.remove(&seq).is_some() {
                 self.spool.forget(seq);
