@@ -7,8 +7,7 @@
 use std::{
     collections::HashSet,
     fs::File,
-    net::TcpListener,
-    process::{Child, Command, Output, Stdio},
+    process::{Command, Output, Stdio},
     time::Duration,
 };
 
@@ -26,13 +25,14 @@ use sea_orm::{EntityTrait, QuerySelect};
 use crate::support::{
     eventually,
     imports::{done, import_workers, imports, run_task, stderr, stdout, success, Scratch},
+    servers::{PrivateRedis, WorkerProcess},
     TestApp,
 };
 
-const ORDERS: u64 = 4_000;
+pub(super) const ORDERS: u64 = 4_000;
 
 /// `ORDERS` orders in the items format.
-fn order_file(scratch: &Scratch) -> String {
+pub(super) fn order_file(scratch: &Scratch) -> String {
     let path = scratch.path("orders.csv");
     let options = GenerateOptions {
         orders: ORDERS,
@@ -46,107 +46,25 @@ fn order_file(scratch: &Scratch) -> String {
     path
 }
 
-/// A `redis-server` of this test, without persistence, killed on drop.
-struct PrivateRedis {
-    port: u16,
-    child: Child,
-}
-
-impl PrivateRedis {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::start_on(port)
-    }
-
-    fn start_on(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server");
-        let redis = Self { port, child };
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while redis.connection().is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn connection(&self) -> redis::RedisResult<redis::Connection> {
-        let mut conn = redis::Client::open(self.url())?.get_connection()?;
-        redis::cmd("PING").query::<String>(&mut conn)?;
-        Ok(conn)
-    }
-
-    fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> T {
-        cmd.query(&mut self.connection().expect("private redis"))
-            .expect("redis command")
-    }
-
-    /// SIGKILL, then an empty server on the same port.
-    fn restart_empty(&mut self) {
-        self.child.kill().expect("SIGKILL redis-server");
-        self.child.wait().unwrap();
-        *self = Self::start_on(self.port);
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A real worker process (`start --worker`) on `redis`; killed on drop.
-struct Worker(Child);
-
-impl Worker {
-    fn start(app: &TestApp, redis: &PrivateRedis) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_orders-flow-cli"))
-            .args(["start", "--worker"])
-            .env("LOCO_ENV", "test")
-            .env("REDIS_URL", redis.url())
-            .env("REDIS_PREFIX", &app.prefix)
-            .env("DATABASE_URL", &app.database_url)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn worker");
-        Self(child)
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `orders_import` on `redis` as a process of its own, output captured.
 fn spawn_import(app: &TestApp, redis_url: &str, args: &[&str]) -> tokio::process::Child {
+    spawn_import_on(redis_url, &app.prefix, &app.database_url, args)
+}
+
+/// `orders_import` on these servers, output captured.
+pub(super) fn spawn_import_on(
+    redis_url: &str,
+    prefix: &str,
+    database_url: &str,
+    args: &[&str],
+) -> tokio::process::Child {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_orders-flow-cli"))
         .args(["task", "orders_import"])
         .args(args)
         .env("LOCO_ENV", "test")
         .env("REDIS_URL", redis_url)
-        .env("REDIS_PREFIX", &app.prefix)
-        .env("DATABASE_URL", &app.database_url)
+        .env("REDIS_PREFIX", prefix)
+        .env("DATABASE_URL", database_url)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -154,7 +72,7 @@ fn spawn_import(app: &TestApp, redis_url: &str, args: &[&str]) -> tokio::process
         .expect("spawn import")
 }
 
-async fn finished(task: tokio::process::Child) -> Output {
+pub(super) async fn finished(task: tokio::process::Child) -> Output {
     tokio::time::timeout(Duration::from_secs(240), task.wait_with_output())
         .await
         .expect("the import task to exit")
@@ -180,7 +98,8 @@ async fn import_survives(fault: Fault) {
     let mut redis = PrivateRedis::start();
     let scratch = Scratch::new();
     let file = format!("file={}", order_file(&scratch));
-    let (_first, _second) = (Worker::start(&app, &redis), Worker::start(&app, &redis));
+    let worker = || WorkerProcess::start(&redis.url(), &app.prefix, &app.database_url);
+    let (_first, _second) = (worker(), worker());
     let beats = format!("{}:orders:import:beats", app.prefix);
     eventually("two worker processes", Duration::from_secs(60), || {
         let n: u64 = redis.query(redis::cmd("ZCARD").arg(&beats));
