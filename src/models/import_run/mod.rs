@@ -219,7 +219,10 @@ impl<R: Read + Send + 'static> Started<R> {
                     tracker: feeder.tracker,
                 })
             }
-            Err(error) => {
+            // The file is at fault: the import `failed`. Anything else (Redis,
+            // the database, the spool) is left to the caller, which marks it
+            // `interrupted`: importing the same file again can succeed.
+            Err(error @ (ImportRunError::File(_) | ImportRunError::Rejects { .. })) => {
                 let reason = error.to_string();
                 let marked =
                     Import::mark_failed(&ctx.db, import_id, feeder.counts, feeder.chunks, &reason)
@@ -229,6 +232,7 @@ impl<R: Read + Send + 'static> Started<R> {
                 }
                 Err(error)
             }
+            Err(error) => Err(error),
         }
     }
 }
