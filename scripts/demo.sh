@@ -53,7 +53,13 @@ orders="${DEMO_ORDERS:-5000}"
 csv="log/demo-orders.csv"
 echo "==> generating $orders orders ($csv) and importing them"
 "$bin" task orders_generate "file=$csv" "orders=$orders" seed=7 2>/dev/null
-import_out=$("$bin" task orders_import "file=$csv" 2>/dev/null)
+# Exits 0 only when every chunk is committed; otherwise say why and stop.
+if ! import_out=$("$bin" task orders_import "file=$csv" 2>log/demo-import.err); then
+  echo "$import_out"
+  echo "the import did not complete:"
+  grep -v '^\s*$' log/demo-import.err | tail -n 3
+  exit 1
+fi
 echo "$import_out"
 import_id=$(sed -nE 's#.*GET /api/imports/([0-9]+).*#\1#p' <<<"$import_out" | tail -n 1)
 

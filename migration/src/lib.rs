@@ -11,6 +11,7 @@ mod m20261122_000006_outbox_foreign_keys;
 mod m20261122_000007_order_rows;
 mod m20261204_000008_orders_customer_index;
 mod m20261204_000009_outbox_cursor;
+mod m20261206_000010_import_interrupted;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_order_rows::Migration),
             Box::new(m20261204_000008_orders_customer_index::Migration),
             Box::new(m20261204_000009_outbox_cursor::Migration),
+            Box::new(m20261206_000010_import_interrupted::Migration),
             // inject-above (do not remove this comment)
         ]
     }

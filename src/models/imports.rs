@@ -1,4 +1,5 @@
-//! The `imports` row: one per `orders_import` run, from `queued` to `done` or `failed`.
+//! The `imports` row: one per `orders_import` run, from `queued` to `done`,
+//! `failed` or `interrupted`.
 pub use super::_entities::imports::{ActiveModel, Column, Entity, Model};
 use chrono::Utc;
 use sea_orm::{
@@ -22,6 +23,11 @@ pub mod state {
     pub const DONE: &str = "done";
     /// Reading the file failed; chunks queued before the failure are still written.
     pub const FAILED: &str = "failed";
+    /// The task stopped before every chunk was committed (a signal, dead chunk
+    /// jobs, no live worker, Redis unreachable); `error` says why and what to do.
+    /// An import interrupted after the whole file was read still becomes
+    /// `done` if its queued chunks are written later.
+    pub const INTERRUPTED: &str = "interrupted";
 }
 
 #[async_trait::async_trait]
@@ -162,6 +168,8 @@ impl Model {
 
     /// `importing` → `done` once every chunk is written; a guarded update that
     /// both the last chunk job and the task run, whichever comes second wins.
+    /// An import `interrupted` after its whole file was read (no `finished_at`)
+    /// is finished the same way when its chunks land later.
     ///
     /// # Errors
     /// When the database fails.
@@ -169,10 +177,12 @@ impl Model {
         let now = Utc::now();
         let result = Entity::update_many()
             .col_expr(Column::State, Expr::value(state::DONE))
+            .col_expr(Column::Error, Expr::value(Option::<String>::None))
             .col_expr(Column::FinishedAt, Expr::value(now.fixed_offset()))
             .col_expr(Column::UpdatedAt, Expr::value(now.naive_utc()))
             .filter(Column::Id.eq(id))
-            .filter(Column::State.eq(state::IMPORTING))
+            .filter(Column::State.is_in([state::IMPORTING, state::INTERRUPTED]))
+            .filter(Column::FinishedAt.is_null())
             .filter(Expr::col(Column::ChunksDone).gte(Expr::col(Column::ChunksTotal)))
             .exec(db)
             .await?;
@@ -203,6 +213,40 @@ impl Model {
             .exec(db)
             .await?;
         Ok(())
+    }
+
+    /// The task stopped before every chunk was committed: `interrupted`, with
+    /// `reason` (why, and what to do). An import still reading its file gets a
+    /// `finished_at` (its chunk count is not final, so it can never become
+    /// `done`); one whose file was read keeps none and is finished by
+    /// [`Self::finalize`] if its chunks are written later. `done` and `failed`
+    /// stay as they are. Returns whether the row changed.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn mark_interrupted(
+        db: &impl ConnectionTrait,
+        id: i64,
+        reason: &str,
+    ) -> Result<bool, DbErr> {
+        let now = Utc::now();
+        let mut changed = 0;
+        for (from, finished_at) in [
+            (state::QUEUED, Some(now.fixed_offset())),
+            (state::IMPORTING, None),
+        ] {
+            changed += Entity::update_many()
+                .col_expr(Column::State, Expr::value(state::INTERRUPTED))
+                .col_expr(Column::Error, Expr::value(reason))
+                .col_expr(Column::FinishedAt, Expr::value(finished_at))
+                .col_expr(Column::UpdatedAt, Expr::value(now.naive_utc()))
+                .filter(Column::Id.eq(id))
+                .filter(Column::State.eq(from))
+                .exec(db)
+                .await?
+                .rows_affected;
+        }
+        Ok(changed > 0)
     }
 
     /// True once the import reached a state it never leaves.

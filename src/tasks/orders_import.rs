@@ -14,7 +14,7 @@ use super::{
 use crate::models::{
     import::StreamOptions,
     import_run::{
-        ImportEvent, ImportFile, ImportProgress, Queued, WaitEnd, MAX_PENDING_CHUNKS,
+        ImportEvent, ImportFile, ImportProgress, Queued, Started, WaitEnd, MAX_PENDING_CHUNKS,
         WARNINGS_SHOWN,
     },
     imports::Model as Import,
@@ -33,7 +33,8 @@ const ARGS: &[Arg] = &[
     ),
     Arg::optional(
         "wait",
-        "true (default): wait until every chunk is written; false: return once queued",
+        "true (default): wait until every chunk is committed, sending again what Redis loses; \
+         false: return once queued",
     ),
 ];
 
@@ -72,44 +73,108 @@ impl Task for OrdersImport {
         let file = ImportFile::open(path, options).map_err(fail)?;
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         let bars = Bars::new(size);
-        let queued = file.import(ctx, &bars).await.map_err(fail)?;
-        bars.finish_reading();
-
-        let end = if wait {
-            Some(queued.wait(ctx, &bars).await.map_err(fail)?)
-        } else {
-            None
+        let run = file.begin(ctx).await.map_err(fail)?;
+        let import_id = run.import_id;
+        // From here on the import never stays `queued` or `importing` when the
+        // task stops early: every way out but success marks it `interrupted`.
+        let outcome = tokio::select! {
+            outcome = read_and_wait(ctx, run, &bars, wait) => outcome,
+            signal = stop_signal() => Err(format!(
+                "stopped by {signal} before every chunk was written; import the file again \
+                 (chunks already written are skipped, nothing is imported twice)"
+            )),
         };
         bars.finish();
-        let import = match &end {
-            Some(
-                WaitEnd::Finished(import) | WaitEnd::NoWorkers(import) | WaitEnd::Stalled(import),
-            ) => import.clone(),
-            None => Import::find_by_id(&ctx.db, queued.import_id)
-                .await?
-                .ok_or_else(|| Error::string("the import row disappeared"))?,
+        let (queued, end) = match outcome {
+            Ok(done) => done,
+            Err(reason) => return Err(interrupt(ctx, import_id, &reason).await),
         };
+        let import = Import::find_by_id(&ctx.db, import_id)
+            .await?
+            .ok_or_else(|| Error::string("the import row disappeared"))?;
         print_summary(&import, &queued, started);
         match end {
             Some(WaitEnd::Finished(_)) => Ok(()),
-            Some(WaitEnd::NoWorkers(_)) => {
-                println!(
-                    "no worker is consuming the import queue: the chunks stay queued until one runs \
-                     (`cargo loco start --worker`); follow it with GET /api/imports/{}",
-                    import.id
+            Some(WaitEnd::NoWorkers { pending, .. }) => {
+                let reason = format!(
+                    "no worker is consuming the import queue: {pending} of {} chunks are not \
+                     written yet. Start a worker (`cargo loco start --worker`): the queued chunks \
+                     are written and the import becomes done (GET /api/imports/{import_id}); if \
+                     Redis lost them meanwhile, import the file again (nothing is imported twice)",
+                    import.chunks_total
                 );
-                Ok(())
+                Err(interrupt(ctx, import_id, &reason).await)
             }
-            Some(WaitEnd::Stalled(_)) => Err(Error::string(&format!(
-                "import {} stopped with {} of {} chunks written: see the dead jobs \
-                 (`cargo loco task queues_status queue=orders:import`)",
-                import.id, import.chunks_done, import.chunks_total
-            ))),
+            Some(WaitEnd::Dead { dead, .. }) => {
+                let reason = format!(
+                    "{dead} chunk jobs failed for good (dead), {} of {} chunks written: see \
+                     `cargo loco task queues_dead queue=orders:import`, then retry them with \
+                     `cargo loco task queues_retry queue=orders:import` (the import becomes done \
+                     once they are written) or import the file again",
+                    import.chunks_done, import.chunks_total
+                );
+                Err(interrupt(ctx, import_id, &reason).await)
+            }
             None => {
-                println!("follow it: GET /api/imports/{}", import.id);
+                println!("follow it: GET /api/imports/{import_id}");
                 Ok(())
             }
         }
+    }
+}
+
+/// Reads the file into chunk jobs, then (with `wait`) waits until every chunk
+/// is committed. Errors come back as the reason the import was interrupted.
+async fn read_and_wait<R: std::io::Read + Send + 'static>(
+    ctx: &AppContext,
+    run: Started<R>,
+    bars: &Bars,
+    wait: bool,
+) -> std::result::Result<(Queued, Option<WaitEnd>), String> {
+    let mut queued = run.import(ctx, bars).await.map_err(|e| e.to_string())?;
+    bars.finish_reading();
+    if !wait {
+        return Ok((queued, None));
+    }
+    let end = queued.wait(ctx, bars).await.map_err(|e| {
+        format!(
+            "{e}; the chunks queued may still be written (GET /api/imports/{}), \
+             or import the file again (nothing is imported twice)",
+            queued.import_id
+        )
+    })?;
+    Ok((queued, Some(end)))
+}
+
+/// Marks the import `interrupted` with `reason` (a read error already left it
+/// `failed`, which stays) and returns the error the task exits with.
+async fn interrupt(ctx: &AppContext, import_id: i64, reason: &str) -> Error {
+    if let Err(e) = Import::mark_interrupted(&ctx.db, import_id, reason).await {
+        tracing::error!(import_id, error = %e, "cannot mark the import interrupted");
+    }
+    Error::string(&format!("import {import_id} interrupted: {reason}"))
+}
+
+/// Resolves on SIGINT or SIGTERM, with the signal's name.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
     }
 }
 
@@ -177,6 +242,12 @@ fn print_summary(import: &Import, queued: &Queued, started: Instant) {
         "  rejects             {}",
         import.rejects_path.as_deref().unwrap_or("none")
     );
+    if queued.resent() > 0 {
+        println!(
+            "  chunks sent again   {} (lost from Redis before they were written)",
+            queued.resent()
+        );
+    }
     for warning in &queued.warnings {
         println!("  warning: {warning}");
     }
@@ -202,6 +273,9 @@ impl ImportProgress for Bars {
                  queuing the rest without waiting"
             )),
             ImportEvent::Written { done, total } => self.written(done, total),
+            ImportEvent::Resent { chunks } => self.note(&format!(
+                "{chunks} chunks were lost from Redis before they were written: sent again"
+            )),
         }
     }
 }

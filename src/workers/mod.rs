@@ -6,6 +6,7 @@
 //! - [`Lease`] keeps two deliveries of one job from doing an outside effect at once.
 pub mod canary;
 pub mod dead;
+mod heartbeat;
 pub mod import_chunk;
 mod job;
 mod lease;
@@ -22,7 +23,7 @@ pub mod watchdog;
 pub use job::{Job, JobAttempt, JobError, JobResult};
 pub use lease::Lease;
 pub use process::{WorkerProcess, WorkerSet};
-pub use queue::{JobQueue, QueueCounts};
+pub use queue::{JobQueue, Presence, QueueCounts};
 pub use scripts::{reap_expired, unix_now};
 pub use services::Services;
 

@@ -17,7 +17,7 @@ use apalis::{
 use loco_rs::{app::AppContext, Error, Result};
 use tokio::{sync::watch, task::JoinHandle};
 
-use super::{job::handle, queue, scripts, watchdog, Job, Lease, Services};
+use super::{heartbeat, job::handle, queue, scripts, watchdog, Job, Lease, Services};
 
 /// How long shutdown waits for in-flight jobs before giving up on them
 /// (they come back through the heartbeat of another worker).
@@ -233,10 +233,22 @@ async fn housekeeping(
     let mut watch = tokio::time::interval(WATCH_EVERY);
     let names: Vec<String> = queues.iter().map(|(name, _)| name.clone()).collect();
     let apalis = &services.settings.apalis;
+    let mut beat = tokio::time::interval(Duration::from_secs(apalis.heartbeat_secs.max(1)));
     let stale_after = watchdog::stale_after_secs(apalis.heartbeat_secs, apalis.missed_heartbeats);
     loop {
         tokio::select! {
-            () = stop_requested(&mut stop) => return,
+            () = stop_requested(&mut stop) => {
+                // Stopped: no longer live, at once rather than after the TTL.
+                if let Err(e) = heartbeat::leave(&mut redis, &names, &instance).await {
+                    tracing::warn!(error = %e, "removing this process's heartbeats failed; they expire");
+                }
+                return;
+            }
+            _ = beat.tick() => {
+                if let Err(e) = heartbeat::beat(&mut redis, &names, &instance, stale_after).await {
+                    tracing::warn!(error = %e, "writing this process's heartbeat failed");
+                }
+            }
             _ = watch.tick() => {
                 let now = scripts::unix_now();
                 match watchdog::stalled_queues(&mut redis, &instance, &names, now, stale_after).await {

@@ -49,14 +49,68 @@ impl<J: Job> JobQueue<J> {
     /// # Errors
     /// When a job cannot be serialized or Redis fails.
     pub async fn push_bulk(&self, jobs: &[J]) -> Result<u64> {
-        let encoded = jobs
+        let encoded = jobs.iter().map(encode).collect::<Result<Vec<_>>>()?;
+        let ids = self.push_encoded(&encoded).await?;
+        Ok(ids.len() as u64)
+    }
+
+    /// The payload [`Self::push_encoded`] takes for `job`.
+    ///
+    /// # Errors
+    /// When the job cannot be serialized.
+    pub fn encode(job: &J) -> Result<Vec<u8>> {
+        encode(job)
+    }
+
+    /// Queues jobs already encoded by [`Self::encode`]; returns their task ids,
+    /// in order, so a producer can ask later whether each is still in Redis.
+    ///
+    /// # Errors
+    /// When Redis fails.
+    pub async fn push_encoded(&self, payloads: &[Vec<u8>]) -> Result<Vec<String>> {
+        let jobs: Vec<(String, Vec<u8>)> = payloads
             .iter()
-            .map(|job| Ok((uuid::Uuid::now_v7().to_string(), encode(job)?)))
-            .collect::<Result<Vec<_>>>()?;
+            .map(|payload| (uuid::Uuid::now_v7().to_string(), payload.clone()))
+            .collect();
         let mut conn = self.redis.clone();
-        scripts::enqueue(&mut conn, &self.name, self.max_attempts, &encoded)
+        scripts::enqueue(&mut conn, &self.name, self.max_attempts, &jobs)
             .await
-            .map_err(|e| Error::string(&format!("queue {}: push failed: {e}", self.name)))
+            .map_err(|e| Error::string(&format!("queue {}: push failed: {e}", self.name)))?;
+        Ok(jobs.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Where each task id stands in Redis, in the order given: a task whose
+    /// payload is gone was lost (a flush, a restart without persistence) or
+    /// finished and trimmed. One pipelined round trip.
+    ///
+    /// # Errors
+    /// When Redis fails.
+    pub async fn presence(&self, ids: &[String]) -> Result<Vec<Presence>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.cmd("HEXISTS")
+                .arg(format!("{}:data", self.name))
+                .arg(id);
+            pipe.cmd("SISMEMBER")
+                .arg(format!("{}:dead", self.name))
+                .arg(id);
+        }
+        let mut conn = self.redis.clone();
+        let flags: Vec<bool> = pipe
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| Error::string(&format!("queue {}: {e}", self.name)))?;
+        Ok(flags
+            .chunks(2)
+            .map(|pair| match pair {
+                [_, true] => Presence::Dead,
+                [true, _] => Presence::Present,
+                _ => Presence::Absent,
+            })
+            .collect())
     }
 
     /// Counts of this queue.
@@ -67,9 +121,9 @@ impl<J: Job> JobQueue<J> {
         QueueCounts::read(&self.redis, &self.name, self.worker_ttl_secs).await
     }
 
-    /// Workers of this queue that sent a heartbeat recently. Unlike
-    /// [`QueueCounts::workers`] it ignores entries a killed worker left behind,
-    /// so a producer can tell whether waiting for the queue to drain makes sense.
+    /// Worker processes of this queue that sent a heartbeat recently (see
+    /// [`live_workers`]), so a producer can tell whether waiting for the
+    /// queue to drain makes sense.
     ///
     /// # Errors
     /// When Redis fails.
@@ -81,7 +135,12 @@ impl<J: Job> JobQueue<J> {
     }
 }
 
-/// Workers of the queue named `name` that beat within the last `ttl_secs`.
+/// Worker processes of the queue named `name` that beat within the last
+/// `ttl_secs`. Read from the processes' own heartbeats (`{q}:beats`, written
+/// by every worker process each `heartbeat_secs`, see `process.rs`), not from
+/// apalis's registry (`{q}:workers`): registry entries outlive killed
+/// processes, and a Redis flush or restart empties the registry while the
+/// workers live on; a beat is written again within one heartbeat.
 ///
 /// # Errors
 /// Redis errors.
@@ -92,11 +151,29 @@ pub async fn live_workers<C: redis::aio::ConnectionLike>(
 ) -> redis::RedisResult<u64> {
     let since = scripts::unix_now().saturating_sub(ttl_secs);
     redis::cmd("ZCOUNT")
-        .arg(format!("{name}:workers"))
+        .arg(beats_key(name))
         .arg(since)
         .arg("+inf")
         .query_async(conn)
         .await
+}
+
+/// The sorted set of worker-process heartbeats of the queue named `name`
+/// (member: the process instance, score: its last beat in unix seconds).
+#[must_use]
+pub fn beats_key(name: &str) -> String {
+    format!("{name}:beats")
+}
+
+/// Where a queued task stands (see [`JobQueue::presence`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// Its payload is in Redis: waiting, scheduled, running or finished.
+    Present,
+    /// In the dead set: it failed for good.
+    Dead,
+    /// Not in Redis at all.
+    Absent,
 }
 
 fn encode<J: Serialize>(job: &J) -> Result<Vec<u8>> {
@@ -146,8 +223,9 @@ pub struct QueueCounts {
     pub dead: u64,
     /// Worker entries in Redis, including those of killed workers not yet cleaned up.
     pub workers: u64,
-    /// Workers that sent a heartbeat within `heartbeat_secs × missed_heartbeats`:
-    /// 0 while jobs wait means nobody works the queue.
+    /// Worker processes that sent a heartbeat within `heartbeat_secs ×
+    /// missed_heartbeats` (see [`live_workers`]): 0 while jobs wait means
+    /// nobody works the queue.
     pub live_workers: u64,
     /// The newest heartbeat of any worker (unix seconds).
     #[serde(skip)]
@@ -196,12 +274,14 @@ impl QueueCounts {
             let sizes: Vec<u64> = pipe.query_async(&mut conn).await.map_err(redis_err)?;
             running = sizes.iter().sum();
         }
+        let live_workers = live_workers(&mut conn, name, worker_ttl_secs)
+            .await
+            .map_err(redis_err)?;
         // Scores are the workers' last heartbeats, in unix seconds.
         let beats: Vec<u64> = workers
             .iter()
             .map(|(_, beat)| beat.max(0.0) as u64)
             .collect();
-        let live_since = scripts::unix_now().saturating_sub(worker_ttl_secs);
         Ok(Self {
             queue: name.to_string(),
             pending,
@@ -210,7 +290,7 @@ impl QueueCounts {
             done,
             dead,
             workers: workers.len() as u64,
-            live_workers: beats.iter().filter(|beat| **beat >= live_since).count() as u64,
+            live_workers,
             last_beat_at: beats.iter().max().copied(),
         })
     }

@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod kpi_data;
 pub mod refunds;
 pub mod seed;
+pub mod servers;
 pub mod shop;
 pub mod smtp;
 mod test_db;

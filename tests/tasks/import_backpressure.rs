@@ -133,11 +133,11 @@ async fn the_task_also_pauses_while_the_workflow_queue_is_over_its_limit() {
     assert_eq!(workflow.counts().await.unwrap().pending, 3_000);
 }
 
-/// Registers (or removes) a worker of `queue` that looks alive (heartbeat an
-/// hour ahead) but takes nothing.
+/// Registers (or removes) a worker process of `queue` that looks alive
+/// (heartbeat an hour ahead) but takes nothing.
 async fn idle_worker(app: &TestApp, queue: &str, alive: bool) {
     let mut redis = app.redis().await;
-    let key = format!("{queue}:workers");
+    let key = format!("{queue}:beats");
     let mut cmd = redis::cmd(if alive { "ZADD" } else { "ZREM" });
     cmd.arg(&key);
     if alive {

@@ -1,6 +1,8 @@
 mod args;
 mod catalog_and_generator;
 mod import_backpressure;
+mod import_durability;
+mod import_pg_outage;
 mod orders_check;
 mod orders_import;
 mod queues_retry;

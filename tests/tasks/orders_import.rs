@@ -421,12 +421,14 @@ async fn without_waiting_the_task_returns_and_workers_finish_the_import_later() 
     );
     assert!(stdout.contains("orders queued       0 so far"), "{stdout}");
 
-    // wait=true with nobody consuming the queue says so instead of hanging.
+    // wait=true with nobody consuming the queue says so instead of hanging,
+    // and does not call that a success.
     let out = run_task(&app, &["orders_import", &file, "chunk_size=50"]).await;
-    let stdout = success(&out);
+    assert!(!out.status.success());
+    let message = stderr(&out);
     assert!(
-        stdout.contains("no worker is consuming the import queue"),
-        "{stdout}"
+        message.contains("no worker is consuming the import queue"),
+        "{message}"
     );
 
     let workers = import_workers(&app).await;

@@ -1,11 +1,14 @@
 //! Pushes chunk jobs in batches, pausing while the import queue is full.
 use std::{io::Read, path::PathBuf, time::Duration};
 
+use tokio::time::Instant;
+
 use loco_rs::app::AppContext;
 use tokio::sync::mpsc;
 
 use super::{
     reader::{file_counts, read_file},
+    tracker::Tracker,
     ImportEvent, ImportProgress, ImportRunError, CHUNKS_PER_PUSH, MAX_PENDING_CHUNKS, POLL,
     WARNINGS_SHOWN,
 };
@@ -26,7 +29,10 @@ pub(super) struct Feeder<'a> {
     /// `settings.workflow.max_queued_orders`.
     order_limit: u64,
     progress: &'a dyn ImportProgress,
-    batch: Vec<ImportChunkJob>,
+    /// Encoded chunk jobs not pushed yet, by sequence number.
+    batch: Vec<(i64, Vec<u8>)>,
+    /// What was sent and is not committed yet; sends lost chunks again.
+    pub(super) tracker: Tracker,
     /// Chunk jobs pushed so far.
     pub(super) chunks: u64,
     /// Counts of the file so far.
@@ -36,6 +42,10 @@ pub(super) struct Feeder<'a> {
     /// The first warnings, to show.
     pub(super) warnings: Vec<Warning>,
     warned_no_workers: bool,
+    /// No live worker process since then (a flush hides beats for up to one
+    /// heartbeat: nobody is declared absent before `no_worker_grace`).
+    unattended_since: Option<Instant>,
+    no_worker_grace: Duration,
     /// Times reading paused for the queue (said once, counted for the summary).
     pub(super) pauses: u64,
 }
@@ -47,8 +57,13 @@ impl<'a> Feeder<'a> {
         queue: JobQueue<ImportChunkJob>,
         (workflow, order_limit): (JobQueue<OrderWorkflowJob>, u64),
         progress: &'a dyn ImportProgress,
+        tracker: Tracker,
+        no_worker_grace: Duration,
     ) -> Self {
         Self {
+            tracker,
+            unattended_since: None,
+            no_worker_grace,
             ctx,
             import_id,
             queue,
@@ -93,15 +108,18 @@ impl<'a> Feeder<'a> {
         self.warnings.extend(chunk.warnings.into_iter().take(room));
         if !chunk.orders.is_empty() {
             self.chunks += 1;
-            self.batch.push(ImportChunkJob {
+            let seq = i64::try_from(self.chunks).unwrap_or(i64::MAX);
+            let job = ImportChunkJob {
                 import_id: self.import_id,
-                seq: i64::try_from(self.chunks).unwrap_or(i64::MAX),
+                seq,
                 orders: chunk.orders,
-            });
+            };
+            self.batch.push((seq, JobQueue::encode(&job)?));
         }
         if self.batch.len() >= CHUNKS_PER_PUSH {
             self.push().await?;
-            Import::record_counts(&self.ctx.db, self.import_id, self.counts).await?;
+            let (db, id, counts) = (&self.ctx.db, self.import_id, self.counts);
+            with_db_retries(|| Import::record_counts(db, id, counts)).await?;
         }
         Ok(())
     }
@@ -111,12 +129,11 @@ impl<'a> Feeder<'a> {
             return Ok(());
         }
         self.make_room().await?;
-        // A push that timed out may have landed: pushing again is harmless,
-        // a chunk that runs twice writes nothing the second time.
-        let (queue, batch) = (&self.queue, &self.batch);
-        with_retries(|| queue.push_bulk(batch)).await?;
-        self.batch.clear();
-        Ok(())
+        let batch = std::mem::take(&mut self.batch);
+        self.tracker.send(&self.queue, batch).await?;
+        self.tracker
+            .check_now_and_then(self.ctx, &self.queue, self.progress)
+            .await
     }
 
     /// Waits while the import queue holds more than [`MAX_PENDING_CHUNKS`]
@@ -126,10 +143,14 @@ impl<'a> Feeder<'a> {
     async fn make_room(&mut self) -> Result<(), ImportRunError> {
         let (mut chunk_limit, mut order_limit) = (MAX_PENDING_CHUNKS, self.order_limit);
         loop {
-            let (queue, workflow) = (&self.queue, &self.workflow);
+            // Chunks Redis lost while the reader waits are sent again.
+            self.tracker
+                .check_now_and_then(self.ctx, &self.queue, self.progress)
+                .await?;
+            let queue = &self.queue;
             let chunks = with_retries(|| queue.counts()).await?.pending;
             let chunks_full = chunks > chunk_limit;
-            if chunks_full && with_retries(|| queue.live_workers()).await? == 0 {
+            if chunks_full && self.nobody_there().await? {
                 if !self.warned_no_workers {
                     self.progress
                         .event(ImportEvent::NoWorkers { pending: chunks });
@@ -137,6 +158,7 @@ impl<'a> Feeder<'a> {
                 }
                 return Ok(());
             }
+            let workflow = &self.workflow;
             let orders = with_retries(|| workflow.counts()).await?.pending;
             // Orders nobody works yet wait in the queue; they do not stop the import.
             let orders_full =
@@ -161,6 +183,19 @@ impl<'a> Feeder<'a> {
     }
 }
 
+impl Feeder<'_> {
+    /// No live worker process of the import queue, for longer than the grace.
+    async fn nobody_there(&mut self) -> Result<bool, ImportRunError> {
+        let queue = &self.queue;
+        if with_retries(|| queue.live_workers()).await? > 0 {
+            self.unattended_since = None;
+            return Ok(false);
+        }
+        let since = *self.unattended_since.get_or_insert_with(Instant::now);
+        Ok(since.elapsed() > self.no_worker_grace)
+    }
+}
+
 /// Attempts of one Redis call before the import gives up.
 const REDIS_ATTEMPTS: u32 = 5;
 
@@ -182,6 +217,33 @@ where
                 tokio::time::sleep(delay).await;
                 delay *= 2;
                 attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// How long the task keeps retrying a database call: a PostgreSQL restart of a
+/// few seconds must not stop an import (the chunk jobs ride it out with their
+/// own retries, the task must too).
+const DB_OUTAGE: Duration = Duration::from_secs(30);
+
+/// Retries a database call with doubling delays (0.2 s … 3.2 s) for up to
+/// [`DB_OUTAGE`].
+pub(super) async fn with_db_retries<T, F, Fut>(mut call: F) -> Result<T, ImportRunError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sea_orm::DbErr>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(e) if started.elapsed() < DB_OUTAGE => {
+                tracing::warn!(error = %e, "database call failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_millis(3_200));
             }
             Err(e) => return Err(e.into()),
         }

@@ -1,0 +1,216 @@
+//! Servers of one test, for fault tests that kill or flush them: a private
+//! `redis-server` and a throwaway PostgreSQL cluster, each on a free port,
+//! never the shared ones. Both are stopped and removed on drop, even when the
+//! test fails.
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("local addr")
+        .port()
+}
+
+/// A `redis-server` without persistence, killed on drop.
+pub struct PrivateRedis {
+    port: u16,
+    child: Child,
+}
+
+impl PrivateRedis {
+    pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    fn start_on(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server");
+        let redis = Self { port, child };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while redis.connection().is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn connection(&self) -> redis::RedisResult<redis::Connection> {
+        let mut conn = redis::Client::open(self.url())?.get_connection()?;
+        redis::cmd("PING").query::<String>(&mut conn)?;
+        Ok(conn)
+    }
+
+    /// Runs `cmd` on this server.
+    pub fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> T {
+        cmd.query(&mut self.connection().expect("private redis"))
+            .expect("redis command")
+    }
+
+    /// SIGKILL, then an empty server on the same port.
+    pub fn restart_empty(&mut self) {
+        self.child.kill().expect("SIGKILL redis-server");
+        self.child.wait().expect("reap redis-server");
+        *self = Self::start_on(self.port);
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A throwaway PostgreSQL cluster (`initdb` into a temporary directory), run
+/// as the `postgres` user when the tests run as root (PostgreSQL refuses root).
+pub struct PrivatePostgres {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    /// Initializes and starts a cluster with one database, `orders`.
+    pub fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!("of-pg-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("cluster dir");
+        if is_root() {
+            run(Command::new("chown").args(["-R", "postgres:"]).arg(&dir));
+        }
+        let pg = Self {
+            dir,
+            port: free_port(),
+        };
+        run(pg
+            .as_owner("initdb")
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "-D",
+            ])
+            .arg(pg.data()));
+        pg.start_again();
+        run(pg.as_owner("createdb").args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &pg.port.to_string(),
+            "-U",
+            "postgres",
+            "orders",
+        ]));
+        pg
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn as_owner(&self, program: &str) -> Command {
+        let mut cmd = if is_root() {
+            let mut cmd = Command::new("runuser");
+            cmd.args(["-u", "postgres", "--", program]);
+            cmd
+        } else {
+            Command::new(program)
+        };
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        cmd
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/orders", self.port)
+    }
+
+    /// `pg_ctl stop -m fast`: every connection is cut.
+    pub fn stop(&self) {
+        run(self
+            .as_owner("pg_ctl")
+            .args(["-m", "fast", "-w", "stop", "-D"])
+            .arg(self.data()));
+    }
+
+    /// Starts the cluster (again), waiting until it accepts connections.
+    pub fn start_again(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.display()
+        );
+        run(self
+            .as_owner("pg_ctl")
+            .args(["-w", "-o", &options, "-l"])
+            .arg(self.dir.join("log"))
+            .arg("-D")
+            .arg(self.data())
+            .arg("start"));
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let _ = self
+            .as_owner("pg_ctl")
+            .args(["-m", "immediate", "-w", "stop", "-D"])
+            .arg(self.data())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.starts_with(b"0\n"))
+}
+
+fn run(cmd: &mut Command) {
+    let status = cmd.status().expect("spawn");
+    assert!(status.success(), "{cmd:?} failed: {status}");
+}
+
+/// A real worker process (`start --worker`); killed on drop.
+pub struct WorkerProcess(pub Child);
+
+impl WorkerProcess {
+    /// On `redis_url` under `prefix`, writing to `database_url`.
+    pub fn start(redis_url: &str, prefix: &str, database_url: &str) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_orders-flow-cli"))
+            .args(["start", "--worker"])
+            .env("LOCO_ENV", "test")
+            .env("REDIS_URL", redis_url)
+            .env("REDIS_PREFIX", prefix)
+            .env("DATABASE_URL", database_url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn worker");
+        Self(child)
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
