@@ -5,7 +5,7 @@
 //! The parser never waits for the database: chunk jobs write in the
 //! background, and the task only waits for them when asked to.
 use std::{
-    io::Read,
+    io::{Read, Seek},
     path::Path,
     time::{Duration, Instant},
 };
@@ -107,7 +107,7 @@ impl ImportFile<std::fs::File> {
     }
 }
 
-impl<R: Read + Send + 'static> ImportFile<R> {
+impl<R: Read + Seek + Send + 'static> ImportFile<R> {
     /// A file already opened as `stream`; rejects go beside `path`.
     pub fn from_stream(stream: OrderStream<R>, path: &Path) -> Self {
         Self {
