@@ -60,8 +60,12 @@ impl Task for OrdersImport {
         if chunk_size == 0 {
             return Err(args.usage_error("argument `chunk_size` must be at least 1"));
         }
+        let caps = crate::settings::Settings::of(ctx)?.import;
         let options = StreamOptions {
             chunk_size,
+            max_line_bytes: caps.max_line_bytes,
+            max_field_chars: caps.max_field_chars,
+            max_id_chars: caps.max_id_chars,
             default_currency: args.get("currency").unwrap_or("EUR").to_owned(),
             ..defaults
         };

@@ -318,7 +318,10 @@ fn extend(
     if order.items.len() >= max_items {
         return Err(Invalid::new(
             "row",
-            format!("order {} has more than {max_items} items", order.external_id),
+            format!(
+                "order {} has more than {max_items} items",
+                order.external_id
+            ),
         ));
     }
     *total_cents = line_cents(row)
@@ -376,12 +379,12 @@ mod tests {
         }
     }
 
+    /// (order id, line, Ok((customer, currency)) or Err(reason)).
+    type TestRow<'a> = (&'a str, u64, Result<(&'a str, &'a str), &'a str>);
+
     /// Runs rows (id, line, Ok(customer, currency) or Err(reason)) through
     /// both passes, as many second passes as it takes.
-    fn group(
-        limits: GroupLimits,
-        rows: &[(&str, u64, Result<(&str, &str), &str>)],
-    ) -> (Output, usize) {
+    fn group(limits: GroupLimits, rows: &[TestRow<'_>]) -> (Output, usize) {
         let mut spans = Spans::default();
         for (id, line, _) in rows {
             spans.record(key_of(id), *line);
@@ -425,7 +428,13 @@ mod tests {
     #[test]
     fn an_order_is_handed_out_after_its_last_row_only() {
         let ok = Ok(("c", "EUR"));
-        let rows = [("A", 2, ok), ("B", 3, ok), ("A", 4, ok), ("B", 900, ok), ("A", 1000, ok)];
+        let rows = [
+            ("A", 2, ok),
+            ("B", 3, ok),
+            ("A", 4, ok),
+            ("B", 900, ok),
+            ("A", 1000, ok),
+        ];
         let (out, passes) = group(LIMITS, &rows);
         assert_eq!(sizes(&out), [("B", 2), ("A", 3)]);
         assert_eq!(out.orders[1].total_cents(), 600);

@@ -339,13 +339,22 @@ mod tests {
         let text = format!("id,{long},z\nnext,1\n\"open {long}\n{long}\",2\nlast\n");
         let got = read_all(text.as_bytes(), 20);
         assert_eq!(got.len(), 4, "{got:?}");
-        assert_eq!((got[0].0.clone(), got[0].1, got[0].2), (vec!["id".to_owned()], 1, true));
+        assert_eq!(
+            (got[0].0.clone(), got[0].1, got[0].2),
+            (vec!["id".to_owned()], 1, true)
+        );
         assert_eq!(got[0].3.len(), 20);
-        assert_eq!((got[1].0.clone(), got[1].1, got[1].2), (vec!["next".to_owned(), "1".to_owned()], 2, false));
+        assert_eq!(
+            (got[1].0.clone(), got[1].1, got[1].2),
+            (vec!["next".to_owned(), "1".to_owned()], 2, false)
+        );
         // A quoted cell spanning lines is one record, over the cap.
         assert_eq!((got[2].1, got[2].2), (3, true));
         assert!(got[2].0.is_empty());
-        assert_eq!((got[3].0[0].as_str(), got[3].1, got[3].2), ("last", 5, false));
+        assert_eq!(
+            (got[3].0[0].as_str(), got[3].1, got[3].2),
+            ("last", 5, false)
+        );
         // Exactly at the cap is fine, CRLF or not.
         let exact = format!("{}\r\n{}\n", "a".repeat(20), "b".repeat(21));
         let got = read_all(exact.as_bytes(), 20);
@@ -364,7 +373,10 @@ mod tests {
         assert_eq!((rec.raw.len(), rec.len), (1024, 8 << 20));
         assert!(rec.raw.capacity() < 4096);
         assert!(reader.read(&mut rec).unwrap());
-        assert_eq!((&rec.record[0], rec.line, rec.oversized), (&b"ok"[..], 2, false));
+        assert_eq!(
+            (&rec.record[0], rec.line, rec.oversized),
+            (&b"ok"[..], 2, false)
+        );
         assert!(!reader.read(&mut rec).unwrap());
     }
 }

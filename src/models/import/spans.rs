@@ -134,9 +134,15 @@ mod tests {
         assert_eq!(spans.state(9), GroupState::Unknown);
         spans.mark_deferred(7);
         spans.mark_done(8);
-        assert_eq!((spans.state(7), spans.state(8)), (GroupState::Deferred, GroupState::Done));
+        assert_eq!(
+            (spans.state(7), spans.state(8)),
+            (GroupState::Deferred, GroupState::Done)
+        );
         spans.clear_deferred();
-        assert_eq!((spans.state(7), spans.state(8)), (GroupState::Open(90), GroupState::Done));
+        assert_eq!(
+            (spans.state(7), spans.state(8)),
+            (GroupState::Open(90), GroupState::Done)
+        );
         assert_eq!(spans.len(), 2);
     }
 

@@ -181,8 +181,9 @@ impl<R: Read + Seek> OrderStream<R> {
             let full = self.out.orders.len() >= chunk_size
                 || self.out.rejects.len() + self.warnings.len() >= chunk_size
                 || self.reject_bytes >= MAX_PENDING_REJECT_BYTES;
-            let empty =
-                self.out.orders.is_empty() && self.out.rejects.is_empty() && self.warnings.is_empty();
+            let empty = self.out.orders.is_empty()
+                && self.out.rejects.is_empty()
+                && self.warnings.is_empty();
             if full || (self.eof && !empty) {
                 return Ok(Some(self.take_chunk()));
             }
@@ -191,7 +192,13 @@ impl<R: Read + Seek> OrderStream<R> {
             }
             if let Mode::Items(items) = &mut self.mode {
                 if items.pass == 0 {
-                    let result = Self::first_pass(&mut self.reader, &mut self.rec, &self.layout, &self.options, items);
+                    let result = Self::first_pass(
+                        &mut self.reader,
+                        &mut self.rec,
+                        &self.layout,
+                        &self.options,
+                        items,
+                    );
                     if let Err(e) = result {
                         self.eof = true;
                         return Err(e);
@@ -304,7 +311,8 @@ impl<R: Read + Seek> OrderStream<R> {
         match &mut self.mode {
             Mode::Orders { seen } => {
                 self.stats.rows_read += 1;
-                match parse_orders_row(&self.rec, &self.layout, &self.options, &self.currency, seen) {
+                match parse_orders_row(&self.rec, &self.layout, &self.options, &self.currency, seen)
+                {
                     Ok((order, warning)) => {
                         if let Some(warning) = warning {
                             self.stats.warnings += 1;
@@ -327,7 +335,10 @@ impl<R: Read + Seek> OrderStream<R> {
                             let invalid = items_row(&self.rec, &self.layout, &self.options)
                                 .err()
                                 .unwrap_or_else(|| {
-                                    Invalid::new("external_order_id", "external_order_id is missing")
+                                    Invalid::new(
+                                        "external_order_id",
+                                        "external_order_id is missing",
+                                    )
                                 });
                             self.out.rejects.push(reject(&self.rec, invalid));
                         }
@@ -341,7 +352,9 @@ impl<R: Read + Seek> OrderStream<R> {
                             offset: self.rec.start,
                             raw: &raw,
                         };
-                        if items.grouper.add(&mut items.spans, input, &mut self.out) == Added::Unknown {
+                        if items.grouper.add(&mut items.spans, input, &mut self.out)
+                            == Added::Unknown
+                        {
                             return Err(ImportError::Changed(format!(
                                 "order {id} at line {line} was not in the file before"
                             )));
@@ -430,7 +443,14 @@ fn items_row<'r>(
 ) -> Result<items_row::ItemRow<'r>, Invalid> {
     check_shape(rec, layout, options)?;
     // external_order_id, customer_id, product_sku are ids.
-    check_cells(&rec.record, layout, &ITEMS_COLUMNS, &[0, 3, 6], None, options)?;
+    check_cells(
+        &rec.record,
+        layout,
+        &ITEMS_COLUMNS,
+        &[0, 3, 6],
+        None,
+        options,
+    )?;
     items_row::parse(&rec.record, layout)
 }
 
@@ -444,9 +464,21 @@ fn parse_orders_row(
     check_shape(rec, layout, options)?;
     // order_id and customer_id are ids; the items JSON is bounded by the
     // line cap, its product names by the field cap (in `orders_row`).
-    check_cells(&rec.record, layout, &ORDERS_COLUMNS, &[0, 1], Some(3), options)?;
-    let (order, warning) =
-        orders_row::parse(&rec.record, layout, rec.line, currency, options.max_field_chars)?;
+    check_cells(
+        &rec.record,
+        layout,
+        &ORDERS_COLUMNS,
+        &[0, 1],
+        Some(3),
+        options,
+    )?;
+    let (order, warning) = orders_row::parse(
+        &rec.record,
+        layout,
+        rec.line,
+        currency,
+        options.max_field_chars,
+    )?;
     if let Some(first) = seen.get(&order.external_id) {
         let reason = format!(
             "duplicate order id {} (first seen at line {first})",

@@ -1,5 +1,9 @@
 //! Pushes chunk jobs in batches, pausing while the import queue is full.
-use std::{io::{Read, Seek}, path::PathBuf, time::Duration};
+use std::{
+    io::{Read, Seek},
+    path::PathBuf,
+    time::Duration,
+};
 
 use loco_rs::app::AppContext;
 use tokio::sync::mpsc;
