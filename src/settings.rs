@@ -315,8 +315,8 @@ impl Settings {
         if import.max_field_chars == 0 || import.max_field_chars > import.max_line_bytes {
             return bad("settings.import.max_field_chars must be between 1 and max_line_bytes");
         }
-        if import.max_id_chars == 0 || import.max_id_chars > import.max_field_chars {
-            return bad("settings.import.max_id_chars must be between 1 and max_field_chars");
+        if import.max_id_chars == 0 || import.max_id_chars > import.max_line_bytes {
+            return bad("settings.import.max_id_chars must be between 1 and max_line_bytes");
         }
         if self.kpi.timezone != "UTC" {
             return bad("settings.kpi.timezone: only UTC is supported");

@@ -132,6 +132,20 @@ impl<R: Read> RecordReader<R> {
     /// # Errors
     /// The underlying reader failed.
     pub fn read(&mut self, into: &mut RawRecord) -> io::Result<bool> {
+        self.read_record(into, true)
+    }
+
+    /// Like [`Self::read`], but stops as soon as the record is over the cap
+    /// (the rest stays unread): for a header, where an over-long first line
+    /// refuses the whole input, which may never end (the zero device).
+    ///
+    /// # Errors
+    /// The underlying reader failed.
+    pub fn read_head(&mut self, into: &mut RawRecord) -> io::Result<bool> {
+        self.read_record(into, false)
+    }
+
+    fn read_record(&mut self, into: &mut RawRecord, skip_rest: bool) -> io::Result<bool> {
         // Skip blank lines and the previous record's terminator: the record's
         // line is that of its first visible byte.
         loop {
@@ -161,6 +175,9 @@ impl<R: Read> RecordReader<R> {
                 // Over the cap: keep the cells completed so far, discard the rest.
                 kept_ends = Some((outlen, endlen));
                 into.oversized = true;
+                if !skip_rest {
+                    break;
+                }
             }
             let available = &self.buf[self.pos..self.filled];
             // Feed at most max + 2 bytes while the record is within the cap

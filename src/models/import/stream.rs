@@ -107,7 +107,7 @@ impl<R: Read + Seek> OrderStream<R> {
         let mut reader = RecordReader::new(input, options.max_line_bytes);
         let mut rec = RawRecord::default();
         let has_header = reader
-            .read(&mut rec)
+            .read_head(&mut rec)
             .map_err(|source| ImportError::Read { line: 1, source })?;
         if !has_header {
             return Err(HeaderError::Empty.into());
