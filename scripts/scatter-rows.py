@@ -15,7 +15,6 @@ distance = int(sys.argv[4]) if len(sys.argv) > 4 else 100_000
 with open(src, newline="") as fin, open(dst, "w", newline="") as fout:
     fout.write(fin.readline())
     held = collections.deque()  # (line to write after, row)
-    rows = list()
     line = 1
     order_no = 0
     current, group = None, []
