@@ -23,7 +23,39 @@ pub struct Settings {
     pub kpi: KpiSettings,
     pub refunds: RefundSettings,
     pub notifications: NotificationSettings,
+    /// Caps on what an order file may hold (optional: the defaults below).
+    #[serde(default)]
+    pub import: ImportSettings,
 }
+
+/// Caps on an order file's rows and cells: a row or cell over its cap is
+/// rejected with its line and the reason, and memory stays bounded whatever
+/// the file holds.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportSettings {
+    /// Longest row (and header) in bytes, line break excluded.
+    pub max_line_bytes: usize,
+    /// Longest text cell (names, e-mails, …) in characters.
+    pub max_field_chars: usize,
+    /// Longest id cell (order, customer, SKU) in characters.
+    pub max_id_chars: usize,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        use crate::models::import::chunk;
+        Self {
+            max_line_bytes: chunk::DEFAULT_MAX_LINE_BYTES,
+            max_field_chars: chunk::DEFAULT_MAX_FIELD_CHARS,
+            max_id_chars: chunk::DEFAULT_MAX_ID_CHARS,
+        }
+    }
+}
+
+/// Largest `settings.import.max_line_bytes`: a chunk's rejects and the
+/// reader's buffers stay a few MiB.
+pub const MAX_LINE_BYTES_LIMIT: usize = 1 << 20;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -318,6 +350,16 @@ impl Settings {
         }
         if self.console.session_ttl_secs == 0 {
             return bad("settings.console.session_ttl_secs must be at least 1");
+        }
+        let import = &self.import;
+        if !(256..=MAX_LINE_BYTES_LIMIT).contains(&import.max_line_bytes) {
+            return bad("settings.import.max_line_bytes must be between 256 and 1048576 (bytes)");
+        }
+        if import.max_field_chars == 0 || import.max_field_chars > import.max_line_bytes {
+            return bad("settings.import.max_field_chars must be between 1 and max_line_bytes");
+        }
+        if import.max_id_chars == 0 || import.max_id_chars > import.max_line_bytes {
+            return bad("settings.import.max_id_chars must be between 1 and max_line_bytes");
         }
         if self.kpi.timezone != "UTC" {
             return bad("settings.kpi.timezone: only UTC is supported");

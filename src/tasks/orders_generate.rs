@@ -27,6 +27,66 @@ const ARGS: &[Arg] = &[
     Arg::optional("products", "size of the catalog (default 1000)"),
 ];
 
+/// Largest file the generator writes, in orders (about 45 GB in the items format).
+pub const MAX_ORDERS: u64 = 100_000_000;
+/// Orders generated into a counting sink to estimate the file's size.
+const SAMPLE_ORDERS: u64 = 2_000;
+/// Free space left after the file: the disk is shared with the database.
+const SPARE_BYTES: u64 = 1 << 30;
+
+/// Refuses to start a file that would not fit: its size is estimated from
+/// a sample (same options, fewer orders) and compared with the free space of
+/// the target's file system, keeping [`SPARE_BYTES`] free.
+fn check_room(path: &Path, options: &GenerateOptions) -> Result<()> {
+    let sample_orders = options.orders.min(SAMPLE_ORDERS);
+    let sample = GenerateOptions {
+        orders: sample_orders,
+        ..options.clone()
+    };
+    let sampled = generate(std::io::sink(), sample)
+        .map_err(|e| Error::string(&format!("cannot generate: {e}")))?;
+    let per_order = sampled.bytes.div_ceil(sample_orders.max(1));
+    // 10 % margin: order numbers get longer further down a big file.
+    let needed = per_order.saturating_mul(options.orders) / 10 * 11;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let free = free_bytes(dir).map_err(|e| {
+        Error::string(&format!(
+            "cannot read the free space of {}: {e}",
+            dir.display()
+        ))
+    })?;
+    if needed.saturating_add(SPARE_BYTES) > free {
+        return Err(Error::string(&format!(
+            "not enough disk space for {} orders: the file needs about {} MB, {} has {} MB free (and {} MB are kept spare)",
+            options.orders,
+            needed / 1_000_000,
+            dir.display(),
+            free / 1_000_000,
+            SPARE_BYTES / 1_000_000
+        )));
+    }
+    Ok(())
+}
+
+/// Bytes an unprivileged user may still write on the file system of `dir`.
+fn free_bytes(dir: &Path) -> std::io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    // SAFETY: `c_path` is a valid NUL-terminated string and `stat` a plain
+    // C struct that statvfs fills in; nothing is kept past the call.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // Both are u64 on Linux (c_ulong / fsblkcnt_t).
+    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
 /// Writes a realistic, reproducible order file for demos and benchmarks.
 pub struct OrdersGenerate;
 
@@ -69,6 +129,12 @@ impl Task for OrdersGenerate {
                 .and_then(|t| t.with_nanosecond(0))
                 .unwrap_or_else(Utc::now),
         };
+        if orders > MAX_ORDERS {
+            return Err(args.usage_error(&format!(
+                "argument `orders` must be at most {MAX_ORDERS} (a larger file is not a demo or a benchmark)"
+            )));
+        }
+        check_room(path, &options)?;
         let started = Instant::now();
         let file = File::create(path)
             .map_err(|e| Error::string(&format!("cannot create {}: {e}", path.display())))?;

@@ -61,8 +61,12 @@ impl Task for OrdersImport {
         if chunk_size == 0 {
             return Err(args.usage_error("argument `chunk_size` must be at least 1"));
         }
+        let caps = crate::settings::Settings::of(ctx)?.import;
         let options = StreamOptions {
             chunk_size,
+            max_line_bytes: caps.max_line_bytes,
+            max_field_chars: caps.max_field_chars,
+            max_id_chars: caps.max_id_chars,
             default_currency: args.get("currency").unwrap_or("EUR").to_owned(),
             ..defaults
         };
@@ -125,7 +129,7 @@ impl Task for OrdersImport {
 
 /// Reads the file into chunk jobs, then (with `wait`) waits until every chunk
 /// is committed. Errors come back as the reason the import was interrupted.
-async fn read_and_wait<R: std::io::Read + Send + 'static>(
+async fn read_and_wait<R: std::io::Read + std::io::Seek + Send + 'static>(
     ctx: &AppContext,
     run: Started<R>,
     bars: &Bars,

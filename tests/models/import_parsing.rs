@@ -30,7 +30,7 @@ struct Outcome {
     chunk_sizes: Vec<usize>,
 }
 
-fn drain<R: std::io::Read>(mut stream: OrderStream<R>) -> Outcome {
+fn drain<R: std::io::Read + std::io::Seek>(mut stream: OrderStream<R>) -> Outcome {
     let mut out = Outcome {
         orders: Vec::new(),
         rejects: Vec::new(),
@@ -60,7 +60,7 @@ fn drain<R: std::io::Read>(mut stream: OrderStream<R>) -> Outcome {
 }
 
 fn parse_str(text: &str, options: StreamOptions) -> Outcome {
-    drain(OrderStream::new(text.as_bytes(), options).unwrap())
+    drain(OrderStream::new(std::io::Cursor::new(text.as_bytes()), options).unwrap())
 }
 
 fn rejects(outcome: &Outcome) -> Vec<(u64, &str, &str)> {
@@ -170,37 +170,68 @@ B,2025-10-27 16:12:00,EUR,C2,b@x.io,Bob,SKU-4,Four,1.5,1
 A,2025-10-27 16:10:00,eur,C1,,,SKU-5,Five,500,1
 "
     );
+    let text = format!("{text}C,2025-10-27 16:12:00,EUR,C3,,,SKU-1,One,100,2\n");
     let out = parse_str(&text, StreamOptions::default());
+    // A and B each have a bad row: each is rejected whole, every row of it
+    // in the rejects file; the row with no order id alone.
+    let whole_a =
+        "order A is rejected whole: its row at line 3 is bad (expected 10 cells, found 9)";
+    let whole_b = "order B is rejected whole: its row at line 5 is bad (qty must be at least 1)";
     assert_eq!(
         rejects(&out),
         [
+            (2, "row", whole_a),
             (3, "row", "expected 10 cells, found 9"),
             (4, "external_order_id", "external_order_id is empty"),
             (5, "qty", "qty must be at least 1"),
             (6, "unit_price_cents", "unit_price_cents `-100`: amount is negative"),
             (7, "order_placed_at", "order_placed_at `27/10/2025` is not a date (expected YYYY-MM-DD HH:MM:SS or RFC 3339)"),
             (8, "currency", "currency `EURO` is not a 3-letter code"),
-            (11, "customer_id", "customer_id `C9` differs from `C1` given for order A at line 2"),
-            (12, "currency", "currency `USD` differs from `EUR` given for order A at line 2"),
+            (9, "row", whole_b),
+            (11, "row", whole_a),
+            (12, "row", whole_a),
             (13, "product_sku", "product_sku is empty"),
             (14, "unit_price_cents", "unit_price_cents `1.5`: amount must be a whole number of cents"),
+            (15, "row", whole_a),
         ]
     );
     assert_eq!(
-        out.rejects[0].raw,
+        out.rejects[1].raw,
         "A,2025-10-27 16:12:00,EUR,C1,a@x.io,Ann,SKU-2,Two,250"
     );
-    assert_eq!((out.stats.rows_read, out.stats.rejected_rows), (13, 10));
-    assert_eq!(out.orders.len(), 2);
-    let a = order(&out, "A");
-    assert_eq!((a.items.len(), a.total_cents()), (2, 600));
     assert_eq!(
-        a.placed_at,
-        Some(Utc.with_ymd_and_hms(2025, 10, 27, 16, 10, 0).unwrap())
+        out.rejects[7].raw,
+        "B,2025-10-27T16:12:00Z,EUR,C2,b@x.io,\"Bob\nBuilder\",SKU-3,Three,300,2"
     );
-    let b = order(&out, "B");
-    assert_eq!((b.first_line, b.total_cents()), (9, 600));
-    assert_eq!(b.customer.name.as_deref(), Some("Bob\nBuilder"));
+    assert_eq!((out.stats.rows_read, out.stats.rejected_rows), (14, 13));
+    let ids: Vec<&str> = out.orders.iter().map(|o| o.external_id.as_str()).collect();
+    assert_eq!(ids, ["C"]);
+    assert_eq!(order(&out, "C").total_cents(), 200);
+}
+
+#[test]
+fn a_customer_or_currency_that_differs_rejects_the_order_whole() {
+    let text = format!(
+        "{ITEMS_HEADER}
+A,2025-10-27 16:12:00,EUR,C1,a@x.io,Ann,SKU-1,One,100,1
+B,2025-10-27 16:12:00,EUR,C2,,Bob,SKU-1,One,100,1
+A,2025-10-27 16:13:00,EUR,C9,a@x.io,Ann,SKU-2,Two,250,1
+B,2025-10-27 16:12:00,usd,C2,,Bob,SKU-1,One,100,1
+A,2025-10-27 16:10:00,eur,C1,,,SKU-5,Five,500,1
+"
+    );
+    let out = parse_str(&text, StreamOptions::default());
+    assert_eq!(
+        rejects(&out),
+        [
+            (2, "row", "order A is rejected whole: its row at line 4 is bad (customer_id `C9` differs from `C1` given for order A at line 2)"),
+            (4, "customer_id", "customer_id `C9` differs from `C1` given for order A at line 2"),
+            (3, "row", "order B is rejected whole: its row at line 5 is bad (currency `usd` differs from `EUR` given for order B at line 3)"),
+            (5, "currency", "currency `usd` differs from `EUR` given for order B at line 3"),
+            (6, "row", "order A is rejected whole: its row at line 4 is bad (customer_id `C9` differs from `C1` given for order A at line 2)"),
+        ]
+    );
+    assert!(out.orders.is_empty());
 }
 
 #[test]
@@ -277,9 +308,12 @@ fn header_tolerates_bom_case_spaces_and_extra_columns() {
 #[test]
 fn bad_headers_refuse_the_whole_file() {
     let err = |text: &str| {
-        OrderStream::new(text.as_bytes(), StreamOptions::default())
-            .err()
-            .unwrap()
+        OrderStream::new(
+            std::io::Cursor::new(text.as_bytes()),
+            StreamOptions::default(),
+        )
+        .err()
+        .unwrap()
     };
     let missing = err("order_id,customer_id,items\nO1,1,[]\n");
     assert!(
@@ -298,7 +332,10 @@ fn bad_headers_refuse_the_whole_file() {
         ..StreamOptions::default()
     };
     assert!(matches!(
-        OrderStream::new("order_id,customer_id,total,items\n".as_bytes(), options),
+        OrderStream::new(
+            std::io::Cursor::new("order_id,customer_id,total,items\n".as_bytes()),
+            options
+        ),
         Err(ImportError::DefaultCurrency(_))
     ));
     let missing_file = OrderStream::open(
@@ -321,7 +358,7 @@ fn bad_headers_refuse_the_whole_file() {
 }
 
 #[test]
-fn non_adjacent_rows_group_and_too_far_apart_rows_are_rejected() {
+fn non_adjacent_rows_group_whole_however_few_orders_may_stay_open() {
     let row =
         |id: &str, sku: &str| format!("{id},2025-10-27 16:12:00,EUR,C-{id},,,{sku},N,100,1\n");
     let mut text = format!("{ITEMS_HEADER}\n");
@@ -336,35 +373,162 @@ fn non_adjacent_rows_group_and_too_far_apart_rows_are_rejected() {
     ] {
         text.push_str(&row(id, sku));
     }
+    let sizes = |out: &Outcome| -> Vec<(String, usize, u64)> {
+        let mut sizes: Vec<_> = out
+            .orders
+            .iter()
+            .map(|o| (o.external_id.clone(), o.items.len(), o.first_line))
+            .collect();
+        sizes.sort();
+        sizes
+    };
+    let want = [
+        ("A".to_owned(), 3, 2),
+        ("B".to_owned(), 2, 3),
+        ("C".to_owned(), 1, 4),
+        ("D".to_owned(), 1, 7),
+    ];
     let out = parse_str(&text, StreamOptions::default());
     assert!(out.rejects.is_empty());
-    let sizes: Vec<(&str, usize)> = out
-        .orders
-        .iter()
-        .map(|o| (o.external_id.as_str(), o.items.len()))
-        .collect();
-    assert_eq!(sizes, [("A", 3), ("B", 2), ("C", 1), ("D", 1)]);
+    assert_eq!(sizes(&out), want);
+    // Handed out as each order's last row goes by.
+    let ids: Vec<&str> = out.orders.iter().map(|o| o.external_id.as_str()).collect();
+    assert_eq!(ids, ["C", "B", "D", "A"]);
 
-    let tight = StreamOptions {
-        max_open_orders: 2,
+    // With room for one open order at a time the file is read once per
+    // order that had to wait: still every order whole, the same counts.
+    for max_open_orders in [1, 2] {
+        let tight = StreamOptions {
+            max_open_orders,
+            ..StreamOptions::default()
+        };
+        let out = parse_str(&text, tight);
+        assert!(out.rejects.is_empty(), "{:?}", out.rejects);
+        assert_eq!(sizes(&out), want);
+        assert_eq!(out.stats.rows_read, 7);
+    }
+}
+
+#[test]
+fn rows_of_one_order_far_apart_make_one_order_with_the_right_total() {
+    // A's rows 100,000 lines apart, 50,000 other orders between them.
+    let mut text = format!("{ITEMS_HEADER}\nA,2025-10-27 16:12:00,EUR,CA,,,S1,N,1234,1\n");
+    for n in 0..100_000 {
+        text.push_str(&format!(
+            "O{},2025-10-27 16:12:00,EUR,C,,,S,N,100,1\n",
+            n / 2
+        ));
+    }
+    text.push_str("A,2025-10-27 16:12:00,EUR,CA,,,S2,N,4321,2\n");
+    let options = StreamOptions {
+        max_open_orders: 100,
         ..StreamOptions::default()
     };
-    let out = parse_str(&text, tight);
-    // Two open orders: C (line 4) flushes A, so both later A rows come too late.
-    let too_far = "order rows too far apart (order A starting at line 2 was already flushed)";
+    let out = parse_str(&text, options);
+    assert!(out.rejects.is_empty());
+    assert_eq!(out.orders.len(), 50_001);
+    let a = order(&out, "A");
     assert_eq!(
-        rejects(&out),
-        [
-            (5, "external_order_id", too_far),
-            (8, "external_order_id", too_far)
-        ]
+        (a.items.len(), a.total_cents(), a.first_line),
+        (2, 1234 + 2 * 4321, 2)
     );
-    let sizes: Vec<(&str, usize)> = out
+    assert!(out
         .orders
         .iter()
-        .map(|o| (o.external_id.as_str(), o.items.len()))
-        .collect();
-    assert_eq!(sizes, [("A", 1), ("B", 2), ("C", 1), ("D", 1)]);
+        .all(|o| o.external_id == "A" || o.items.len() == 2));
+}
+
+#[test]
+fn over_long_lines_and_cells_are_rejected_and_the_import_goes_on() {
+    let options = StreamOptions {
+        max_line_bytes: 200,
+        max_field_chars: 20,
+        max_id_chars: 10,
+        ..StreamOptions::default()
+    };
+    let long = "é".repeat(21);
+    let text = format!(
+        "{ITEMS_HEADER}
+A,2025-10-27 16:12:00,EUR,C,,{long},S,N,100,1
+B,2025-10-27 16:12:00,EUR,C,,,S,N,100,1
+B,2025-10-27 16:12:00,EUR,C,,,S,\"{}\",100,1
+LONGER-THAN-10,2025-10-27 16:12:00,EUR,C,,,S,N,100,1
+E,2025-10-27 16:12:00,EUR,C,,{},S,N,100,1
+OK,2025-10-27 16:12:00,EUR,C,,,S,N,100,1
+",
+        "x\n".repeat(300),
+        "é".repeat(20)
+    );
+    let out = parse_str(&text, options.clone());
+    let got = rejects(&out);
+    assert_eq!(
+        got[0],
+        (
+            2,
+            "customer_name",
+            "customer_name is longer than 20 characters (21)"
+        )
+    );
+    assert_eq!(got[1].0, 3);
+    assert_eq!(
+        got[2],
+        (
+            4,
+            "row",
+            "line is longer than 200 bytes (settings.import.max_line_bytes): 640 bytes"
+        )
+    );
+    assert_eq!(
+        got[3],
+        (
+            305,
+            "external_order_id",
+            "external_order_id is longer than 10 characters (14)"
+        )
+    );
+    assert_eq!(got.len(), 4);
+    assert!(out.rejects[2].raw.ends_with('…') && out.rejects[2].raw.chars().count() == 201);
+    let ids: Vec<&str> = out.orders.iter().map(|o| o.external_id.as_str()).collect();
+    assert_eq!(ids, ["E", "OK"]);
+    // An over-long header refuses the file.
+    let err = OrderStream::new(
+        std::io::Cursor::new(format!("{ITEMS_HEADER},{}\n", "x".repeat(300))),
+        options,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(err, ImportError::Header(HeaderError::TooLong(200))),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_items_format_needs_a_file_it_can_read_twice() {
+    let dir = std::env::temp_dir().join(format!("of-fifo-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("items.fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = fs::write(
+                &fifo,
+                format!("{ITEMS_HEADER}\nA,2025-10-27 16:12:00,EUR,C,,,S,N,1,1\n"),
+            );
+        })
+    };
+    let err = OrderStream::open(&fifo, StreamOptions::default())
+        .err()
+        .unwrap();
+    assert!(matches!(err, ImportError::NotSeekable), "{err}");
+    assert!(err.to_string().contains("give a regular file"), "{err}");
+    writer.join().unwrap();
+    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -408,7 +572,7 @@ fn generated_files_parse_back_cleanly() {
             max_open_orders: 1,
             ..StreamOptions::default()
         };
-        let out = drain(OrderStream::new(bytes.as_slice(), options).unwrap());
+        let out = drain(OrderStream::new(std::io::Cursor::new(bytes.as_slice()), options).unwrap());
         assert!(out.rejects.is_empty(), "{format}: {:?}", &out.rejects[..1]);
         assert!(out.warnings.is_empty(), "{format}: totals must be exact");
         assert_eq!(out.orders.len() as u64, generated.orders);
@@ -456,7 +620,8 @@ fn rejects_file_is_written_beside_the_import() {
     assert_eq!(path, dir.join("bad.csv.rejects.csv"));
     assert_eq!(
         fs::read_to_string(&path).unwrap(),
-        "line,column,reason,raw\n2,row,\"expected 4 cells, found 3\",\"O1,1,1.00\"\n3,items,items is an empty array,\"O2,1,1.00,[]\"\n"
+        "line,column,reason,raw\n2,row,\"expected 4 cells, found 3\",\"O1,1,1.00\"\n3,items,items is an empty array,\"O2,1,1.00,\"\"[]\"\"\"\n",
+        "the raw row is written as it stands in the file"
     );
     fs::remove_dir_all(&dir).unwrap();
 }
@@ -475,7 +640,13 @@ fn line_numbers_count_blank_lines_crlf_and_multiline_cells() {
         ]
     );
     let invalid_utf8 = b"order_id,customer_id,total,items\nO\xff,1,1.00,[]\n";
-    let out = drain(OrderStream::new(&invalid_utf8[..], StreamOptions::default()).unwrap());
+    let out = drain(
+        OrderStream::new(
+            std::io::Cursor::new(&invalid_utf8[..]),
+            StreamOptions::default(),
+        )
+        .unwrap(),
+    );
     assert_eq!(
         rejects(&out),
         [(2, "order_id", "order_id is not valid UTF-8")]

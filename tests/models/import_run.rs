@@ -26,6 +26,12 @@ impl Read for BreaksAfter {
     }
 }
 
+impl io::Seek for BreaksAfter {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        self.data.seek(to)
+    }
+}
+
 struct Quiet;
 
 impl ImportProgress for Quiet {

@@ -3,6 +3,7 @@ mod catalog_and_generator;
 mod import_backpressure;
 mod import_durability;
 mod import_pg_outage;
+mod import_whole;
 mod orders_check;
 mod orders_import;
 mod queues_retry;

@@ -172,7 +172,7 @@ async fn items_fixture_imports_customers_products_orders_and_items() {
 }
 
 #[tokio::test]
-async fn each_malformed_row_is_rejected_with_its_line_while_good_rows_import() {
+async fn each_malformed_row_is_rejected_with_its_line_and_an_order_with_one_is_rejected_whole() {
     let app = TestApp::boot().await;
     let scratch = Scratch::new();
     let file = scratch.file(
@@ -189,6 +189,7 @@ B,2025-10-27 16:12:00,EUR,C2,b@x.io,Bob,SKU-1,One,1.5,1
 B,2025-10-27 16:12:00,EUR,C2,b@x.io,Bob,SKU-1,One,abc,1
 A,2025-10-27 16:13:00,USD,C1,a@x.io,Ann,SKU-2,Two,250,1
 B,2025-10-27 16:12:00,EUR,C2,b@x.io,Bob,SKU-3,Three,300,2
+C,2025-10-27 16:12:00,EUR,C3,c@x.io,Cy,SKU-1,One,100,3
 "
         ),
     );
@@ -217,6 +218,7 @@ O3,1,1.00,"[{""product"":""Pen"",""qty"":1,""price"":1.005}]"
         lines,
         [
             "line,column,reason,raw",
+            "2,row,\"order A is rejected whole: its row at line 3 is bad (expected 10 cells, found 9)\",\"A,2025-10-27 16:12:00,EUR,C1,a@x.io,Ann,SKU-1,One,100,1\"",
             "3,row,\"expected 10 cells, found 9\",\"A,2025-10-27 16:12:00,EUR,C1,a@x.io,Ann,SKU-2,Two,250\"",
             "4,external_order_id,external_order_id is empty,\",2025-10-27 16:12:00,EUR,C1,a@x.io,Ann,SKU-1,One,100,1\"",
             "5,qty,qty must be at least 1,\"B,2025-10-27 16:12:00,EUR,C2,b@x.io,Bob,SKU-1,One,100,0\"",
@@ -224,7 +226,8 @@ O3,1,1.00,"[{""product"":""Pen"",""qty"":1,""price"":1.005}]"
             "7,order_placed_at,order_placed_at `27/10/2025` is not a date (expected YYYY-MM-DD HH:MM:SS or RFC 3339),\"B,27/10/2025,EUR,C2,b@x.io,Bob,SKU-1,One,100,1\"",
             "8,unit_price_cents,unit_price_cents `1.5`: amount must be a whole number of cents,\"B,2025-10-27 16:12:00,EUR,C2,b@x.io,Bob,SKU-1,One,1.5,1\"",
             "9,unit_price_cents,unit_price_cents `abc`: amount is not a number,\"B,2025-10-27 16:12:00,EUR,C2,b@x.io,Bob,SKU-1,One,abc,1\"",
-            "10,currency,currency `USD` differs from `EUR` given for order A at line 2,\"A,2025-10-27 16:13:00,USD,C1,a@x.io,Ann,SKU-2,Two,250,1\"",
+            "10,row,\"order A is rejected whole: its row at line 3 is bad (expected 10 cells, found 9)\",\"A,2025-10-27 16:13:00,USD,C1,a@x.io,Ann,SKU-2,Two,250,1\"",
+            "11,row,order B is rejected whole: its row at line 5 is bad (qty must be at least 1),\"B,2025-10-27 16:12:00,EUR,C2,b@x.io,Bob,SKU-3,Three,300,2\"",
         ]
     );
     let out = run_task(
@@ -259,7 +262,7 @@ O3,1,1.00,"[{""product"":""Pen"",""qty"":1,""price"":1.005}]"
     workers.stop().await;
     assert_eq!(
         (first.rows_read, first.rows_rejected, first.orders_created),
-        (10, 8, 2)
+        (11, 10, 1)
     );
     assert_eq!(first.rejects_path.as_deref(), Some(rejects_path.as_str()));
     assert_eq!(
@@ -270,8 +273,14 @@ O3,1,1.00,"[{""product"":""Pen"",""qty"":1,""price"":1.005}]"
         ),
         (3, 2, 1)
     );
-    assert_eq!(order(&app, "A").await.total_cents, 100);
-    assert_eq!(order(&app, "B").await.total_cents, 600);
+    // Never a partial order: A and B are nowhere, C is whole.
+    let partial = orders::Entity::find()
+        .filter(orders::Column::ExternalId.is_in(["A", "B"]))
+        .all(&app.ctx().db)
+        .await
+        .unwrap();
+    assert!(partial.is_empty(), "{partial:?}");
+    assert_eq!(order(&app, "C").await.total_cents, 300);
     assert_eq!(order(&app, "O1").await.total_cents, 1_000);
 }
 

@@ -14,15 +14,29 @@ pub struct StreamOptions {
     pub chunk_size: usize,
     /// Currency of orders-format files, which carry none.
     pub default_currency: String,
-    /// Items format: orders kept open while their rows may still come.
+    /// Items format: orders kept open at once; beyond, orders are put off
+    /// to another pass over the file (memory stays bounded, orders whole).
     pub max_open_orders: usize,
-    /// Items format: items kept open (bounds memory for large orders).
+    /// Items format: rows kept open at once, likewise.
     pub max_open_items: usize,
-    /// Items format: rows of one order beyond this are rejected.
+    /// Items format: an order with more rows than this is rejected whole.
     pub max_items_per_order: usize,
-    /// Finished order ids remembered to detect duplicates and late rows.
+    /// Orders format: finished order ids remembered to detect duplicates.
     pub recent_ids: usize,
+    /// A row (or the header) longer than this many bytes is rejected.
+    pub max_line_bytes: usize,
+    /// A text cell longer than this many characters is rejected.
+    pub max_field_chars: usize,
+    /// An id cell (order, customer, SKU) longer than this is rejected.
+    pub max_id_chars: usize,
 }
+
+/// Default `settings.import.max_line_bytes`.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
+/// Default `settings.import.max_field_chars`.
+pub const DEFAULT_MAX_FIELD_CHARS: usize = 1_000;
+/// Default `settings.import.max_id_chars`.
+pub const DEFAULT_MAX_ID_CHARS: usize = 255;
 
 impl Default for StreamOptions {
     fn default() -> Self {
@@ -33,6 +47,9 @@ impl Default for StreamOptions {
             max_open_items: 131_072,
             max_items_per_order: 10_000,
             recent_ids: 262_144,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            max_field_chars: DEFAULT_MAX_FIELD_CHARS,
+            max_id_chars: DEFAULT_MAX_ID_CHARS,
         }
     }
 }
@@ -85,8 +102,14 @@ pub enum ImportError {
         /// Line being read.
         line: u64,
         /// Why.
-        source: csv::Error,
+        source: std::io::Error,
     },
+    /// Items format from a pipe: it must be read twice.
+    #[error("the items format is read twice (rows of one order may stand anywhere in the file): give a regular file, not a pipe or a device (save the stream to a file first)")]
+    NotSeekable,
+    /// The second pass found what the first did not: the file changed.
+    #[error("the file changed while it was imported ({0}): import it again once it is complete")]
+    Changed(String),
     /// The configured default currency is not a 3-letter code.
     #[error("default currency `{0}` is not a 3-letter code")]
     DefaultCurrency(String),

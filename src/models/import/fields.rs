@@ -30,6 +30,22 @@ pub fn text<'r>(record: &'r ByteRecord, index: usize, column: &str) -> Result<&'
         .map_err(|_| Invalid::new(column, format!("{column} is not valid UTF-8")))
 }
 
+/// At most `max` characters (the caps of `settings.import`).
+pub fn check_length(value: &str, column: &str, max: usize) -> Result<(), Invalid> {
+    // Bytes bound characters from above: count only when it could matter.
+    if value.len() <= max {
+        return Ok(());
+    }
+    let chars = value.chars().count();
+    if chars <= max {
+        return Ok(());
+    }
+    Err(Invalid::new(
+        column,
+        format!("{column} is longer than {max} characters ({chars})"),
+    ))
+}
+
 /// A mandatory identifier: non-empty after trimming.
 pub fn id<'r>(record: &'r ByteRecord, index: usize, column: &str) -> Result<&'r str, Invalid> {
     let value = text(record, index, column)?;

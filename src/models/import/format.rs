@@ -88,6 +88,9 @@ pub enum HeaderError {
     /// A required column appears twice, so its value would be ambiguous.
     #[error("header has column `{0}` more than once")]
     DuplicateColumn(&'static str),
+    /// The header line is longer than the line cap.
+    #[error("the header line is longer than {0} bytes (settings.import.max_line_bytes): is this a CSV order file?")]
+    TooLong(usize),
     /// Has every column of both formats.
     #[error("header matches both the orders and the items format: remove one set of columns")]
     Ambiguous,

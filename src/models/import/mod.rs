@@ -9,15 +9,16 @@
 //! - Money is integer cents parsed from text ([`money`]); JSON item prices
 //!   are read from the number's text, never through f64.
 //! - Line numbers are the physical 1-based lines an editor shows, header =
-//!   line 1, correct for CRLF files and blank lines ([`lines`]).
-//! - A bad row is rejected alone; an items-format order whose other rows
-//!   are good is still imported without the rejected row.
-//! - Items format: rows of one order may be apart by up to
-//!   `StreamOptions::max_open_orders` orders ([`grouper`]); later ones are
-//!   rejected as "order rows too far apart" while the order id is among the
-//!   last `recent_ids` flushed, and beyond that reach the database as a
-//!   duplicate id. Orders format: a repeated order id is rejected as a
-//!   duplicate within that same window ([`recent`]).
+//!   line 1, correct for CRLF files and blank lines ([`records`]).
+//! - Items format: rows of one order may stand anywhere in the file. A first
+//!   pass records where each order ends ([`spans`]), the second hands an
+//!   order out only after its last row ([`grouper`]): whole, or, when any of
+//!   its rows is bad, rejected whole. The input must be a regular file.
+//! - Orders format: one row per order, read once (any input); a bad row is
+//!   rejected alone, a repeated order id as a duplicate within the last
+//!   `recent_ids` orders ([`recent`]).
+//! - Hostile input: a row longer than `max_line_bytes` is rejected without
+//!   being held ([`records`]), a cell longer than its cap is rejected.
 //! - Orders-format SKUs are slugs of the product name ([`fields::slug`]).
 
 pub mod catalog;
@@ -34,7 +35,9 @@ pub mod orders_row;
 pub mod prng;
 pub mod products_file;
 pub mod recent;
+pub mod records;
 pub mod rejects;
+pub mod spans;
 pub mod stream;
 
 pub use chunk::{Chunk, ImportError, ImportStats, StreamOptions};

@@ -39,6 +39,7 @@ pub fn parse(
     layout: &Layout,
     line: u64,
     currency: &str,
+    max_name_chars: usize,
 ) -> Result<(ParsedOrder, Option<Warning>), Invalid> {
     let cell = |column: usize| (layout.position(column), ORDERS_COLUMNS[column]);
     let (at, name) = cell(ORDER_ID);
@@ -53,7 +54,7 @@ pub fn parse(
         Some(money::parse_decimal_cents(total).map_err(|e| money_invalid(name, total, e))?)
     };
     let (at, name) = cell(ITEMS);
-    let items = parse_items(fields::text(record, at, name)?)?;
+    let items = parse_items(fields::text(record, at, name)?, max_name_chars)?;
 
     let order = ParsedOrder {
         external_id: external_id.to_owned(),
@@ -82,7 +83,7 @@ pub fn parse(
     Ok((order, warning))
 }
 
-fn parse_items(cell: &str) -> Result<Vec<ParsedItem>, Invalid> {
+fn parse_items(cell: &str, max_name_chars: usize) -> Result<Vec<ParsedItem>, Invalid> {
     if cell.is_empty() {
         return Err(Invalid::new("items", "items is empty"));
     }
@@ -99,11 +100,11 @@ fn parse_items(cell: &str) -> Result<Vec<ParsedItem>, Invalid> {
     elements
         .iter()
         .enumerate()
-        .map(|(index, raw)| parse_item(index, raw))
+        .map(|(index, raw)| parse_item(index, raw, max_name_chars))
         .collect()
 }
 
-fn parse_item(index: usize, raw: &RawValue) -> Result<ParsedItem, Invalid> {
+fn parse_item(index: usize, raw: &RawValue, max_name_chars: usize) -> Result<ParsedItem, Invalid> {
     let item: JsonItem<'_> = serde_json::from_str(raw.get()).map_err(|e| {
         Invalid::new(
             format!("items[{index}]"),
@@ -118,6 +119,9 @@ fn parse_item(index: usize, raw: &RawValue) -> Result<ParsedItem, Invalid> {
             column.to_string(),
             format!("{column} is empty"),
         ));
+    }
+    if name.len() > max_name_chars {
+        fields::check_length(name, &column.to_string(), max_name_chars)?;
     }
     let sku = fields::slug(name);
     if sku.is_empty() {
@@ -188,6 +192,7 @@ mod tests {
             &layout(),
             5,
             "EUR",
+            1_000,
         )
     }
 
@@ -321,6 +326,7 @@ mod tests {
             &layout(),
             2,
             "EUR",
+            1_000,
         )
         .unwrap_err();
         assert_eq!(
@@ -332,6 +338,7 @@ mod tests {
             &layout(),
             2,
             "EUR",
+            1_000,
         )
         .unwrap_err();
         assert_eq!(err.reason, "customer_id is empty");

@@ -1,5 +1,9 @@
 //! Pushes chunk jobs in batches, pausing while the import queue is full.
-use std::{io::Read, path::PathBuf, time::Duration};
+use std::{
+    io::{Read, Seek},
+    path::PathBuf,
+    time::Duration,
+};
 
 use tokio::time::Instant;
 
@@ -82,7 +86,7 @@ impl<'a> Feeder<'a> {
 
     /// Reads the file on a blocking thread and queues its chunks; returns the
     /// rejects file, if any. Chunks read before a failure are queued too.
-    pub(super) async fn feed<R: Read + Send + 'static>(
+    pub(super) async fn feed<R: Read + Seek + Send + 'static>(
         &mut self,
         stream: OrderStream<R>,
         rejects: RejectsWriter,

@@ -8,7 +8,7 @@
 //! any chunk Redis lost (`tracker.rs`), so a flush or restart of Redis costs
 //! nothing.
 use std::{
-    io::Read,
+    io::{Read, Seek},
     path::Path,
     time::{Duration, Instant},
 };
@@ -117,7 +117,7 @@ impl ImportFile<std::fs::File> {
     }
 }
 
-impl<R: Read + Send + 'static> ImportFile<R> {
+impl<R: Read + Seek + Send + 'static> ImportFile<R> {
     /// A file already opened as `stream`; rejects go beside `path`.
     pub fn from_stream(stream: OrderStream<R>, path: &Path) -> Self {
         Self {
@@ -165,7 +165,7 @@ pub struct Started<R: Read> {
     pub import_id: i64,
 }
 
-impl<R: Read + Send + 'static> Started<R> {
+impl<R: Read + Seek + Send + 'static> Started<R> {
     /// Reads the whole file into chunk jobs and leaves the import `importing`
     /// (or `done` if every chunk was already written). A read error leaves it
     /// `failed`; the chunks read before the error are queued all the same.

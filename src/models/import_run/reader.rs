@@ -1,6 +1,6 @@
 //! The parser thread: reads the file, writes rejects, hands chunks over.
 use std::{
-    io::Read,
+    io::{Read, Seek},
     path::PathBuf,
     time::{Duration, Instant},
 };
@@ -26,7 +26,7 @@ pub(super) struct ReadEnd {
 
 /// Parses the file, writes its rejects, and sends chunks (rejects removed)
 /// until the end of the file, a read error, or the receiver going away.
-pub(super) fn read_file<R: Read>(
+pub(super) fn read_file<R: Read + Seek>(
     mut stream: OrderStream<R>,
     mut rejects: RejectsWriter,
     tx: &mpsc::Sender<Chunk>,
