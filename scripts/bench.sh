@@ -211,7 +211,9 @@ $stalled && checks=fail
 # Every check is one task (src/tasks/orders_check.rs): orders terminal, one
 # notification each, stock conserved, KPIs equal to the database, no dead job,
 # the import done with every order; it also reports the orders' latency.
-import_id=$(sed -nE 's#.*GET /api/imports/([0-9]+).*#\1#p' "$work/import.out" | tail -n 1)
+# The summary's first line, `import N (FORMAT format, FILE): STATE`, names it
+# whether the task waited or not.
+import_id=$(sed -nE 's#^import ([0-9]+) \(.*#\1#p' "$work/import.out" | head -n 1)
 "$bin" task orders_check "import=${import_id:-0}" format=env >"$work/check.env" 2>"$work/check.err" || checks=fail
 cat "$work/check.err"
 total=0; p50=0; p99=0; first_paid_at_ms=""

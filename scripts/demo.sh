@@ -61,7 +61,9 @@ if ! import_out=$("$bin" task orders_import "file=$csv" 2>log/demo-import.err); 
   exit 1
 fi
 echo "$import_out"
-import_id=$(sed -nE 's#.*GET /api/imports/([0-9]+).*#\1#p' <<<"$import_out" | tail -n 1)
+# The summary's first line, `import N (FORMAT format, FILE): STATE`, names it
+# whether the task waited or not.
+import_id=$(sed -nE 's#^import ([0-9]+) \(.*#\1#p' <<<"$import_out" | head -n 1)
 
 echo "==> waiting until every order is paid or failed and notified"
 for _ in $(seq 1 600); do
@@ -71,7 +73,7 @@ for _ in $(seq 1 600); do
 done
 "$bin" task orders_status 2>/dev/null
 echo "==> checking the run (cargo loco task orders_check)"
-"$bin" task orders_check "import=${import_id:-0}" 2>&1 | grep -v '^$' || true
+"$bin" task orders_check ${import_id:+"import=$import_id"} 2>&1 | grep -v '^$' || true
 
 # The generator writes the order's id, then its time: the first row's day.
 day=$(sed -n 2p "$csv" | cut -d, -f2 | cut -c1-10)
@@ -84,7 +86,7 @@ orders-flow is running (web pid $web, worker pid $worker; logs in log/):
   $base/api/metrics?date=$day     KPIs of a day and the top customers
   $base/api/metrics/range?from=$day&to=$day
   $base/api/leaderboard           customers by net revenue
-  $base/api/imports/${import_id:-1}             the import just run
+  $base/api/imports/$import_id             the import just run
   $base/api/orders/{id}           an order with items, payments, refunds, notifications
   $base/dashboard                 queues: counts, workers, dead jobs (log in at /console/login with the token)
   $base/dashboard/kpis            revenue and orders per day, top customers
