@@ -1,22 +1,30 @@
 //! A retried dead job does its work: a notification that died while SMTP was
 //! down is reset and mailed once, however often it is retried; a discarded
-//! job leaves the dead set and its row stays as it was.
-use std::time::Duration;
+//! job leaves the dead set and its row stays as it was; a refund that died
+//! while the gateway was down completes.
+use std::{sync::Arc, time::Duration};
 
 use orders_flow::{
-    models::order_notifications::{self, status},
+    models::{
+        _entities::{orders, refunds as refund_rows},
+        order_notifications::{self, status},
+        workflow::gateway::{Charge, ChargeOutcome, GatewayError, PaymentGateway},
+    },
     workers::{
         dead::{self, DeadJobError, OperatedQueue, RetryRequest},
         notify::NotificationJob,
-        Job,
+        refund::RefundJob,
+        Job, Services,
     },
 };
 use sea_orm::EntityTrait;
+use serde_json::json;
 
 use crate::support::{
     dead_jobs::dead_notification,
     eventually,
     jobs::start_worker,
+    refunds, seed,
     smtp::{app_mailing_to, SmtpSink},
     TestApp,
 };
@@ -193,4 +201,92 @@ async fn a_discarded_dead_job_is_gone_and_its_row_stays_failed() {
         "the row stays as the job left it"
     );
     assert!(sink.messages().is_empty());
+}
+
+/// Charges fine, cannot refund: a gateway error on every refund.
+struct RefundsDown;
+
+#[async_trait::async_trait]
+impl PaymentGateway for RefundsDown {
+    fn name(&self) -> &'static str {
+        "refunds-down"
+    }
+
+    async fn charge(&self, charge: &Charge) -> Result<ChargeOutcome, GatewayError> {
+        Ok(ChargeOutcome::Approved {
+            reference: format!("ok-{}", charge.order_id),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_refund_that_died_while_the_gateway_was_down_completes_after_retry() {
+    let app = refunds::boot_with(|s| {
+        s["queues"]["refunds"] =
+            json!({ "concurrency": 2, "retries": 0, "backoff_ms": 10, "timeout_secs": 5 });
+    })
+    .await;
+    let working = app.services();
+    app.ctx().shared_store.insert(Services {
+        gateway: Arc::new(RefundsDown),
+        ..app.services()
+    });
+    let paid = seed::paid_order(app.ctx(), "ORD-1", 10_000).await;
+    let asked = refunds::post(
+        &app.server(),
+        "ORD-1",
+        Some("k"),
+        r#"{"amount_cents": 10000}"#,
+    )
+    .await;
+    asked.assert_status(axum::http::StatusCode::ACCEPTED);
+    let refund_id = asked.json::<serde_json::Value>()["refund_id"]
+        .as_i64()
+        .unwrap();
+    let workers = start_worker::<RefundJob>(&app).await;
+    let queue = app.services().queue::<RefundJob>();
+    eventually("the refund job to die", Duration::from_secs(30), || async {
+        (queue.counts().await.unwrap().dead == 1).then_some(())
+    })
+    .await;
+    let status = |app: &TestApp| {
+        let db = app.ctx().db.clone();
+        async move {
+            refund_rows::Entity::find_by_id(refund_id)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+                .status
+        }
+    };
+    assert_eq!(status(&app).await, "pending");
+
+    app.ctx().shared_store.insert(working);
+    let mut conn = app.redis().await;
+    let target = OperatedQueue {
+        short: RefundJob::QUEUE,
+        full: queue.name().to_string(),
+    };
+    let outcome = RetryRequest::All
+        .run(&mut conn, &app.ctx().db, &target)
+        .await
+        .unwrap();
+    assert_eq!(outcome.retried, 1);
+    eventually(
+        "the refund to complete",
+        Duration::from_secs(30),
+        || async { (status(&app).await == "processed").then_some(()) },
+    )
+    .await;
+    workers.stop().await;
+    let order = orders::Entity::find_by_id(paid.id)
+        .one(&app.ctx().db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (order.status.as_str(), order.refunded_cents),
+        ("refunded", 10_000)
+    );
 }
