@@ -109,6 +109,7 @@ impl Hooks for App {
         tasks.register(tasks::queues_status::QueuesStatus);
         tasks.register(tasks::queues_dead::QueuesDead);
         tasks.register(tasks::queues_retry::QueuesRetry);
+        tasks.register(tasks::queues_discard::QueuesDiscard);
         tasks.register(tasks::orders_recover::OrdersRecover);
         tasks.register(tasks::kpi::KpiRebuild);
         tasks.register(tasks::kpi::KpiVerify);

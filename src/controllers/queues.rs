@@ -17,7 +17,7 @@ use super::{
 use crate::{
     views::{
         mask,
-        queues::{QueuesResponse, RetryResponse},
+        queues::{DiscardResponse, QueuesResponse, RetryResponse},
     },
     workers::{
         dead::{self, DeadJobs, OperatedQueue, RetryRequest},
@@ -102,7 +102,7 @@ pub async fn retry_dead(
     let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
     let request = RetryRequest::from_json(&body)?;
     let mut conn = services.redis.clone();
-    let outcome = request.run(&mut conn, &queue).await?;
+    let outcome = request.run(&mut conn, &ctx.db, &queue).await?;
     tracing::info!(
         queue = queue.short,
         retried = outcome.retried,
@@ -116,10 +116,38 @@ pub async fn retry_dead(
     }))
 }
 
+/// `POST /api/queues/{queue}/dead/discard` with `{"ids": [...]}` or `{"all": true}`:
+/// the jobs leave the dead set for good; their database rows stay as they are.
+///
+/// # Errors
+/// As [`retry_dead`].
+pub async fn discard_dead(
+    _caller: Authorized<Ops>,
+    State(ctx): State<AppContext>,
+    Path(queue): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<DiscardResponse>, ApiError> {
+    params::query(query.as_deref(), &[])?;
+    body::require_json(&headers)?;
+    let services = Services::of(&ctx)?;
+    let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
+    let request = RetryRequest::from_json(&body)?;
+    let mut conn = services.redis.clone();
+    let discarded = request.discard(&mut conn, &queue).await?;
+    tracing::info!(queue = queue.short, discarded, "dead jobs discarded");
+    Ok(Json(DiscardResponse {
+        queue: queue.short,
+        discarded,
+    }))
+}
+
 pub fn routes() -> Routes {
     Routes::new()
         .prefix("api/queues")
         .add("/", get(list))
         .add("/{queue}/dead", get(dead_jobs))
         .add("/{queue}/dead/retry", post(retry_dead))
+        .add("/{queue}/dead/discard", post(discard_dead))
 }

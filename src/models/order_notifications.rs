@@ -298,6 +298,28 @@ impl Entity {
         Ok(result.rows_affected == 1)
     }
 
+    /// `failed` → `queued` with its attempts back to 0, for a retried dead job
+    /// (see `workers::dead::revive`). Rows `sent` or still `queued` are not
+    /// touched; the last error stays, as history. Returns the rows reopened.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn reopen_failed<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<u64, DbErr> {
+        let result = Self::update_many()
+            .col_expr(Column::Status, Expr::value(status::QUEUED))
+            .col_expr(Column::Attempts, Expr::value(0))
+            .col_expr(Column::UpdatedAt, Expr::value(Utc::now().naive_utc()))
+            .filter(crate::models::sql::id_in(
+                db.get_database_backend(),
+                Column::Id,
+                ids.iter().copied(),
+            ))
+            .filter(Column::Status.eq(status::FAILED))
+            .exec(db)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
     /// Records a failed attempt on a `queued` row; with `give_up` the row becomes
     /// `failed`. False when the row was no longer queued.
     ///

@@ -9,5 +9,6 @@ pub mod orders_status;
 pub mod products_import;
 pub mod progress;
 pub mod queues_dead;
+pub mod queues_discard;
 pub mod queues_retry;
 pub mod queues_status;

@@ -49,7 +49,7 @@ impl Task for QueuesRetry {
             .map_err(|e| args.usage_error(&e.to_string()))?;
         let mut conn = services.redis.clone();
         let outcome = request
-            .run(&mut conn, &queue)
+            .run(&mut conn, &ctx.db, &queue)
             .await
             .map_err(|e| Error::string(&e.to_string()))?;
         println!(

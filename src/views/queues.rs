@@ -16,3 +16,10 @@ pub struct RetryResponse {
     /// Dead ids whose payload is gone: left where they are.
     pub skipped: u64,
 }
+
+/// `POST /api/queues/{queue}/dead/discard`: how many dead jobs were removed.
+#[derive(Debug, Serialize)]
+pub struct DiscardResponse {
+    pub queue: &'static str,
+    pub discarded: u64,
+}

@@ -1,4 +1,4 @@
-//! `queues_dead` and `queues_retry` from the shell, on a job a real worker killed.
+//! `queues_dead`, `queues_retry` and `queues_discard` from the shell, on a job a real worker killed.
 use std::time::Duration;
 
 use orders_flow::workers::notify::NotificationJob;
@@ -80,4 +80,34 @@ async fn a_dead_job_is_listed_and_queued_again_and_garbage_changes_nothing() {
     assert!(status.status.success(), "{}", stderr(&status));
     let expected = format!("! {}: 1 job(s) wait and no worker is alive", queue.name());
     assert!(stdout(&status).contains(&expected), "{}", stdout(&status));
+}
+
+#[tokio::test]
+async fn queues_discard_removes_a_dead_job_and_refuses_one_that_is_not_dead() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink, 0).await;
+    let workers = start_worker::<NotificationJob>(&app).await;
+    let id = dead_notification(&app, &sink).await;
+    workers.stop().await;
+    let queue = app.services().queue::<NotificationJob>();
+
+    let refused = run_task(&app, &["queues_discard", "queue=notifications", "id=12345"]).await;
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("not dead jobs of this queue"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(queue.counts().await.unwrap().dead, 1, "nothing removed");
+
+    let id_arg = format!("id={id}");
+    let discarded = run_task(&app, &["queues_discard", "queue=notifications", &id_arg]).await;
+    assert!(discarded.status.success(), "{}", stderr(&discarded));
+    assert!(
+        stdout(&discarded).contains("notifications: 1 dead job(s) discarded"),
+        "{}",
+        stdout(&discarded)
+    );
+    let counts = queue.counts().await.unwrap();
+    assert_eq!((counts.dead, counts.pending), (0, 0));
 }

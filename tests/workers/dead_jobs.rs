@@ -63,6 +63,7 @@ async fn a_retried_dead_job_runs_again_and_finishes() {
 
     let retried = dead::retry(
         &mut conn,
+        &app.ctx().db,
         &operated::<CountJob>(&app),
         std::slice::from_ref(&dead_job.id),
     )
@@ -99,7 +100,7 @@ async fn a_retried_job_starts_again_from_its_first_attempt() {
 
     let mut conn = app.redis().await;
     let outcome = RetryRequest::All
-        .run(&mut conn, &operated::<AttemptJob>(&app))
+        .run(&mut conn, &app.ctx().db, &operated::<AttemptJob>(&app))
         .await
         .unwrap();
     assert_eq!((outcome.retried, outcome.skipped), (1, 0));
@@ -148,17 +149,23 @@ async fn a_refused_retry_moves_nothing_and_a_retried_job_looks_freshly_pushed() 
         .await
         .unwrap();
 
-    let refused = dead::retry(&mut conn, &target, &[dead_id.clone(), pending_id.clone()]).await;
+    let refused = dead::retry(
+        &mut conn,
+        &app.ctx().db,
+        &target,
+        &[dead_id.clone(), pending_id.clone()],
+    )
+    .await;
     assert!(
         matches!(&refused, Err(DeadJobError::NotDead(ids)) if *ids == [pending_id.clone()]),
         "{refused:?}"
     );
-    let malformed = dead::retry(&mut conn, &target, &["a b".to_string()]).await;
+    let malformed = dead::retry(&mut conn, &app.ctx().db, &target, &["a b".to_string()]).await;
     assert!(
         matches!(malformed, Err(DeadJobError::InvalidId(_))),
         "{malformed:?}"
     );
-    let empty = dead::retry(&mut conn, &target, &[]).await;
+    let empty = dead::retry(&mut conn, &app.ctx().db, &target, &[]).await;
     assert!(
         matches!(empty, Err(DeadJobError::InvalidBody(_))),
         "{empty:?}"
@@ -173,9 +180,14 @@ async fn a_refused_retry_moves_nothing_and_a_retried_job_looks_freshly_pushed() 
     assert_eq!(runs(&services, "hopeless").await, 1);
 
     assert_eq!(
-        dead::retry(&mut conn, &target, std::slice::from_ref(&dead_id))
-            .await
-            .unwrap(),
+        dead::retry(
+            &mut conn,
+            &app.ctx().db,
+            &target,
+            std::slice::from_ref(&dead_id)
+        )
+        .await
+        .unwrap(),
         1
     );
     let active: Vec<String> = redis::cmd("LRANGE")

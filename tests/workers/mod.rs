@@ -1,4 +1,5 @@
 mod crash;
+mod dead_delivery;
 mod dead_jobs;
 mod import_chunk;
 mod kpi;

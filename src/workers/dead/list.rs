@@ -5,7 +5,7 @@ use redis::aio::ConnectionLike;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{DeadJobError, OperatedQueue};
+use super::{payload_value, DeadJobError, OperatedQueue};
 use crate::workers::scripts::SLICE;
 
 /// The most dead ids one listing reads before sorting by death time.
@@ -75,10 +75,7 @@ pub async fn list<C: ConnectionLike>(
             .query_async(conn)
             .await?;
         for (job, raw) in jobs.iter_mut().zip(payloads) {
-            job.payload = raw.map_or(Value::Null, |bytes| {
-                serde_json::from_slice(&bytes)
-                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
-            });
+            job.payload = raw.map_or(Value::Null, |bytes| payload_value(&bytes));
         }
     }
     Ok(DeadJobs {

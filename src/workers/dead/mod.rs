@@ -8,6 +8,10 @@
 //! idempotency key, nothing else) and appends the id to `{q}:active`: the job
 //! is never both dead and pending, and a caller dying mid-retry leaves it in
 //! one place or the other.
+//!
+//! Before that, a retry reopens the rows the job left in a state its next run
+//! would skip (see `revive`), so a retried job does its work. A discard
+//! removes dead jobs from Redis and leaves their rows alone (see `discard`).
 use axum::http::StatusCode;
 use redis::RedisError;
 use serde_json::{json, Value};
@@ -15,11 +19,15 @@ use serde_json::{json, Value};
 use super::queue_names;
 use crate::settings::Settings;
 
+mod discard;
 mod list;
 mod retry;
+mod revive;
 
+pub use discard::{discard, discard_all};
 pub use list::{list, DeadJob, DeadJobs};
 pub use retry::{retry, retry_all, RetryOutcome, RetryRequest, MAX_IDS};
+pub use revive::revive;
 
 /// Why a dead-job request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +42,8 @@ pub enum DeadJobError {
     NotDead(Vec<String>),
     #[error("redis error: {0}")]
     Redis(#[from] RedisError),
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
 }
 
 impl DeadJobError {
@@ -42,7 +52,7 @@ impl DeadJobError {
         match self {
             Self::UnknownQueue(_) | Self::NotDead(_) => StatusCode::NOT_FOUND,
             Self::InvalidBody(_) | Self::InvalidId(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Redis(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Redis(_) | Self::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -53,7 +63,7 @@ impl DeadJobError {
             Self::InvalidBody(_) => "invalid_body",
             Self::InvalidId(_) => "invalid_job_id",
             Self::NotDead(_) => "dead_job_not_found",
-            Self::Redis(_) => "internal_error",
+            Self::Redis(_) | Self::Database(_) => "internal_error",
         }
     }
 
@@ -102,4 +112,10 @@ pub fn check_id(id: &str) -> Result<(), DeadJobError> {
     } else {
         Err(DeadJobError::InvalidId(id.to_string()))
     }
+}
+
+/// A stored payload as JSON (a string when it is not JSON).
+fn payload_value(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into()))
 }

@@ -4,7 +4,10 @@ use std::sync::LazyLock;
 use redis::{aio::ConnectionLike, Script};
 use serde::{Deserialize, Serialize};
 
-use super::{check_id, DeadJobError, OperatedQueue};
+use sea_orm::DatabaseConnection;
+use serde_json::Value;
+
+use super::{check_id, payload_value, revive::revive, DeadJobError, OperatedQueue};
 use crate::workers::scripts::SLICE;
 
 /// The most ids one retry request may name.
@@ -47,13 +50,13 @@ return {{#ARGV, {{}}}}
     ))
 });
 
-/// One `SSCAN` step of `{q}:dead`: `{next cursor, requeued, skipped (no payload)}`.
-static RETRY_SCAN: LazyLock<Script> = LazyLock::new(|| {
+/// Requeues each id still dead with a payload, skips the others:
+/// `{requeued, skipped}`. Used by "all", slice by slice.
+static RETRY_SOME: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{REQUEUE_LUA}
-local scan = redis.call('SSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
 local moved, skipped = 0, 0
-for _, id in ipairs(scan[2]) do
+for _, id in ipairs(ARGV) do
   if redis.call('SISMEMBER', KEYS[1], id) == 1 then
     if redis.call('HEXISTS', KEYS[2], id) == 1 then
       requeue(id)
@@ -64,7 +67,7 @@ for _, id in ipairs(scan[2]) do
   end
 end
 if moved > 0 then signal() end
-return {{scan[1], moved, skipped}}
+return {{moved, skipped}}
 "
     ))
 });
@@ -76,6 +79,7 @@ return {{scan[1], moved, skipped}}
 /// (then nothing moves), or Redis.
 pub async fn retry<C: ConnectionLike>(
     conn: &mut C,
+    db: &DatabaseConnection,
     queue: &OperatedQueue,
     ids: &[String],
 ) -> Result<u64, DeadJobError> {
@@ -93,6 +97,20 @@ pub async fn retry<C: ConnectionLike>(
     let mut unique: Vec<&String> = ids.iter().collect();
     unique.sort_unstable();
     unique.dedup();
+    // Checked here too (the script checks again): rows are reopened only for
+    // jobs that are really dead, and a refused request changes nothing.
+    let payloads = dead_payloads(conn, queue, &unique).await?;
+    let missing: Vec<String> = unique
+        .iter()
+        .zip(&payloads)
+        .filter(|(_, p)| p.is_none())
+        .map(|(id, _)| (*id).clone())
+        .collect();
+    if !missing.is_empty() {
+        return Err(DeadJobError::NotDead(missing));
+    }
+    let payloads: Vec<_> = payloads.into_iter().flatten().collect();
+    revive(db, queue.short, &payloads).await?;
     let mut call = RETRY_IDS.prepare_invoke();
     keys(&mut call, &queue.full);
     for id in unique {
@@ -114,23 +132,37 @@ pub struct RetryOutcome {
     pub skipped: u64,
 }
 
-/// Queues every dead job of `queue` again, a slice of the set per script call.
+/// Queues every dead job of `queue` again, a slice of the set at a time:
+/// its rows reopened, then its ids requeued by one script.
 ///
 /// # Errors
-/// Redis errors (the slices already moved stay moved).
+/// Database or Redis errors (the slices already moved stay moved).
 pub async fn retry_all<C: ConnectionLike>(
     conn: &mut C,
+    db: &DatabaseConnection,
     queue: &OperatedQueue,
 ) -> Result<RetryOutcome, DeadJobError> {
     let mut outcome = RetryOutcome::default();
     let mut cursor = 0u64;
     loop {
-        let mut call = RETRY_SCAN.prepare_invoke();
-        keys(&mut call, &queue.full);
-        let (next, moved, skipped): (u64, u64, u64) =
-            call.arg(cursor).arg(SLICE).invoke_async(conn).await?;
-        outcome.retried += moved;
-        outcome.skipped += skipped;
+        let (next, ids) = scan_dead(conn, queue, cursor).await?;
+        if !ids.is_empty() {
+            let refs: Vec<&String> = ids.iter().collect();
+            let payloads: Vec<_> = dead_payloads(conn, queue, &refs)
+                .await?
+                .into_iter()
+                .flatten()
+                .collect();
+            revive(db, queue.short, &payloads).await?;
+            let mut call = RETRY_SOME.prepare_invoke();
+            keys(&mut call, &queue.full);
+            for id in &ids {
+                call.arg(id);
+            }
+            let (moved, skipped): (u64, u64) = call.invoke_async(conn).await?;
+            outcome.retried += moved;
+            outcome.skipped += skipped;
+        }
         cursor = next;
         if cursor == 0 {
             return Ok(outcome);
@@ -186,16 +218,72 @@ impl RetryRequest {
     pub async fn run<C: ConnectionLike>(
         &self,
         conn: &mut C,
+        db: &DatabaseConnection,
         queue: &OperatedQueue,
     ) -> Result<RetryOutcome, DeadJobError> {
         match self {
             Self::Ids(ids) => Ok(RetryOutcome {
-                retried: retry(conn, queue, ids).await?,
+                retried: retry(conn, db, queue, ids).await?,
                 skipped: 0,
             }),
-            Self::All => retry_all(conn, queue).await,
+            Self::All => retry_all(conn, db, queue).await,
         }
     }
+
+    /// Discards the request's dead jobs (see [`super::discard`]).
+    ///
+    /// # Errors
+    /// See [`super::discard::discard`].
+    pub async fn discard<C: ConnectionLike>(
+        &self,
+        conn: &mut C,
+        queue: &OperatedQueue,
+    ) -> Result<u64, DeadJobError> {
+        match self {
+            Self::Ids(ids) => super::discard::discard(conn, queue, ids).await,
+            Self::All => super::discard::discard_all(conn, queue).await,
+        }
+    }
+}
+
+/// One `SSCAN` step of `{q}:dead`: the next cursor and the ids it returned.
+pub(super) async fn scan_dead<C: ConnectionLike>(
+    conn: &mut C,
+    queue: &OperatedQueue,
+    cursor: u64,
+) -> Result<(u64, Vec<String>), DeadJobError> {
+    let (next, mut ids): (u64, Vec<String>) = redis::cmd("SSCAN")
+        .arg(format!("{}:dead", queue.full))
+        .arg(cursor)
+        .arg("COUNT")
+        .arg(SLICE)
+        .query_async(conn)
+        .await?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok((next, ids))
+}
+
+/// For each id, its payload if it is a dead job of `queue` with one.
+async fn dead_payloads<C: ConnectionLike>(
+    conn: &mut C,
+    queue: &OperatedQueue,
+    ids: &[&String],
+) -> Result<Vec<Option<Value>>, DeadJobError> {
+    let mut pipe = redis::pipe();
+    for id in ids {
+        pipe.cmd("SISMEMBER")
+            .arg(format!("{}:dead", queue.full))
+            .arg(id)
+            .cmd("HGET")
+            .arg(format!("{}:data", queue.full))
+            .arg(id);
+    }
+    let answers: Vec<(bool, Option<Vec<u8>>)> = pipe.query_async(conn).await?;
+    Ok(answers
+        .into_iter()
+        .map(|(dead, data)| data.filter(|_| dead).map(|bytes| payload_value(&bytes)))
+        .collect())
 }
 
 fn keys(call: &mut redis::ScriptInvocation<'_>, queue: &str) {

@@ -1,0 +1,59 @@
+//! `cargo loco task queues_discard queue=NAME (id=JOB_ID | all=true)`
+use loco_rs::{
+    app::AppContext,
+    task::{Task, TaskInfo, Vars},
+    Error, Result,
+};
+
+use super::args::{Arg, TaskArgs};
+use crate::workers::{
+    dead::{OperatedQueue, RetryRequest},
+    Services,
+};
+
+const NAME: &str = "queues_discard";
+const ARGS: &[Arg] = &[
+    Arg::required(
+        "queue",
+        "orders:import, orders:workflow, notifications or refunds",
+    ),
+    Arg::optional("id", "the dead job to discard (see queues_dead)"),
+    Arg::optional("all", "true: discard every dead job of the queue"),
+];
+
+/// Removes dead jobs for good; their database rows stay as they are.
+pub struct QueuesDiscard;
+
+#[async_trait::async_trait]
+impl Task for QueuesDiscard {
+    fn task(&self) -> TaskInfo {
+        TaskInfo {
+            name: NAME.to_string(),
+            detail: "Discard a queue's dead jobs (one id, or all=true); rows stay as they are"
+                .to_string(),
+        }
+    }
+
+    async fn run(&self, ctx: &AppContext, vars: &Vars) -> Result<()> {
+        let args = TaskArgs::parse(NAME, ARGS, vars)?;
+        let request = match (args.get("id"), args.get("all")) {
+            (Some(id), None) => RetryRequest::Ids(vec![id.trim().to_string()]),
+            (None, Some("true")) => RetryRequest::All,
+            (None, Some(other)) => {
+                return Err(args.usage_error(&format!("`all` must be true, got `{other}`")))
+            }
+            (Some(_), Some(_)) => return Err(args.usage_error("give either id= or all=true")),
+            (None, None) => return Err(args.usage_error("give id=JOB_ID or all=true")),
+        };
+        let services = Services::of(ctx)?;
+        let queue = OperatedQueue::resolve(&services.settings, args.require("queue")?)
+            .map_err(|e| args.usage_error(&e.to_string()))?;
+        let mut conn = services.redis.clone();
+        let discarded = request
+            .discard(&mut conn, &queue)
+            .await
+            .map_err(|e| Error::string(&e.to_string()))?;
+        println!("{}: {discarded} dead job(s) discarded", queue.short);
+        Ok(())
+    }
+}
