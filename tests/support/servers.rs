@@ -63,8 +63,18 @@ impl PrivateRedis {
 
     /// SIGKILL, then an empty server on the same port.
     pub fn restart_empty(&mut self) {
+        self.kill();
+        self.start_again();
+    }
+
+    /// SIGKILL: the port refuses connections until [`Self::start_again`].
+    pub fn kill(&mut self) {
         self.child.kill().expect("SIGKILL redis-server");
         self.child.wait().expect("reap redis-server");
+    }
+
+    /// An empty server on the same port again (after [`Self::kill`]).
+    pub fn start_again(&mut self) {
         *self = Self::start_on(self.port);
     }
 }
