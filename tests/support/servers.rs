@@ -73,6 +73,17 @@ impl PrivateRedis {
         self.child.wait().expect("reap redis-server");
     }
 
+    /// SIGSTOP (`resume` = SIGCONT): the port accepts connections and nothing
+    /// answers, as a hung or swapping Redis.
+    pub fn pause(&self, resume: bool) {
+        let signal = if resume { "-CONT" } else { "-STOP" };
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal}");
+    }
+
     /// An empty server on the same port again (after [`Self::kill`]).
     pub fn start_again(&mut self) {
         *self = Self::start_on(self.port);
