@@ -88,12 +88,16 @@ impl Hooks for App {
     }
 
     fn routes(ctx: &AppContext) -> AppRoutes {
-        AppRoutes::with_default_routes()
-            .add_route(controllers::queues::routes())
-            .add_route(controllers::ops::routes())
-            .add_route(controllers::prometheus::routes())
-            .add_route(controllers::dashboard::routes())
-            .add_route(controllers::metrics::routes(ctx))
+        use controllers::outage::guarded;
+        // Loco's monitoring routes, with a readiness check that covers Redis;
+        // the routes that read Redis answer 503 while it is down (outage.rs).
+        AppRoutes::empty()
+            .add_route(controllers::outage::monitoring_routes())
+            .add_route(guarded(controllers::queues::routes(), ctx, false))
+            .add_route(guarded(controllers::ops::routes(), ctx, false))
+            .add_route(guarded(controllers::prometheus::routes(), ctx, false))
+            .add_route(guarded(controllers::dashboard::routes(), ctx, true))
+            .add_route(guarded(controllers::metrics::routes(ctx), ctx, false))
             .add_route(controllers::imports::routes())
             .add_route(controllers::orders::routes())
             .add_route(controllers::refunds::routes())

@@ -63,6 +63,47 @@ pub struct RedisSettings {
     pub url: String,
     /// Every key the app writes starts with `{prefix}:`.
     pub prefix: String,
+    /// The web side's own connection (optional: the defaults below).
+    #[serde(default)]
+    pub web: WebRedisSettings,
+}
+
+/// The web routes' Redis connection: short limits, so that a request answers
+/// 503 at once while Redis is down instead of hanging (the workers' connection
+/// keeps its long ones: a busy machine must not fail their jobs).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebRedisSettings {
+    /// Longest wait for a new connection.
+    pub connect_timeout_ms: u64,
+    /// Longest wait for one command's reply.
+    pub command_timeout_ms: u64,
+    /// The `Retry-After` of a 503 while Redis is unreachable.
+    pub retry_after_secs: u64,
+}
+
+impl Default for WebRedisSettings {
+    /// A request while Redis is down: a failed command (at most 250 ms) plus a
+    /// probe (at most 150 ms) stays under 500 ms.
+    fn default() -> Self {
+        Self {
+            connect_timeout_ms: 150,
+            command_timeout_ms: 250,
+            retry_after_secs: 5,
+        }
+    }
+}
+
+impl WebRedisSettings {
+    #[must_use]
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    #[must_use]
+    pub fn command_timeout(&self) -> Duration {
+        Duration::from_millis(self.command_timeout_ms)
+    }
 }
 
 impl RedisSettings {
@@ -305,6 +346,10 @@ impl Settings {
         let bad = |what: &str| Err(Error::string(&format!("invalid setting: {what}")));
         if self.redis.prefix.is_empty() || self.redis.prefix.contains(char::is_whitespace) {
             return bad("settings.redis.prefix must be non-empty and without spaces");
+        }
+        let web = self.redis.web;
+        if web.connect_timeout_ms == 0 || web.command_timeout_ms == 0 || web.retry_after_secs == 0 {
+            return bad("settings.redis.web: connect_timeout_ms, command_timeout_ms and retry_after_secs must be at least 1");
         }
         for (name, q) in [
             ("import", &self.queues.import),

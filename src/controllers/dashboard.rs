@@ -37,7 +37,7 @@ pub async fn queues(
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
     params::query(query.as_deref(), &[])?;
-    let services = Services::of(&ctx)?;
+    let services = Services::web(&ctx)?;
     let status = OpsStatus::read(&ctx).await?;
     let mut conn = services.redis.clone();
     let mut dead_pages = Vec::new();
@@ -69,7 +69,7 @@ pub async fn kpis(
 ) -> Result<Html<String>, ApiError> {
     let params = params::query(query.as_deref(), &["days"])?;
     let count = params::bounded(&params, "days", DEFAULT_DAYS, 1..=MAX_DAYS, "invalid_days")?;
-    let services = Services::of(&ctx)?;
+    let services = Services::web(&ctx)?;
     let prefix = &services.settings.redis.prefix;
     let today = chrono::Utc::now().date_naive();
     let days: Vec<String> = (0..count)

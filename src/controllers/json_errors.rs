@@ -45,7 +45,13 @@ async fn reshape(request: Request, next: Next) -> Response<Body> {
     // Both are cheap to clone (shared bytes); needed only for the message.
     let (method, uri) = (request.method().clone(), request.uri().clone());
     let response = next.run(request).await;
-    if response.status().as_u16() < 400 {
+    // A page meant for a browser as it is (the dashboard's "Redis unreachable").
+    if response.status().as_u16() < 400
+        || response
+            .extensions()
+            .get::<super::outage::KeepBody>()
+            .is_some()
+    {
         return response;
     }
     let (mut parts, body) = response.into_parts();

@@ -41,7 +41,7 @@ impl FiguresState {
     fn of(ctx: &AppContext) -> Self {
         Self(
             Services::of(ctx).ok().map(|s| Reader {
-                redis: s.redis.clone(),
+                redis: s.web_redis.clone(),
                 prefix: Arc::from(s.settings.redis.prefix.as_str()),
             }),
             Access::of(ctx).ok(),

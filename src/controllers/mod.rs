@@ -8,6 +8,7 @@ pub mod json_errors;
 pub mod metrics;
 pub mod ops;
 pub mod orders;
+pub mod outage;
 pub mod params;
 pub mod prometheus;
 pub mod queues;

@@ -28,7 +28,7 @@ pub async fn push_canary(
     RawQuery(query): RawQuery,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     params::query(query.as_deref(), &[])?;
-    let services = Services::of(&ctx)?;
+    let services = Services::web(&ctx)?;
     let queue = services.queue::<CanaryJob>();
     queue
         .push(&CanaryJob {
@@ -51,7 +51,7 @@ pub async fn canary_report(
     RawQuery(query): RawQuery,
 ) -> Result<Json<CanaryReport>, ApiError> {
     params::query(query.as_deref(), &[])?;
-    let services = Services::of(&ctx)?;
+    let services = Services::web(&ctx)?;
     let report = CanaryReport::read(&services)
         .await
         .map_err(|e| ApiError::internal(&e))?;

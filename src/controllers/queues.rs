@@ -40,7 +40,7 @@ pub async fn list(
 ) -> Result<Json<QueuesResponse>, ApiError> {
     params::query(query.as_deref(), &[])?;
     Ok(Json(QueuesResponse {
-        queues: all_counts(&ctx).await?,
+        queues: counts_of(&Services::web(&ctx)?).await?,
     }))
 }
 
@@ -49,7 +49,11 @@ pub async fn list(
 /// # Errors
 /// When Redis cannot be read.
 pub async fn all_counts(ctx: &AppContext) -> Result<Vec<QueueCounts>> {
-    let queues = overview::read_all(&Services::of(ctx)?).await?;
+    counts_of(&Services::of(ctx)?).await
+}
+
+async fn counts_of(services: &Services) -> Result<Vec<QueueCounts>> {
+    let queues = overview::read_all(services).await?;
     Ok(queues.into_iter().map(|q| q.counts).collect())
 }
 
@@ -65,7 +69,7 @@ pub async fn dead_jobs(
     Path(queue): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<DeadJobs>, ApiError> {
-    let services = Services::of(&ctx)?;
+    let services = Services::web(&ctx)?;
     let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
     let params = params::query(query.as_deref(), &["limit"])?;
     let limit = params::bounded(
@@ -98,7 +102,7 @@ pub async fn retry_dead(
 ) -> Result<Json<RetryResponse>, ApiError> {
     params::query(query.as_deref(), &[])?;
     body::require_json(&headers)?;
-    let services = Services::of(&ctx)?;
+    let services = Services::web(&ctx)?;
     let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
     let request = RetryRequest::from_json(&body)?;
     let mut conn = services.redis.clone();

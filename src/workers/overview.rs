@@ -15,10 +15,12 @@ pub struct OpsStatus {
 }
 
 impl OpsStatus {
+    /// Read by the web pages: through the web side's fail-fast connection.
+    ///
     /// # Errors
     /// When Redis or the database fails.
     pub async fn read(ctx: &AppContext) -> Result<Self> {
-        let services = Services::of(ctx)?;
+        let services = Services::web(ctx)?;
         Ok(Self {
             queues: read_all(&services).await?,
             kpi_outbox_pending: ledger::pending_count(&ctx.db).await?,

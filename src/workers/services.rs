@@ -19,6 +19,9 @@ pub struct Services {
     pub settings: Arc<Settings>,
     /// Auto-reconnecting connection shared by queues and figures.
     pub redis: ConnectionManager,
+    /// The web routes' connection: short timeouts and no reconnect back-off, so
+    /// that a request fails fast while Redis is down (see [`Self::web`]).
+    pub web_redis: ConnectionManager,
     /// Where charges go; the built-in fake unless replaced (tests do).
     pub gateway: Arc<dyn PaymentGateway>,
     /// Groups this process's workflow jobs into batches.
@@ -42,7 +45,11 @@ impl Services {
                 settings.redis.url
             ))
         })?;
+        let web_redis = connect_web(&settings.redis.url, settings.redis.web).map_err(|e| {
+            Error::string(&format!("invalid Redis URL {} ({e})", settings.redis.url))
+        })?;
         ctx.shared_store.insert(Self {
+            web_redis,
             gateway: Arc::new(FakeGateway::new(&settings.payment)),
             batcher: Arc::new(Batcher::default()),
             log_batcher: Arc::new(LogBatcher::default()),
@@ -63,6 +70,18 @@ impl Services {
             .ok_or_else(|| Error::string("services not installed: App::after_context did not run"))
     }
 
+    /// The services of a booted app for a web handler: the same, with the web
+    /// side's fail-fast connection as `redis`.
+    ///
+    /// # Errors
+    /// When called on a context that `after_context` did not prepare.
+    pub fn web(ctx: &AppContext) -> Result<Self> {
+        Self::of(ctx).map(|s| Self {
+            redis: s.web_redis.clone(),
+            ..s
+        })
+    }
+
     /// The push side of `J`'s queue.
     #[must_use]
     pub fn queue<J: super::Job>(&self) -> super::JobQueue<J> {
@@ -79,4 +98,18 @@ async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
     redis::Client::open(url)?
         .get_connection_manager_with_config(config)
         .await
+}
+
+/// The web side's connection, opened on first use. No retries inside the
+/// manager: a request that finds Redis down fails at once and the next one
+/// tries a fresh connection (a back-off there held requests for seconds).
+fn connect_web(
+    url: &str,
+    limits: crate::settings::WebRedisSettings,
+) -> redis::RedisResult<ConnectionManager> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_number_of_retries(0)
+        .set_response_timeout(Some(limits.command_timeout()))
+        .set_connection_timeout(Some(limits.connect_timeout()));
+    ConnectionManager::new_lazy_with_config(redis::Client::open(url)?, config)
 }

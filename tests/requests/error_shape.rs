@@ -171,6 +171,6 @@ async fn the_queues_route_answers_in_the_shape_when_redis_is_gone() {
     drop(redis);
 
     let gone = answer(server.get("/api/queues").authorization_bearer("test-token")).await;
-    assert_eq!(gone["status"], StatusCode::INTERNAL_SERVER_ERROR.as_u16());
+    assert_eq!(gone["status"], StatusCode::SERVICE_UNAVAILABLE.as_u16());
     insta::assert_json_snapshot!("queues_without_redis", gone);
 }

@@ -11,6 +11,7 @@ mod order_ids;
 mod orders;
 mod prometheus;
 mod queues;
+mod redis_outage;
 mod refund_batches;
 mod refund_concurrency;
 mod refunds;

@@ -63,8 +63,29 @@ impl PrivateRedis {
 
     /// SIGKILL, then an empty server on the same port.
     pub fn restart_empty(&mut self) {
+        self.kill();
+        self.start_again();
+    }
+
+    /// SIGKILL: the port refuses connections until [`Self::start_again`].
+    pub fn kill(&mut self) {
         self.child.kill().expect("SIGKILL redis-server");
         self.child.wait().expect("reap redis-server");
+    }
+
+    /// SIGSTOP (`resume` = SIGCONT): the port accepts connections and nothing
+    /// answers, as a hung or swapping Redis.
+    pub fn pause(&self, resume: bool) {
+        let signal = if resume { "-CONT" } else { "-STOP" };
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal}");
+    }
+
+    /// An empty server on the same port again (after [`Self::kill`]).
+    pub fn start_again(&mut self) {
         *self = Self::start_on(self.port);
     }
 }

@@ -90,7 +90,7 @@ impl Access {
         refuse_development_secret(&ctx.environment, secret)?;
         let access = Self {
             tokens: settings.api.tokens(),
-            redis: services.redis.clone(),
+            redis: services.web_redis.clone(),
             sessions: settings.redis.key("console:session:"),
             key: Key::derive_from(secret.as_bytes()),
             session_ttl_secs: i64::try_from(settings.console.session_ttl_secs).unwrap_or(i64::MAX),
