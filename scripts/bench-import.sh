@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 KIND=${1:?usage: bench-import.sh sqlite|postgres [orders]}
 ORDERS=${2:-1000000}
-BIN=target/release/orders-flow-cli
+BIN=${CARGO_TARGET_DIR:-target}/release/orders-flow-cli
 WORK=${BENCH_DIR:-/tmp/orders-flow-bench}
 PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
 REDIS_PORT=${BENCH_REDIS_PORT:-6390}

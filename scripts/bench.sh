@@ -80,7 +80,8 @@ if [[ -n "${BENCH_BIN:-}" ]]; then
 else
   echo "==> $profile build"
   if [[ "$profile" == release ]]; then cargo build --release --quiet; else cargo build --quiet; fi
-  bin=$PWD/target/$profile/orders-flow-cli
+  # cargo puts it under CARGO_TARGET_DIR when that is set.
+  bin=${CARGO_TARGET_DIR:-$PWD/target}/$profile/orders-flow-cli
 fi
 
 run_id="$(date +%Y%m%d-%H%M%S)-$$"

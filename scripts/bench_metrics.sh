@@ -18,7 +18,7 @@ CUSTOMERS="${CUSTOMERS:-10000}"
 PORT="${PORT:-5191}"
 PREFIX="orders-flow:bench-metrics:$$"
 DAY="$(date -u +%F)"
-BIN="${BIN:-target/release/orders-flow-cli}"
+BIN="${BIN:-${CARGO_TARGET_DIR:-target}/release/orders-flow-cli}"
 
 source scripts/bench/api_server.sh
 [[ -x "$BIN" ]] || cargo build --release --bin orders-flow-cli

@@ -18,7 +18,7 @@ export API_TOKENS="${API_TOKENS:-dev-token}"
 token="${API_TOKENS%%,*}"
 token="${token%%:*}"
 export LOG_LEVEL="${LOG_LEVEL:-info}"
-bin=./target/release/orders-flow-cli
+bin=${CARGO_TARGET_DIR:-./target}/release/orders-flow-cli
 
 echo "==> building (release; the first build takes several minutes)"
 cargo build --release --quiet
