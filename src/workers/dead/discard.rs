@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use redis::{aio::ConnectionLike, Script};
 
-use super::{check_id, retry::scan_dead, DeadJobError, OperatedQueue, MAX_IDS};
+use super::{requested_ids, retry::scan_dead, DeadJobError, OperatedQueue};
 
 /// KEYS: `{q}:dead`, `{q}:data`, `{q}:meta` (prefix).
 const REMOVE_LUA: &str = r"
@@ -61,20 +61,7 @@ pub async fn discard<C: ConnectionLike>(
     queue: &OperatedQueue,
     ids: &[String],
 ) -> Result<u64, DeadJobError> {
-    if ids.is_empty() {
-        return Err(DeadJobError::InvalidBody("no job ids given".to_string()));
-    }
-    if ids.len() > MAX_IDS {
-        return Err(DeadJobError::InvalidBody(format!(
-            "at most {MAX_IDS} ids per request; use all"
-        )));
-    }
-    for id in ids {
-        check_id(id)?;
-    }
-    let mut unique: Vec<&String> = ids.iter().collect();
-    unique.sort_unstable();
-    unique.dedup();
+    let unique = requested_ids(ids)?;
     let mut call = DISCARD_IDS.prepare_invoke();
     keys(&mut call, &queue.full);
     for id in unique {

@@ -114,6 +114,29 @@ pub fn check_id(id: &str) -> Result<(), DeadJobError> {
     }
 }
 
+/// The ids of a by-id request (retry or discard), each checked, once each, sorted.
+///
+/// # Errors
+/// [`DeadJobError::InvalidBody`] for no ids or more than [`MAX_IDS`];
+/// [`DeadJobError::InvalidId`] for a malformed one.
+fn requested_ids(ids: &[String]) -> Result<Vec<&String>, DeadJobError> {
+    if ids.is_empty() {
+        return Err(DeadJobError::InvalidBody("no job ids given".to_string()));
+    }
+    if ids.len() > MAX_IDS {
+        return Err(DeadJobError::InvalidBody(format!(
+            "at most {MAX_IDS} ids per request; use all"
+        )));
+    }
+    for id in ids {
+        check_id(id)?;
+    }
+    let mut unique: Vec<&String> = ids.iter().collect();
+    unique.sort_unstable();
+    unique.dedup();
+    Ok(unique)
+}
+
 /// A stored payload as JSON (a string when it is not JSON).
 fn payload_value(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes)

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
-use super::{check_id, payload_value, revive::revive, DeadJobError, OperatedQueue};
+use super::{payload_value, requested_ids, revive::revive, DeadJobError, OperatedQueue};
 use crate::workers::scripts::SLICE;
 
 /// The most ids one retry request may name.
@@ -83,20 +83,7 @@ pub async fn retry<C: ConnectionLike>(
     queue: &OperatedQueue,
     ids: &[String],
 ) -> Result<u64, DeadJobError> {
-    if ids.is_empty() {
-        return Err(DeadJobError::InvalidBody("no job ids given".to_string()));
-    }
-    if ids.len() > MAX_IDS {
-        return Err(DeadJobError::InvalidBody(format!(
-            "at most {MAX_IDS} ids per request; use all"
-        )));
-    }
-    for id in ids {
-        check_id(id)?;
-    }
-    let mut unique: Vec<&String> = ids.iter().collect();
-    unique.sort_unstable();
-    unique.dedup();
+    let unique = requested_ids(ids)?;
     // Checked here too (the script checks again): rows are reopened only for
     // jobs that are really dead, and a refused request changes nothing.
     let payloads = dead_payloads(conn, queue, &unique).await?;
