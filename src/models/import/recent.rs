@@ -69,7 +69,7 @@ impl RecentIds {
 }
 
 /// Stable 64-bit hash of an id (SipHash with fixed keys: same in every run).
-fn fingerprint(id: &str) -> u64 {
+pub(super) fn fingerprint(id: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
     id.hash(&mut hasher);
     hasher.finish()
@@ -77,7 +77,7 @@ fn fingerprint(id: &str) -> u64 {
 
 /// Keys are already uniform hashes: use them as they are.
 #[derive(Debug, Default)]
-struct PreHashed(u64);
+pub(super) struct PreHashed(u64);
 
 impl Hasher for PreHashed {
     fn finish(&self) -> u64 {

@@ -11,10 +11,9 @@
 //! was written (or rejected) in an earlier pass, or was put off to the next
 //! pass in this one because too many orders were open (see `grouper`).
 
-use std::{
-    collections::HashMap,
-    hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher},
-};
+use std::{collections::HashMap, hash::BuildHasherDefault};
+
+use super::recent::PreHashed;
 
 const DONE: u64 = 1 << 63;
 const DEFERRED: u64 = 1 << 62;
@@ -92,33 +91,8 @@ impl Spans {
     }
 }
 
-/// Stable 64-bit hash of an order id (SipHash with fixed keys).
-#[must_use]
-pub fn key_of(id: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    id.hash(&mut hasher);
-    hasher.finish()
-}
-
-/// Keys are already uniform hashes: use them as they are.
-#[derive(Debug, Default)]
-pub(super) struct PreHashed(u64);
-
-impl Hasher for PreHashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
-    }
-}
+/// Stable 64-bit hash of an order id: the same hash the recent-id window uses.
+pub(super) use super::recent::fingerprint as key_of;
 
 #[cfg(test)]
 mod tests {
