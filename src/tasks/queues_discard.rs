@@ -5,11 +5,11 @@ use loco_rs::{
     Error, Result,
 };
 
-use super::args::{Arg, TaskArgs};
-use crate::workers::{
-    dead::{OperatedQueue, RetryRequest},
-    Services,
+use super::{
+    args::{Arg, TaskArgs},
+    queues_retry::dead_jobs_named,
 };
+use crate::workers::{dead::OperatedQueue, Services};
 
 const NAME: &str = "queues_discard";
 const ARGS: &[Arg] = &[
@@ -36,15 +36,7 @@ impl Task for QueuesDiscard {
 
     async fn run(&self, ctx: &AppContext, vars: &Vars) -> Result<()> {
         let args = TaskArgs::parse(NAME, ARGS, vars)?;
-        let request = match (args.get("id"), args.get("all")) {
-            (Some(id), None) => RetryRequest::Ids(vec![id.trim().to_string()]),
-            (None, Some("true")) => RetryRequest::All,
-            (None, Some(other)) => {
-                return Err(args.usage_error(&format!("`all` must be true, got `{other}`")))
-            }
-            (Some(_), Some(_)) => return Err(args.usage_error("give either id= or all=true")),
-            (None, None) => return Err(args.usage_error("give id=JOB_ID or all=true")),
-        };
+        let request = dead_jobs_named(&args)?;
         let services = Services::of(ctx)?;
         let queue = OperatedQueue::resolve(&services.settings, args.require("queue")?)
             .map_err(|e| args.usage_error(&e.to_string()))?;

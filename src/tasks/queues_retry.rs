@@ -35,15 +35,7 @@ impl Task for QueuesRetry {
 
     async fn run(&self, ctx: &AppContext, vars: &Vars) -> Result<()> {
         let args = TaskArgs::parse(NAME, ARGS, vars)?;
-        let request = match (args.get("id"), args.get("all")) {
-            (Some(id), None) => RetryRequest::Ids(vec![id.trim().to_string()]),
-            (None, Some("true")) => RetryRequest::All,
-            (None, Some(other)) => {
-                return Err(args.usage_error(&format!("`all` must be true, got `{other}`")))
-            }
-            (Some(_), Some(_)) => return Err(args.usage_error("give either id= or all=true")),
-            (None, None) => return Err(args.usage_error("give id=JOB_ID or all=true")),
-        };
+        let request = dead_jobs_named(&args)?;
         let services = Services::of(ctx)?;
         let queue = OperatedQueue::resolve(&services.settings, args.require("queue")?)
             .map_err(|e| args.usage_error(&e.to_string()))?;
@@ -63,5 +55,20 @@ impl Task for QueuesRetry {
             }
         );
         Ok(())
+    }
+}
+
+/// The dead jobs a task names: `id=JOB_ID` or `all=true`, one of the two
+/// (`queues_retry` and `queues_discard` take the same arguments).
+///
+/// # Errors
+/// A usage error for both, neither, or `all` other than `true`.
+pub(super) fn dead_jobs_named(args: &TaskArgs<'_>) -> Result<RetryRequest> {
+    match (args.get("id"), args.get("all")) {
+        (Some(id), None) => Ok(RetryRequest::Ids(vec![id.trim().to_string()])),
+        (None, Some("true")) => Ok(RetryRequest::All),
+        (None, Some(other)) => Err(args.usage_error(&format!("`all` must be true, got `{other}`"))),
+        (Some(_), Some(_)) => Err(args.usage_error("give either id= or all=true")),
+        (None, None) => Err(args.usage_error("give id=JOB_ID or all=true")),
     }
 }
