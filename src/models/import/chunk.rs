@@ -110,6 +110,9 @@ pub enum ImportError {
     /// The second pass found what the first did not: the file changed.
     #[error("the file changed while it was imported ({0}): import it again once it is complete")]
     Changed(String),
+    /// More lines than the order-end table can number.
+    #[error("line {0} is past the last line one items-format import can hold ({max}): split the file", max = super::spans::MAX_LINE)]
+    TooManyLines(u64),
     /// The configured default currency is not a 3-letter code.
     #[error("default currency `{0}` is not a 3-letter code")]
     DefaultCurrency(String),

@@ -387,8 +387,9 @@ mod tests {
     fn group(limits: GroupLimits, rows: &[TestRow<'_>]) -> (Output, usize) {
         let mut spans = Spans::default();
         for (id, line, _) in rows {
-            spans.record(key_of(id), *line);
+            spans.record(key_of(id), *line).unwrap();
         }
+        spans.seal();
         let mut grouper = Grouper::new(limits);
         let mut out = Output::default();
         let mut from = 0;

@@ -247,9 +247,13 @@ impl<R: Read + Seek> OrderStream<R> {
                 break;
             }
             if let Some(id) = order_id(&rec.record, layout, options.max_id_chars) {
-                items.spans.record(key_of(id), rec.line);
+                items
+                    .spans
+                    .record(key_of(id), rec.line)
+                    .map_err(|too_far| ImportError::TooManyLines(too_far.0))?;
             }
         }
+        items.spans.seal();
         items.end = reader.position();
         let (offset, line) = items.data_start;
         reader
