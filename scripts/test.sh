@@ -32,3 +32,13 @@ DATABASE_URL="$PG_URL" run_tests
 echo "[test] benchmark smoke run on SQLite and PostgreSQL (2,000 orders each)"
 bash scripts/bench.sh --orders 2000 --db sqlite --debug --check --results target/bench-smoke.csv
 bash scripts/bench.sh --orders 2000 --db postgres --debug --check --results target/bench-smoke.csv
+
+# The cluster script at a small size (network namespaces need root): five
+# hosts, 1 ms RTT, a worker host cut off and frozen mid-run; checks on, no
+# speed bar.
+if [[ $(id -u) -eq 0 ]]; then
+  echo "[test] cluster smoke run (5,000 orders, a worker host lost mid-run)"
+  bash scripts/cluster.sh --orders 5000 --lose worker --lose-after 2 --debug --check
+else
+  echo "[test] cluster smoke run skipped: network namespaces need root (sudo bash scripts/cluster.sh --debug --check)"
+fi

@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# A cluster on one machine: five hosts as Linux network namespaces on one
+# bridge (PostgreSQL, Redis, two worker hosts, a web host that also runs the
+# import), a round-trip time injected on every link, the product's processes
+# in them, a run of N orders with every check of the benchmark, and everything
+# torn down at the end, even on failure or Ctrl-C.
+#
+#   sudo bash scripts/cluster.sh [--orders N] [--rtt-ms MS] [--workers-per-host K]
+#                                [--lose worker|redis|db] [--lose-after S] [--lose-for S]
+#                                [--debug] [--check] [--keep]
+#
+# --rtt-ms (default 1): the round trip between any two hosts. With `tc netem`
+#   (kernel CONFIG_NET_SCH_NETEM) each host's link delays what it sends by half
+#   of it. Kernels without netem (the machines this project is measured on have
+#   none) get the same round trip from `orders-flow-relay`, a TCP relay on each
+#   client host that holds every byte for half the RTT each way; the run says
+#   which one it used.
+# --lose worker: S seconds (--lose-after, default 3) into the run, worker host 1
+#   is cut off (its link down, its processes frozen with SIGSTOP, not killed);
+#   the run must finish on host 2. After the run the host comes back (link up,
+#   SIGCONT) and the checks run again: its stale work must have been refused.
+# --lose redis|db: the Redis or PostgreSQL host's link is down for --lose-for
+#   seconds (default 10) in the middle of the run; the run must still finish.
+# --check exits non-zero unless every check passed (CI runs a small one).
+# --debug uses the debug build; CLUSTER_BIN=path runs that binary (the relay
+#   is taken from the same directory).
+#
+# It only creates and talks to its own namespaces (10.231.0.0/24 exists only
+# inside them), and every wait is bounded: a run in which nothing moves for
+# CLUSTER_STALL_SECS (default 120) fails, and the whole run stops after
+# CLUSTER_MAX_SECS (default 3600).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+args=("$@")
+
+orders=20000
+rtt_ms=1
+per_host=1
+lose=""
+lose_after=3
+lose_for=10
+profile=release
+check=false
+keep=false
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --orders) orders="$2"; shift 2 ;;
+    --rtt-ms) rtt_ms="$2"; shift 2 ;;
+    --workers-per-host) per_host="$2"; shift 2 ;;
+    --lose) lose="$2"; shift 2 ;;
+    --lose-after) lose_after="$2"; shift 2 ;;
+    --lose-for) lose_for="$2"; shift 2 ;;
+    --debug) profile=debug; shift ;;
+    --check) check=true; shift ;;
+    --keep) keep=true; shift ;;
+    *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+whole() { [[ "$1" =~ ^[0-9]+$ ]]; }
+whole "$orders" && whole "$per_host" && whole "$lose_after" && whole "$lose_for" \
+  || { echo "--orders, --workers-per-host, --lose-after and --lose-for take whole numbers" >&2; exit 2; }
+[[ "$rtt_ms" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "--rtt-ms takes a number of milliseconds (1, 0.5)" >&2; exit 2; }
+(( orders > 0 && orders <= 10000000 )) || { echo "--orders is between 1 and 10000000" >&2; exit 2; }
+(( per_host > 0 && per_host <= 8 )) || { echo "--workers-per-host is between 1 and 8" >&2; exit 2; }
+case "$lose" in ""|worker|redis|db) ;; *) echo "--lose is worker, redis or db" >&2; exit 2 ;; esac
+stall_secs="${CLUSTER_STALL_SECS:-120}"
+max_secs="${CLUSTER_MAX_SECS:-3600}"
+whole "$stall_secs" && whole "$max_secs" || { echo "CLUSTER_STALL_SECS and CLUSTER_MAX_SECS take whole seconds" >&2; exit 2; }
+# The whole run is bounded, whatever hangs: `timeout` ends it (TERM, which
+# runs the clean-up below) after CLUSTER_MAX_SECS.
+if [[ -z "${CLUSTER_BOUNDED:-}" ]]; then
+  exec env CLUSTER_BOUNDED=1 timeout -k 30 "$max_secs" bash "$PWD/scripts/cluster.sh" "${args[@]}"
+fi
+[[ $(id -u) -eq 0 ]] || { echo "network namespaces need root: run it with sudo" >&2; exit 2; }
+command -v ip >/dev/null || { echo "needs ip (Debian package iproute2)" >&2; exit 2; }
+
+# Redis and PostgreSQL run inside the namespaces from their installed binaries;
+# services.sh installs them when missing (their shared instances are not used).
+bash scripts/services.sh --postgres
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[[ -x "$pg_bin/initdb" ]] || { echo "no PostgreSQL server binaries under /usr/lib/postgresql" >&2; exit 2; }
+
+if [[ -n "${CLUSTER_BIN:-}" ]]; then
+  bin=$CLUSTER_BIN
+else
+  echo "==> $profile build"
+  if [[ "$profile" == release ]]; then cargo build --release --quiet --bins; else cargo build --quiet --bins; fi
+  bin=${CARGO_TARGET_DIR:-$PWD/target}/$profile/orders-flow-cli
+fi
+relay_bin="$(dirname "$bin")/orders-flow-relay"
+[[ -x "$bin" && -x "$relay_bin" ]] || { echo "no $bin or $relay_bin" >&2; exit 2; }
+
+# One tag per run: several runs (or a killed one's leftovers) never collide.
+tag="ofc$((RANDOM % 90000 + 10000))"
+work=$(mktemp -d /tmp/orders-flow-cluster.XXXXXX)
+chmod 755 "$work"
+hosts=(pg redis w1 w2 web)
+declare -A addr=([pg]=10.231.0.2 [redis]=10.231.0.3 [w1]=10.231.0.11 [w2]=10.231.0.12 [web]=10.231.0.20)
+ns() { echo "$tag-$1"; }
+on() { local host=$1; shift; ip netns exec "$(ns "$host")" "$@"; }
+
+pids=()
+frozen=()
+checks=fail
+cleanup() {
+  set +e
+  for pid in "${frozen[@]}"; do kill -CONT "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for _ in $(seq 1 50); do
+    alive=false
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=true; done
+    $alive || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  for host in "${hosts[@]}" net; do ip netns del "$(ns "$host")" 2>/dev/null; done
+  if [[ "$checks" == pass ]] && ! $keep; then rm -rf "$work"; else echo "kept for inspection: $work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "==> hosts ($tag): ${hosts[*]} on one bridge"
+ip netns add "$(ns net)"
+ip -n "$(ns net)" link add br0 type bridge
+ip -n "$(ns net)" link set br0 up
+for host in "${hosts[@]}"; do
+  ip netns add "$(ns "$host")"
+  ip link add "v-$host" netns "$(ns net)" type veth peer name eth0 netns "$(ns "$host")"
+  ip -n "$(ns net)" link set "v-$host" master br0 up
+  ip -n "$(ns "$host")" addr add "${addr[$host]}/24" dev eth0
+  ip -n "$(ns "$host")" link set eth0 up
+  ip -n "$(ns "$host")" link set lo up
+done
+link() { ip -n "$(ns net)" link set "v-$1" "$2"; }
+
+# Half the round trip on each side: in microseconds.
+half_us=$(awk -v ms="$rtt_ms" 'BEGIN { printf "%d", ms * 500 }')
+latency=relay
+if on pg tc qdisc add dev eth0 root netem delay "${half_us}us" 2>/dev/null; then
+  latency=netem
+  for host in redis w1 w2 web; do on "$host" tc qdisc add dev eth0 root netem delay "${half_us}us"; done
+fi
+
+echo "==> PostgreSQL host ${addr[pg]}"
+mkdir -p "$work/pg" "$work/pgsock"
+chown postgres "$work/pg" "$work/pgsock"
+runuser -u postgres -- "$pg_bin/initdb" -D "$work/pg" -A trust -U postgres >"$work/initdb.log" 2>&1
+echo "host all all 10.231.0.0/24 trust" >>"$work/pg/pg_hba.conf"
+on pg runuser -u postgres -- "$pg_bin/postgres" -D "$work/pg" -c "listen_addresses=${addr[pg]}" \
+  -c port=5432 -c "unix_socket_directories=$work/pgsock" -c max_connections=300 \
+  >"$work/postgres.log" 2>&1 &
+pids+=($!)
+echo "==> Redis host ${addr[redis]}"
+on redis redis-server --bind "${addr[redis]}" --port 6379 --save "" --appendonly no \
+  --protected-mode no >"$work/redis.log" 2>&1 &
+pids+=($!)
+
+# Clients reach the servers straight (netem) or through a relay on their own
+# host's loopback.
+pg_host=${addr[pg]}; redis_host=${addr[redis]}
+if [[ "$latency" == relay ]]; then
+  for host in w1 w2 web; do
+    on "$host" "$relay_bin" 127.0.0.1:5432 "${addr[pg]}:5432" "$half_us" >>"$work/relay.log" 2>&1 &
+    pids+=($!)
+    on "$host" "$relay_bin" 127.0.0.1:6379 "${addr[redis]}:6379" "$half_us" >>"$work/relay.log" 2>&1 &
+    pids+=($!)
+  done
+  pg_host=127.0.0.1; redis_host=127.0.0.1
+fi
+echo "==> round trip ${rtt_ms} ms between hosts ($latency)"
+
+wait_port() {
+  local host=$1 ip=$2 port=$3
+  for _ in $(seq 1 100); do
+    on "$host" bash -c "exec 3<>/dev/tcp/$ip/$port" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing answers on $ip:$port from $host" >&2; return 1
+}
+wait_port web "${addr[pg]}" 5432
+wait_port web "${addr[redis]}" 6379
+for _ in $(seq 1 50); do on web psql -h "${addr[pg]}" -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
+on web psql -h "${addr[pg]}" -U postgres -d postgres -qc "CREATE DATABASE orders_flow" >/dev/null
+
+export LOCO_ENV=development LOG_LEVEL=warn API_TOKENS=cluster-token PORT=5150
+export DATABASE_URL="postgres://postgres@$pg_host:5432/orders_flow"
+export REDIS_URL="redis://$redis_host:6379"
+export REDIS_PREFIX="orders-flow:cluster"
+export DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-24}"
+
+csv="$work/orders.csv"
+echo "==> generating $orders orders"
+on web "$bin" task orders_generate "file=$csv" "orders=$orders" seed=1 >/dev/null
+on web "$bin" db migrate >"$work/migrate.log" 2>&1 || { echo "migrating failed:"; cat "$work/migrate.log"; exit 1; }
+
+echo "==> web host ${addr[web]}, worker hosts w1 and w2 ($per_host worker process(es) each)"
+on web "$bin" start --no-banner >"$work/web.log" 2>&1 &
+pids+=($!)
+declare -A host_pids=([w1]="" [w2]="")
+for host in w1 w2; do
+  for _ in $(seq 1 "$per_host"); do
+    on "$host" "$bin" start --worker --no-banner >>"$work/$host.log" 2>&1 &
+    pids+=($!); host_pids[$host]+="$! "
+  done
+done
+for _ in $(seq 1 100); do on web curl -fs "http://127.0.0.1:$PORT/_health" >/dev/null && break; sleep 0.1; done
+
+# The loss, in the background, at a fixed time into the run.
+lose_worker_host() {
+  link w1 down
+  for pid in ${host_pids[w1]}; do kill -STOP "$pid"; frozen+=("$pid"); done
+  echo "==> worker host w1 cut off (link down, processes frozen) at ${lose_after}s"
+}
+if [[ -n "$lose" ]]; then
+  case "$lose" in
+    worker) ;;
+    redis|db)
+      target=$([[ "$lose" == db ]] && echo pg || echo redis)
+      ( sleep "$lose_after"; link "$target" down
+        echo "==> $target host cut off at ${lose_after}s for ${lose_for}s"
+        sleep "$lose_for"; link "$target" up; echo "==> $target host back" ) &
+      pids+=($!)
+      ;;
+  esac
+fi
+
+echo "==> importing"
+start=$(date +%s.%N)
+on web "$bin" task orders_import "file=$csv" wait=false >"$work/import.out" 2>"$work/import.err" &
+import_pid=$!
+if [[ "$lose" == worker ]]; then sleep "$lose_after"; lose_worker_host; fi
+wait "$import_pid" || { echo "the import failed:"; cat "$work/import.err"; exit 1; }
+cat "$work/import.out"
+import_id=$(sed -nE 's#^import ([0-9]+) \(.*#\1#p' "$work/import.out" | head -n 1)
+
+# Settled: the database says nothing is left (orders_status), polled every
+# half second; a run where its answer does not change for stall_secs fails.
+last=""; last_change=$(date +%s); stalled=false
+while true; do
+  s=$(on web "$bin" task orders_status format=json 2>/dev/null || echo unreachable)
+  grep -q '"settled":true' <<<"$s" && break
+  if [[ "$s" != "$last" ]]; then last=$s; last_change=$(date +%s)
+  elif (( $(date +%s) - last_change > stall_secs )); then
+    echo "STALLED: nothing moved for ${stall_secs}s: $s" >&2; stalled=true; break
+  fi
+  sleep 0.5
+done
+end=$(date +%s.%N)
+elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+
+run_checks() {
+  on web "$bin" task orders_check "import=${import_id:-0}" format=env >"$work/check.env" 2>"$work/check.err"
+}
+echo "==> checks"
+checks=pass
+$stalled && checks=fail
+run_checks || checks=fail
+cat "$work/check.err"
+if [[ "$lose" == worker ]]; then
+  # The frozen host comes back with whatever it held: its stale work must be
+  # refused by the guarded transitions, so the checks hold after it too.
+  link w1 up
+  for pid in "${frozen[@]}"; do kill -CONT "$pid"; done
+  frozen=()
+  echo "==> worker host w1 back; checks again after 10 s"
+  sleep 10
+  run_checks || checks=fail
+  cat "$work/check.err"
+fi
+total=$(sed -n 's/^orders=//p' "$work/check.env")
+rate=$(awk -v n="${total:-0}" -v s="$elapsed" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
+cat <<REPORT
+
+orders-flow cluster run ($tag: pg, redis, 2 worker hosts × $per_host, web; RTT ${rtt_ms} ms by $latency; loss: ${lose:-none})
+  orders        ${total:-0}
+  end to end    ${elapsed}s → $rate orders/s
+  checks        $checks
+REPORT
+if $check && [[ "$checks" != pass ]]; then exit 1; fi
