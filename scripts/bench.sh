@@ -164,45 +164,10 @@ cat "$work/import.out"
 rows=$(awk '/rows read/ {print $3; exit}' "$work/import.out")
 import_rss=$(awk -F: '/Maximum resident/ {gsub(/ /, "", $2); print $2}' "$work/import.time")
 
-status() { "$bin" task orders_status format=json 2>/dev/null; }
-# Waiting must not cost the run: the queue counts come from Redis (cheap) and
-# are summed with grep and awk (measured: polling through an interpreter every
-# 0.5 s took about 9 % of the machine's CPU). The full database status (counts over
-# every order) only runs once every queue is idle, to confirm nothing is left.
-# Jobs pending, scheduled or running in an /api/queues answer.
-jobs_waiting_in() { grep -oE '"(pending|scheduled|running)":[0-9]+' <<<"$1" | awk -F: '{s += $2} END {print s + 0}'; }
-queued_jobs() {
-  local counts
-  counts=$(curl -fs -H "Authorization: Bearer $API_TOKENS" "http://localhost:$PORT/api/queues") || { echo 1; return; }
-  jobs_waiting_in "$counts"
-}
-# A run that stops moving fails instead of waiting forever: no change in the
-# queue counts (or, once the queues are empty, in the database's) for
-# BENCH_STALL_SECS (default 120) ends the wait with the queues' state printed.
-last_seen=""
-last_change=$(date +%s)
-stalled=false
-while true; do
-  sleep 0.5
-  counts=$(curl -fs -H "Authorization: Bearer $API_TOKENS" "http://localhost:$PORT/api/queues" || echo unreachable)
-  seen="$counts"
-  waiting=$(jobs_waiting_in "$counts")
-  if [[ "$counts" != unreachable && "$waiting" -eq 0 ]]; then
-    s=$(status)
-    # `settled`: orders exist, none open, no notification queued, no KPI event unapplied.
-    if grep -q '"settled":true' <<<"$s" && [[ "$(queued_jobs)" -eq 0 ]]; then
-      break
-    fi
-    seen+=" $s"
-  fi
-  if [[ "$seen" != "$last_seen" ]]; then
-    last_seen="$seen"; last_change=$(date +%s)
-  elif (( $(date +%s) - last_change > stall_secs )); then
-    echo "STALLED: nothing moved for ${stall_secs}s; queues: $counts" >&2
-    stalled=true
-    break
-  fi
-done
+run_on=()
+# shellcheck source=scripts/lib/settle.sh
+source scripts/lib/settle.sh
+wait_until_settled
 end=$(date +%s.%N)
 elapsed=$(echo "$end - $start" | bc)
 

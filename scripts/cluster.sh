@@ -7,7 +7,7 @@
 #
 #   sudo bash scripts/cluster.sh [--orders N] [--rtt-ms MS] [--workers-per-host K]
 #                                [--lose worker|redis|db] [--lose-after S] [--lose-for S]
-#                                [--debug] [--check] [--keep]
+#                                [--debug] [--check] [--keep] [--results FILE]
 #
 # --rtt-ms (default 1): the round trip between any two hosts. With `tc netem`
 #   (kernel CONFIG_NET_SCH_NETEM) each host's link delays what it sends by half
@@ -22,6 +22,7 @@
 # --lose redis|db: the Redis or PostgreSQL host's link is down for --lose-for
 #   seconds (default 10) in the middle of the run; the run must still finish.
 # --check exits non-zero unless every check passed (CI runs a small one).
+# Results are printed and appended as a CSV row to bench/cluster-results.csv.
 # --debug uses the debug build; CLUSTER_BIN=path runs that binary (the relay
 #   is taken from the same directory).
 #
@@ -42,6 +43,7 @@ lose_for=10
 profile=release
 check=false
 keep=false
+results=bench/cluster-results.csv
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --orders) orders="$2"; shift 2 ;;
@@ -53,6 +55,7 @@ while [[ $# -gt 0 ]]; do
     --debug) profile=debug; shift ;;
     --check) check=true; shift ;;
     --keep) keep=true; shift ;;
+    --results) results="$2"; shift 2 ;;
     *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
   esac
 done
@@ -225,28 +228,40 @@ if [[ -n "$lose" ]]; then
   esac
 fi
 
+# CPU seconds of the processes in the namespaces, by program: every live
+# process's own time plus what it collected from children that exited.
+ticks=$(getconf CLK_TCK)
+cpu_by_program() {
+  local host pid
+  for host in "${hosts[@]}"; do
+    for pid in $(ip netns pids "$(ns "$host")" 2>/dev/null); do
+      cat "/proc/$pid/stat" 2>/dev/null || true
+    done
+  done | awk -v t="$ticks" '{
+      # The program name is in parentheses and may hold spaces: fields count from its end.
+      name = $0; sub(/^[0-9]+ \(/, "", name); sub(/\).*$/, "", name)
+      rest = $0; sub(/^.*\) /, "", rest); split(rest, f, " ")
+      cpu[name] += f[12] + f[13] + f[14] + f[15]
+    } END { for (n in cpu) printf "%s=%.1f\n", n, cpu[n] / t }'
+}
+cpu_of_program() { awk -F= -v n="$2" '$1 == n {print $2; found = 1} END {if (!found) print 0}' <<<"$1"; }
+
 echo "==> importing"
+cpu0=$(cpu_by_program)
 start=$(date +%s.%N)
-on web "$bin" task orders_import "file=$csv" wait=false >"$work/import.out" 2>"$work/import.err" &
+on web /usr/bin/time -f "%U %S" -o "$work/import.cpu" "$bin" task orders_import "file=$csv" wait=false >"$work/import.out" 2>"$work/import.err" &
 import_pid=$!
 if [[ "$lose" == worker ]]; then sleep "$lose_after"; lose_worker_host; fi
 wait "$import_pid" || { echo "the import failed:"; cat "$work/import.err"; exit 1; }
 cat "$work/import.out"
 import_id=$(sed -nE 's#^import ([0-9]+) \(.*#\1#p' "$work/import.out" | head -n 1)
 
-# Settled: the database says nothing is left (orders_status), polled every
-# half second; a run where its answer does not change for stall_secs fails.
-last=""; last_change=$(date +%s); stalled=false
-while true; do
-  s=$(on web "$bin" task orders_status format=json 2>/dev/null || echo unreachable)
-  grep -q '"settled":true' <<<"$s" && break
-  if [[ "$s" != "$last" ]]; then last=$s; last_change=$(date +%s)
-  elif (( $(date +%s) - last_change > stall_secs )); then
-    echo "STALLED: nothing moved for ${stall_secs}s: $s" >&2; stalled=true; break
-  fi
-  sleep 0.5
-done
+run_on=(ip netns exec "$(ns web)")
+# shellcheck source=scripts/lib/settle.sh
+source scripts/lib/settle.sh
+wait_until_settled
 end=$(date +%s.%N)
+cpu_at_end=$(cpu_by_program)
 elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 
 run_checks() {
@@ -270,11 +285,26 @@ if [[ "$lose" == worker ]]; then
 fi
 total=$(sed -n 's/^orders=//p' "$work/check.env")
 rate=$(awk -v n="${total:-0}" -v s="$elapsed" 'BEGIN { printf "%d", (s > 0) ? n / s : 0 }')
+# CPU over the run (taken after the checks: the check tasks ran in the web
+# namespace and exited, so they are not in it).
+cpu1=$cpu_at_end
+delta() { awk -v a="$(cpu_of_program "$cpu0" "$1")" -v b="$(cpu_of_program "$cpu1" "$1")" 'BEGIN { printf "%.1f", b - a }'; }
+import_cpu=$(awk '{printf "%.1f", $1 + $2}' "$work/import.cpu" 2>/dev/null || echo 0)
+ours=$(awk -v a="$(delta orders-flow-cli)" -v b="$import_cpu" 'BEGIN { printf "%.1f", a + b }')
+relay=$(delta orders-flow-rel)
+pg=$(delta postgres)
+redis=$(delta redis-server)
+per_order=$(awk -v n="${total:-0}" -v a="$ours" -v b="$pg" -v c="$redis" 'BEGIN { printf "%d", (n > 0) ? (a + b + c) * 1e6 / n : 0 }')
 cat <<REPORT
 
 orders-flow cluster run ($tag: pg, redis, 2 worker hosts × $per_host, web; RTT ${rtt_ms} ms by $latency; loss: ${lose:-none})
   orders        ${total:-0}
   end to end    ${elapsed}s → $rate orders/s
+  CPU seconds   ours $ours (import task $import_cpu), PostgreSQL $pg, Redis $redis; relays $relay
+  CPU per order $per_order µs (ours + PostgreSQL + Redis, relays not counted)
   checks        $checks
 REPORT
+mkdir -p "$(dirname "$results")"
+[[ -f "$results" ]] || echo "when,latency_by,rtt_ms,workers_per_host,lost,orders,seconds,orders_per_s,cpu_ours_s,cpu_pg_s,cpu_redis_s,cpu_relays_s,checks" >"$results"
+echo "$(date -u +%FT%TZ),$latency,$rtt_ms,$per_host,${lose:-none},${total:-0},$elapsed,$rate,$ours,$pg,$redis,$relay,$checks" >>"$results"
 if $check && [[ "$checks" != pass ]]; then exit 1; fi

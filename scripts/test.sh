@@ -38,7 +38,7 @@ bash scripts/bench.sh --orders 2000 --db postgres --debug --check --results targ
 # speed bar.
 if [[ $(id -u) -eq 0 ]]; then
   echo "[test] cluster smoke run (5,000 orders, a worker host lost mid-run)"
-  bash scripts/cluster.sh --orders 5000 --lose worker --lose-after 2 --debug --check
+  bash scripts/cluster.sh --orders 5000 --lose worker --lose-after 2 --debug --check --results target/cluster-smoke.csv
 else
   echo "[test] cluster smoke run skipped: network namespaces need root (sudo bash scripts/cluster.sh --debug --check)"
 fi
