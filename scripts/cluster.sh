@@ -246,7 +246,20 @@ cpu_by_program() {
 }
 cpu_of_program() { awk -F= -v n="$2" '$1 == n {print $2; found = 1} END {if (!found) print 0}' <<<"$1"; }
 
+# Round trips' worth of work: Redis commands (every call of every client) and
+# PostgreSQL transactions (each is at least a round trip; a statement outside
+# an explicit transaction is one too).
+redis_calls() {
+  on redis redis-cli -h "${addr[redis]}" info commandstats \
+    | awk -F'[=,]' '/^cmdstat_/ {s += $2} END {print s + 0}'
+}
+pg_xacts() {
+  on pg psql -h "${addr[pg]}" -U postgres -d orders_flow -Atqc \
+    "select xact_commit + xact_rollback from pg_stat_database where datname = 'orders_flow'"
+}
+
 echo "==> importing"
+redis_calls0=$(redis_calls); pg_xacts0=$(pg_xacts)
 cpu0=$(cpu_by_program)
 start=$(date +%s.%N)
 on web /usr/bin/time -f "%U %S" -o "$work/import.cpu" "$bin" task orders_import "file=$csv" wait=false >"$work/import.out" 2>"$work/import.err" &
@@ -262,6 +275,7 @@ source scripts/lib/settle.sh
 wait_until_settled
 end=$(date +%s.%N)
 cpu_at_end=$(cpu_by_program)
+redis_calls1=$(redis_calls); pg_xacts1=$(pg_xacts)
 elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 
 run_checks() {
@@ -295,6 +309,9 @@ relay=$(delta orders-flow-rel)
 pg=$(delta postgres)
 redis=$(delta redis-server)
 per_order=$(awk -v n="${total:-0}" -v a="$ours" -v b="$pg" -v c="$redis" 'BEGIN { printf "%d", (n > 0) ? (a + b + c) * 1e6 / n : 0 }')
+per_order_of() { awk -v a="$1" -v b="$2" -v n="${total:-0}" 'BEGIN { printf "%.2f", (n > 0) ? (b - a) / n : 0 }'; }
+redis_per_order=$(per_order_of "$redis_calls0" "$redis_calls1")
+pg_per_order=$(per_order_of "$pg_xacts0" "$pg_xacts1")
 cat <<REPORT
 
 orders-flow cluster run ($tag: pg, redis, 2 worker hosts × $per_host, web; RTT ${rtt_ms} ms by $latency; loss: ${lose:-none})
@@ -302,9 +319,10 @@ orders-flow cluster run ($tag: pg, redis, 2 worker hosts × $per_host, web; RTT 
   end to end    ${elapsed}s → $rate orders/s
   CPU seconds   ours $ours (import task $import_cpu), PostgreSQL $pg, Redis $redis; relays $relay
   CPU per order $per_order µs (ours + PostgreSQL + Redis, relays not counted)
+  per order     $redis_per_order Redis commands, $pg_per_order PostgreSQL transactions
   checks        $checks
 REPORT
 mkdir -p "$(dirname "$results")"
-[[ -f "$results" ]] || echo "when,latency_by,rtt_ms,workers_per_host,lost,orders,seconds,orders_per_s,cpu_ours_s,cpu_pg_s,cpu_redis_s,cpu_relays_s,checks" >"$results"
-echo "$(date -u +%FT%TZ),$latency,$rtt_ms,$per_host,${lose:-none},${total:-0},$elapsed,$rate,$ours,$pg,$redis,$relay,$checks" >>"$results"
+[[ -f "$results" ]] || echo "when,latency_by,rtt_ms,workers_per_host,lost,orders,seconds,orders_per_s,cpu_ours_s,cpu_pg_s,cpu_redis_s,cpu_relays_s,redis_cmds_per_order,pg_xacts_per_order,checks" >"$results"
+echo "$(date -u +%FT%TZ),$latency,$rtt_ms,$per_host,${lose:-none},${total:-0},$elapsed,$rate,$ours,$pg,$redis,$relay,$redis_per_order,$pg_per_order,$checks" >>"$results"
 if $check && [[ "$checks" != pass ]]; then exit 1; fi
