@@ -101,12 +101,17 @@ hosts=(pg redis w1 w2 web)
 declare -A addr=([pg]=10.231.0.2 [redis]=10.231.0.3 [w1]=10.231.0.11 [w2]=10.231.0.12 [web]=10.231.0.20)
 ns() { echo "$tag-$1"; }
 on() { local host=$1; shift; ip netns exec "$(ns "$host")" "$@"; }
+# Background processes are started with `ip netns exec` itself, not through a
+# function: a function run with `&` is a subshell, and `$!` would be that
+# subshell instead of the process (signals would miss it).
 
 pids=()
 frozen=()
 checks=fail
 cleanup() {
   set +e
+  # (bash reports every background job it kills; the run's outcome is on stdout)
+  exec 2>/dev/null
   for pid in "${frozen[@]}"; do kill -CONT "$pid" 2>/dev/null; done
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for _ in $(seq 1 50); do
@@ -116,6 +121,14 @@ cleanup() {
     sleep 0.1
   done
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+  # Whatever still runs inside a namespace (children of what was started)
+  # goes too: deleting a namespace does not end its processes.
+  local host ns_pids
+  for host in "${hosts[@]}"; do
+    ns_pids=$(ip netns pids "$(ns "$host")" 2>/dev/null || true)
+    # shellcheck disable=SC2086
+    [[ -n "$ns_pids" ]] && kill -CONT $ns_pids 2>/dev/null && kill -KILL $ns_pids 2>/dev/null
+  done
   wait 2>/dev/null
   for host in "${hosts[@]}" net; do ip netns del "$(ns "$host")" 2>/dev/null; done
   if [[ "$checks" == pass ]] && ! $keep; then rm -rf "$work"; else echo "kept for inspection: $work"; fi
@@ -150,12 +163,12 @@ mkdir -p "$work/pg" "$work/pgsock"
 chown postgres "$work/pg" "$work/pgsock"
 runuser -u postgres -- "$pg_bin/initdb" -D "$work/pg" -A trust -U postgres >"$work/initdb.log" 2>&1
 echo "host all all 10.231.0.0/24 trust" >>"$work/pg/pg_hba.conf"
-on pg runuser -u postgres -- "$pg_bin/postgres" -D "$work/pg" -c "listen_addresses=${addr[pg]}" \
+ip netns exec "$(ns pg)" runuser -u postgres -- "$pg_bin/postgres" -D "$work/pg" -c "listen_addresses=${addr[pg]}" \
   -c port=5432 -c "unix_socket_directories=$work/pgsock" -c max_connections=300 \
   >"$work/postgres.log" 2>&1 &
 pids+=($!)
 echo "==> Redis host ${addr[redis]}"
-on redis redis-server --bind "${addr[redis]}" --port 6379 --save "" --appendonly no \
+ip netns exec "$(ns redis)" redis-server --bind "${addr[redis]}" --port 6379 --save "" --appendonly no \
   --protected-mode no >"$work/redis.log" 2>&1 &
 pids+=($!)
 
@@ -164,9 +177,9 @@ pids+=($!)
 pg_host=${addr[pg]}; redis_host=${addr[redis]}
 if [[ "$latency" == relay ]]; then
   for host in w1 w2 web; do
-    on "$host" "$relay_bin" 127.0.0.1:5432 "${addr[pg]}:5432" "$half_us" >>"$work/relay.log" 2>&1 &
+    ip netns exec "$(ns "$host")" "$relay_bin" 127.0.0.1:5432 "${addr[pg]}:5432" "$half_us" >>"$work/relay.log" 2>&1 &
     pids+=($!)
-    on "$host" "$relay_bin" 127.0.0.1:6379 "${addr[redis]}:6379" "$half_us" >>"$work/relay.log" 2>&1 &
+    ip netns exec "$(ns "$host")" "$relay_bin" 127.0.0.1:6379 "${addr[redis]}:6379" "$half_us" >>"$work/relay.log" 2>&1 &
     pids+=($!)
   done
   pg_host=127.0.0.1; redis_host=127.0.0.1
@@ -198,12 +211,12 @@ on web "$bin" task orders_generate "file=$csv" "orders=$orders" seed=1 >/dev/nul
 on web "$bin" db migrate >"$work/migrate.log" 2>&1 || { echo "migrating failed:"; cat "$work/migrate.log"; exit 1; }
 
 echo "==> web host ${addr[web]}, worker hosts w1 and w2 ($per_host worker process(es) each)"
-on web "$bin" start --no-banner >"$work/web.log" 2>&1 &
+ip netns exec "$(ns web)" "$bin" start --no-banner >"$work/web.log" 2>&1 &
 pids+=($!)
 declare -A host_pids=([w1]="" [w2]="")
 for host in w1 w2; do
   for _ in $(seq 1 "$per_host"); do
-    on "$host" "$bin" start --worker --no-banner >>"$work/$host.log" 2>&1 &
+    ip netns exec "$(ns "$host")" "$bin" start --worker --no-banner >>"$work/$host.log" 2>&1 &
     pids+=($!); host_pids[$host]+="$! "
   done
 done
@@ -262,7 +275,7 @@ echo "==> importing"
 redis_calls0=$(redis_calls); pg_xacts0=$(pg_xacts)
 cpu0=$(cpu_by_program)
 start=$(date +%s.%N)
-on web /usr/bin/time -f "%U %S" -o "$work/import.cpu" "$bin" task orders_import "file=$csv" wait=false >"$work/import.out" 2>"$work/import.err" &
+ip netns exec "$(ns web)" /usr/bin/time -f "%U %S" -o "$work/import.cpu" "$bin" task orders_import "file=$csv" wait=false >"$work/import.out" 2>"$work/import.err" &
 import_pid=$!
 if [[ "$lose" == worker ]]; then sleep "$lose_after"; lose_worker_host; fi
 wait "$import_pid" || { echo "the import failed:"; cat "$work/import.err"; exit 1; }

@@ -273,10 +273,20 @@ pub struct WorkflowSettings {
     /// backlog however large the file.
     #[serde(default = "default_max_queued_orders")]
     pub max_queued_orders: u64,
+    /// Batches one worker process runs at once. One on a single host: batches
+    /// of one process lock the same product rows and only queued on each other.
+    /// Across hosts a batch is mostly waiting on round trips, and a second one
+    /// in flight fills that wait.
+    #[serde(default = "default_batches_in_flight")]
+    pub batches_in_flight: usize,
 }
 
 const fn default_max_queued_orders() -> u64 {
     50_000
+}
+
+const fn default_batches_in_flight() -> usize {
+    1
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -12,6 +12,7 @@ mod m20261122_000007_order_rows;
 mod m20261204_000008_orders_customer_index;
 mod m20261204_000009_outbox_cursor;
 mod m20261206_000010_import_interrupted;
+mod m20261206_000011_session_timeouts;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000008_orders_customer_index::Migration),
             Box::new(m20261204_000009_outbox_cursor::Migration),
             Box::new(m20261206_000010_import_interrupted::Migration),
+            Box::new(m20261206_000011_session_timeouts::Migration),
             // inject-above (do not remove this comment)
         ]
     }

@@ -11,7 +11,8 @@
 # every order) only runs once every queue is idle, to confirm nothing is left.
 
 # Jobs pending, scheduled or running in an /api/queues answer.
-jobs_waiting_in() { grep -oE '"(pending|scheduled|running)":[0-9]+' <<<"$1" | awk -F: '{s += $2} END {print s + 0}'; }
+# (No match, as in an error answer, is 0: grep's status must not end the run.)
+jobs_waiting_in() { { grep -oE '"(pending|scheduled|running)":[0-9]+' <<<"$1" || true; } | awk -F: '{s += $2} END {print s + 0}'; }
 queue_counts() {
   "${run_on[@]}" curl -fs -H "Authorization: Bearer $API_TOKENS" "http://localhost:$PORT/api/queues"
 }

@@ -51,7 +51,7 @@ impl Services {
         ctx.shared_store.insert(Self {
             web_redis,
             gateway: Arc::new(FakeGateway::new(&settings.payment)),
-            batcher: Arc::new(Batcher::default()),
+            batcher: Arc::new(Batcher::concurrent(settings.workflow.batches_in_flight)),
             log_batcher: Arc::new(LogBatcher::default()),
             refund_batcher: Arc::new(RefundBatcher::default()),
             settings: Arc::new(settings),
