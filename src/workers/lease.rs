@@ -68,6 +68,31 @@ impl Lease {
         Ok(taken.map(|_| Self { redis, key, token }))
     }
 
+    /// [`Self::acquire`], waiting up to `wait` for a holder to give it back
+    /// (polled every 50 ms). A holder whose attempt was cut off by the queue's
+    /// timeout never releases: its lease only expires, after `ttl`, and
+    /// deliveries that give up at once would use all their attempts meanwhile.
+    ///
+    /// # Errors
+    /// When Redis fails.
+    pub async fn acquire_waiting(
+        services: &Services,
+        name: &str,
+        ttl: Duration,
+        wait: Duration,
+    ) -> RedisResult<Option<Self>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(lease) = Self::acquire(services, name, ttl).await? {
+                return Ok(Some(lease));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Keeps the lease for `ttl` from now; false when it expired and may be
     /// someone else's (the holder should stop).
     ///
