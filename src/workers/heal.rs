@@ -8,7 +8,8 @@
 //!   that finds it missing. A flush, a restart without persistence or an
 //!   eviction takes it away with the rest of the data.
 //! - `{prefix}:redis:healed`: the generation whose jobs and figures were last
-//!   poured in from the database.
+//!   poured in from the database (and `{prefix}:redis:heals` counts the heals
+//!   since the last loss: 1 when one process healed it).
 //!
 //! While the two differ, Redis lacks jobs (every unfinished order, refund and
 //! notification lost its job) and the figures lack their history. One process
@@ -51,13 +52,15 @@ return {generation, redis.call('GET', KEYS[2])}
     )
 });
 
-/// Records `ARGV[1]` as healed, unless the generation changed meanwhile (Redis
-/// lost its data again during the heal: that loss needs its own heal).
+/// Records `ARGV[1]` as healed and counts the heal, unless the generation
+/// changed meanwhile (Redis lost its data again during the heal: that loss
+/// needs its own heal). KEYS: generation, healed, heals.
 static FINISH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[2], ARGV[1])
+  redis.call('INCR', KEYS[3])
   return 1
 end
 return 0
@@ -71,6 +74,13 @@ fn generation_key(prefix: &str) -> String {
 
 fn healed_key(prefix: &str) -> String {
     format!("{prefix}:redis:healed")
+}
+
+/// Heals finished since Redis last lost everything: 1 after each loss when
+/// exactly one process healed it (operators and tests read it).
+#[must_use]
+pub fn heals_key(prefix: &str) -> String {
+    format!("{prefix}:redis:heals")
 }
 
 /// What Redis holds, as far as the markers tell.
@@ -167,6 +177,7 @@ async fn heal(
     let finished: i64 = FINISH
         .key(generation_key(prefix))
         .key(healed_key(prefix))
+        .key(heals_key(prefix))
         .arg(generation)
         .invoke_async(&mut conn)
         .await?;
