@@ -14,7 +14,7 @@ use super::{
 use crate::{
     models::kpi::{figures, store},
     views::{dashboard, html, kpi_page, mask},
-    workers::{dead, overview::OpsStatus, Services},
+    workers::{dead, heal, overview::OpsStatus, Services},
 };
 
 /// Dead jobs shown per queue; the API pages through more.
@@ -80,16 +80,18 @@ pub async fn kpis(
                 .to_string()
         })
         .collect();
-    let day_figures = figures::read_days(&services.redis, prefix, &days)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let board = figures::read_board(&services.redis, &store::all_time_key(prefix), TOP_CUSTOMERS)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let board_key = store::all_time_key(prefix);
+    let mut conn = services.redis.clone();
+    let (day_figures, board, rebuilding) = tokio::try_join!(
+        figures::read_days(&services.redis, prefix, &days),
+        figures::read_board(&services.redis, &board_key, TOP_CUSTOMERS),
+        heal::figures_rebuilding(&mut conn, prefix),
+    )
+    .map_err(|e| ApiError::internal(&e))?;
     let days: Vec<_> = days.into_iter().zip(day_figures).collect();
     Ok(Html(with_session(
         &caller,
-        &kpi_page::render(&days, &board),
+        &kpi_page::render(&days, &board, rebuilding),
     )))
 }
 

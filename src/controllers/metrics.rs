@@ -4,6 +4,7 @@ use std::{collections::HashMap, sync::Arc};
 use axum::{
     extract::{RawQuery, State},
     http::StatusCode,
+    response::AppendHeaders,
     routing::get,
     Json,
 };
@@ -20,7 +21,7 @@ use crate::{
     views::metrics::{
         DayKpi, LeaderboardEntry, LeaderboardResponse, MetricsResponse, RangeResponse,
     },
-    workers::Services,
+    workers::{heal, Services},
 };
 
 const MAX_RANGE_DAYS: i64 = 366;
@@ -75,6 +76,28 @@ fn redis_failed(e: &redis::RedisError) -> ApiError {
     ApiError::internal(e)
 }
 
+/// Set (to `1`) on a figures response while the figures are being rebuilt;
+/// the body says the same in `rebuilding`.
+pub const REBUILDING_HEADER: &str = "x-figures-rebuilding";
+
+/// A figures response: the body, and the header when `rebuilding`.
+type Figures<T> = (AppendHeaders<Option<(&'static str, &'static str)>>, Json<T>);
+
+fn figures_response<T>(rebuilding: bool, body: T) -> Figures<T> {
+    (
+        AppendHeaders(rebuilding.then_some((REBUILDING_HEADER, "1"))),
+        Json(body),
+    )
+}
+
+impl Reader {
+    /// Whether the figures are being rebuilt; read alongside the figures (the
+    /// connection pipelines the two reads, so no round trip is added).
+    async fn rebuilding(&self) -> redis::RedisResult<bool> {
+        heal::figures_rebuilding(&mut self.redis.clone(), &self.prefix).await
+    }
+}
+
 /// `GET /api/metrics?date=&limit=&leaderboard=all_time|day`
 ///
 /// # Errors
@@ -83,7 +106,7 @@ pub async fn show(
     _caller: Authorized<Read>,
     State(state): State<FiguresState>,
     RawQuery(query): RawQuery,
-) -> Result<Json<MetricsResponse>, ApiError> {
+) -> Result<Figures<MetricsResponse>, ApiError> {
     let params = params::query(query.as_deref(), &["date", "limit", "leaderboard"])?;
     let date = params::date(&params, "date")?.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let limit = limit_param(&params)?;
@@ -108,16 +131,21 @@ pub async fn show(
     } else {
         store::all_time_key(prefix)
     };
-    let (figures, board) =
-        figures::read_day_and_board(&reader.redis, prefix, &date, &board_key, limit)
-            .await
-            .map_err(|e| redis_failed(&e))?;
-    Ok(Json(MetricsResponse {
-        date,
-        kpi: figures.into(),
-        scope,
-        leaderboard: LeaderboardEntry::ranked(board),
-    }))
+    let ((figures, board), rebuilding) = tokio::try_join!(
+        figures::read_day_and_board(&reader.redis, prefix, &date, &board_key, limit),
+        reader.rebuilding(),
+    )
+    .map_err(|e| redis_failed(&e))?;
+    Ok(figures_response(
+        rebuilding,
+        MetricsResponse {
+            rebuilding,
+            date,
+            kpi: figures.into(),
+            scope,
+            leaderboard: LeaderboardEntry::ranked(board),
+        },
+    ))
 }
 
 /// `GET /api/metrics/range?from=&to=` (at most 366 days).
@@ -128,7 +156,7 @@ pub async fn range(
     _caller: Authorized<Read>,
     State(state): State<FiguresState>,
     RawQuery(query): RawQuery,
-) -> Result<Json<RangeResponse>, ApiError> {
+) -> Result<Figures<RangeResponse>, ApiError> {
     let params = params::query(query.as_deref(), &["from", "to"])?;
     let required = |name: &str| {
         params::date(&params, name)?
@@ -149,21 +177,27 @@ pub async fn range(
     }
     let days: Vec<String> = from.iter_days().take_while(|d| *d <= to).map(day).collect();
     let reader = state.reader()?;
-    let figures = figures::read_days(&reader.redis, &reader.prefix, &days)
-        .await
-        .map_err(|e| redis_failed(&e))?;
-    Ok(Json(RangeResponse {
-        from: day(from),
-        to: day(to),
-        days: days
-            .into_iter()
-            .zip(figures)
-            .map(|(date, f)| DayKpi {
-                date,
-                kpi: f.into(),
-            })
-            .collect(),
-    }))
+    let (figures, rebuilding) = tokio::try_join!(
+        figures::read_days(&reader.redis, &reader.prefix, &days),
+        reader.rebuilding(),
+    )
+    .map_err(|e| redis_failed(&e))?;
+    Ok(figures_response(
+        rebuilding,
+        RangeResponse {
+            rebuilding,
+            from: day(from),
+            to: day(to),
+            days: days
+                .into_iter()
+                .zip(figures)
+                .map(|(date, f)| DayKpi {
+                    date,
+                    kpi: f.into(),
+                })
+                .collect(),
+        },
+    ))
 }
 
 /// `GET /api/leaderboard?limit=&date=`: all-time, or one day's with `date`.
@@ -174,7 +208,7 @@ pub async fn leaderboard(
     _caller: Authorized<Read>,
     State(state): State<FiguresState>,
     RawQuery(query): RawQuery,
-) -> Result<Json<LeaderboardResponse>, ApiError> {
+) -> Result<Figures<LeaderboardResponse>, ApiError> {
     let params = params::query(query.as_deref(), &["date", "limit"])?;
     let date = params::date(&params, "date")?.map(day);
     let limit = limit_param(&params)?;
@@ -184,14 +218,20 @@ pub async fn leaderboard(
         Some(d) => ("day", store::day_board_key(prefix, d)),
         None => ("all_time", store::all_time_key(prefix)),
     };
-    let board = figures::read_board(&reader.redis, &key, limit)
-        .await
-        .map_err(|e| redis_failed(&e))?;
-    Ok(Json(LeaderboardResponse {
-        scope,
-        date,
-        leaderboard: LeaderboardEntry::ranked(board),
-    }))
+    let (board, rebuilding) = tokio::try_join!(
+        figures::read_board(&reader.redis, &key, limit),
+        reader.rebuilding(),
+    )
+    .map_err(|e| redis_failed(&e))?;
+    Ok(figures_response(
+        rebuilding,
+        LeaderboardResponse {
+            rebuilding,
+            scope,
+            date,
+            leaderboard: LeaderboardEntry::ranked(board),
+        },
+    ))
 }
 
 pub fn routes(ctx: &AppContext) -> Routes {

@@ -135,7 +135,7 @@ pub async fn discard_dead(
 ) -> Result<Json<DiscardResponse>, ApiError> {
     params::query(query.as_deref(), &[])?;
     body::require_json(&headers)?;
-    let services = Services::of(&ctx)?;
+    let services = Services::web(&ctx)?;
     let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
     let request = RetryRequest::from_json(&body)?;
     let mut conn = services.redis.clone();

@@ -8,12 +8,23 @@ use crate::models::{import::money::format_cents, kpi::figures::DayFigures};
 
 const BAR_WIDTH: i64 = 26;
 const CHART_HEIGHT: i64 = 140;
+/// Shown above the figures while they are being rebuilt.
+pub const REBUILDING_BANNER: &str = "<p class=\"banner\" role=\"alert\" \
+     style=\"background:#fff3cd;border:2px solid #b58100;padding:0.8em;font-weight:bold\">\
+     Figures are being rebuilt: Redis lost its data and the KPIs and leaderboard are being \
+     recomputed from the database. The numbers below are incomplete until this banner goes \
+     away (the page refreshes by itself).</p>";
 
 /// The page for `days` (oldest first, as `/api/metrics/range` returns them) and
-/// the all-time `board` (customer id, net revenue cents).
+/// the all-time `board` (customer id, net revenue cents). While `rebuilding`,
+/// a banner says the figures are incomplete (Redis lost them and they are
+/// being recomputed), so that nobody reads a zero as the truth.
 #[must_use]
-pub fn render(days: &[(String, DayFigures)], board: &[(String, i64)]) -> String {
+pub fn render(days: &[(String, DayFigures)], board: &[(String, i64)], rebuilding: bool) -> String {
     let mut body = String::new();
+    if rebuilding {
+        body.push_str(REBUILDING_BANNER);
+    }
     let (from, to) = match (days.first(), days.last()) {
         (Some((from, _)), Some((to, _))) => (from.as_str(), to.as_str()),
         _ => ("", ""),

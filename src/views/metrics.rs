@@ -71,6 +71,9 @@ impl LeaderboardEntry {
 /// `GET /api/metrics`: the seed shape plus exact cents.
 #[derive(Debug, Serialize)]
 pub struct MetricsResponse {
+    /// True while the figures may be short of the truth (Redis lost its data
+    /// and they are being rebuilt from the database): not zeros to believe.
+    pub rebuilding: bool,
     pub date: String,
     pub kpi: Kpi,
     pub scope: &'static str,
@@ -87,6 +90,8 @@ pub struct DayKpi {
 /// `GET /api/metrics/range`.
 #[derive(Debug, Serialize)]
 pub struct RangeResponse {
+    /// As in [`MetricsResponse`].
+    pub rebuilding: bool,
     pub from: String,
     pub to: String,
     pub days: Vec<DayKpi>,
@@ -95,6 +100,8 @@ pub struct RangeResponse {
 /// `GET /api/leaderboard`.
 #[derive(Debug, Serialize)]
 pub struct LeaderboardResponse {
+    /// As in [`MetricsResponse`].
+    pub rebuilding: bool,
     pub scope: &'static str,
     pub date: Option<String>,
     pub leaderboard: Vec<LeaderboardEntry>,

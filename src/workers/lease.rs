@@ -22,6 +22,18 @@ return 0
     )
 });
 
+/// Pushes the lease's expiry out, only if it is still ours.
+static EXTEND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+",
+    )
+});
+
 /// A held lease; give it back with [`Lease::release`].
 #[must_use = "a lease is held until released or expired"]
 pub struct Lease {
@@ -54,6 +66,47 @@ impl Lease {
             .query_async(&mut redis)
             .await?;
         Ok(taken.map(|_| Self { redis, key, token }))
+    }
+
+    /// [`Self::acquire`], waiting up to `wait` for a holder to give it back
+    /// (polled every 50 ms). A holder whose attempt was cut off by the queue's
+    /// timeout never releases: its lease only expires, after `ttl`, and
+    /// deliveries that give up at once would use all their attempts meanwhile.
+    ///
+    /// # Errors
+    /// When Redis fails.
+    pub async fn acquire_waiting(
+        services: &Services,
+        name: &str,
+        ttl: Duration,
+        wait: Duration,
+    ) -> RedisResult<Option<Self>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(lease) = Self::acquire(services, name, ttl).await? {
+                return Ok(Some(lease));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Keeps the lease for `ttl` from now; false when it expired and may be
+    /// someone else's (the holder should stop).
+    ///
+    /// # Errors
+    /// When Redis fails.
+    pub async fn extend(&self, ttl: Duration) -> RedisResult<bool> {
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let kept: i64 = EXTEND
+            .key(&self.key)
+            .arg(&self.token)
+            .arg(ttl_ms)
+            .invoke_async(&mut self.redis.clone())
+            .await?;
+        Ok(kept == 1)
     }
 
     /// Gives the lease back (a no-op if it expired meanwhile).

@@ -6,6 +6,7 @@
 //! - [`Lease`] keeps two deliveries of one job from doing an outside effect at once.
 pub mod canary;
 pub mod dead;
+pub mod heal;
 mod heartbeat;
 pub mod import_chunk;
 mod job;

@@ -179,8 +179,9 @@ impl WorkerProcess {
         let process = super::register_all(WorkerSet::new(ctx)?).start().await?;
         let recovery = tokio::spawn(recovery_loop(ctx.clone(), process.stop.subscribe()));
         let figures = tokio::spawn(kpi_loop(ctx.clone(), process.stop.subscribe()));
+        let heal = tokio::spawn(heal_loop(ctx.clone(), process.stop.subscribe()));
         if let Ok(mut tasks) = process.tasks.lock() {
-            tasks.extend([recovery, figures]);
+            tasks.extend([recovery, figures, heal]);
         }
         ctx.shared_store.insert(Arc::new(process));
         Ok(())
@@ -321,6 +322,26 @@ async fn drain_if_free(ctx: &AppContext, services: &Services) {
     }
     if let Err(e) = lease.release().await {
         tracing::warn!(error = %e, "releasing the KPI drain lease failed; it expires");
+    }
+}
+
+/// Checks on every heartbeat (and at start) whether Redis lost its data, and
+/// heals it when no other process does (see `heal`).
+async fn heal_loop(ctx: AppContext, mut stop: watch::Receiver<bool>) {
+    let Ok(services) = Services::of(&ctx) else {
+        return;
+    };
+    let every = Duration::from_secs(services.settings.apalis.heartbeat_secs.max(1));
+    let mut beat = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            () = stop_requested(&mut stop) => return,
+            _ = beat.tick() => {
+                if let Err(e) = super::heal::heal_if_lost(&ctx).await {
+                    tracing::warn!(error = %format!("{e:#}"), "healing Redis failed; trying again next heartbeat");
+                }
+            }
+        }
     }
 }
 

@@ -109,3 +109,77 @@ async fn bad_parameters_get_a_json_400() {
         insta::assert_json_snapshot!(format!("bad_{name}"), body);
     }
 }
+
+/// What the metrics routes say about the figures: (`rebuilding` in each body,
+/// whether each answer carries the header).
+async fn rebuilding_marks(app: &TestApp) -> Vec<(serde_json::Value, bool)> {
+    let server = app.server();
+    let mut marks = Vec::new();
+    for uri in [
+        "/api/metrics?date=2025-10-27",
+        "/api/metrics/range?from=2025-10-27&to=2025-10-28",
+        "/api/leaderboard",
+    ] {
+        let response = server.get(uri).authorization_bearer("test-token").await;
+        response.assert_status_ok();
+        let header = response.maybe_header("x-figures-rebuilding");
+        assert!(
+            header.as_ref().is_none_or(|h| h == "1"),
+            "{uri}: {header:?}"
+        );
+        let body: serde_json::Value = response.json();
+        marks.push((body["rebuilding"].clone(), header.is_some()));
+    }
+    marks
+}
+
+#[tokio::test]
+async fn figures_lost_with_redis_are_marked_rebuilding_until_healed() {
+    let app = TestApp::boot().await;
+    figures(&app).await;
+    let whole = vec![(serde_json::json!(false), false); 3];
+    assert_eq!(rebuilding_marks(&app).await, whole);
+
+    // As after a flush: the generation marker is gone with the rest.
+    let mut conn = app.redis().await;
+    let _: () = redis::cmd("DEL")
+        .arg(app.redis_key("redis:generation"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let lost = vec![(serde_json::json!(true), true); 3];
+    assert_eq!(rebuilding_marks(&app).await, lost);
+    let page = app
+        .server()
+        .get("/dashboard/kpis")
+        .authorization_bearer("test-token")
+        .await;
+    page.assert_status_ok();
+    assert!(
+        page.text().contains("Figures are being rebuilt"),
+        "{}",
+        page.text()
+    );
+
+    // A worker's heartbeat heals (here called directly): the figures are the
+    // database's again, and the marks go away.
+    let report = orders_flow::workers::heal::heal_if_lost(app.ctx())
+        .await
+        .unwrap()
+        .expect("a heal");
+    assert_eq!(report.requeued.orders_requeued, 0);
+    assert_eq!(rebuilding_marks(&app).await, whole);
+    let page = app
+        .server()
+        .get("/dashboard/kpis")
+        .authorization_bearer("test-token")
+        .await;
+    assert!(!page.text().contains("Figures are being rebuilt"));
+    // A second check finds nothing to heal.
+    assert_eq!(
+        orders_flow::workers::heal::heal_if_lost(app.ctx())
+            .await
+            .unwrap(),
+        None
+    );
+}

@@ -111,6 +111,19 @@ async fn while_redis_is_down_its_routes_answer_503_at_once_and_recover_on_the_fi
         }
     }
     eprintln!("slowest 503 while Redis was down: {slowest:?}");
+    // Writes too: they use the web side's fail-fast connection.
+    for path in [
+        "/api/queues/notifications/dead/discard",
+        "/api/queues/notifications/dead/retry",
+    ] {
+        let started = Instant::now();
+        let response = server
+            .post(path)
+            .authorization_bearer("test-token")
+            .json(&json!({ "all": true }))
+            .await;
+        assert_unavailable(path, &response, started.elapsed());
+    }
     let (page, took) = timed_get(&server, "/dashboard", Some("text/html,*/*;q=0.8")).await;
     assert_eq!(page.status_code(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(took < FAST, "the outage page took {took:?}");

@@ -1,11 +1,15 @@
-//! A PostgreSQL restart of a few seconds mid-import kills no chunk job: their
-//! retries span the outage, the task rides it out too, and it exits 0.
+//! A PostgreSQL restart of a few seconds mid-import kills no job: the chunk
+//! jobs' retries span the outage, the task rides it out too and exits 0, and
+//! the orders caught in it (workflow, notifications, figures) all finish: the
+//! run passes `orders_check` with no dead job (issue 18 §5).
 //!
 //! Runs on a throwaway cluster (`initdb` on a free port) and a private Redis,
 //! whatever `DATABASE_URL` says: the fault needs a server of the test's own.
 use std::{process::Command, time::Duration};
 
-use orders_flow::models::{_entities::orders, imports::Entity as Imports};
+use orders_flow::models::{
+    _entities::orders, imports::Entity as Imports, pipeline::PipelineStatus,
+};
 use sea_orm::{Database, EntityTrait, PaginatorTrait};
 
 use super::import_durability::{finished, order_file, spawn_import_on, ORDERS};
@@ -24,7 +28,7 @@ async fn progress(url: &str) -> Option<(i64, i64, String)> {
 }
 
 #[tokio::test]
-async fn a_postgres_restart_mid_import_kills_no_chunk_job() {
+async fn a_postgres_restart_mid_run_kills_no_job() {
     let pg = PrivatePostgres::start();
     let redis = PrivateRedis::start();
     let prefix = format!("orders-flow:test:{}", uuid::Uuid::new_v4().simple());
@@ -72,5 +76,27 @@ async fn a_postgres_restart_mid_import_kills_no_chunk_job() {
     assert_eq!(dead, 0, "no chunk job died");
     let db = Database::connect(&url).await.unwrap();
     assert_eq!(orders::Entity::find().count(&db).await.unwrap(), ORDERS);
+    eventually(
+        "every order terminal and notified, every KPI event applied",
+        Duration::from_secs(180),
+        || async { PipelineStatus::read(&db).await.ok()?.settled.then_some(()) },
+    )
+    .await;
     db.close().await.ok();
+    // Terminal orders, one notification each, stock conserved, KPIs equal to
+    // the database, and no dead job in any queue.
+    let checked = Command::new(env!("CARGO_BIN_EXE_orders-flow-cli"))
+        .args(["task", "orders_check"])
+        .env("LOCO_ENV", "test")
+        .env("REDIS_URL", redis.url())
+        .env("REDIS_PREFIX", &prefix)
+        .env("DATABASE_URL", pg.url())
+        .output()
+        .expect("orders_check");
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
 }

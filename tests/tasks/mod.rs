@@ -7,4 +7,5 @@ mod import_whole;
 mod orders_check;
 mod orders_import;
 mod queues_retry;
+mod redis_heal;
 mod refund;

@@ -227,10 +227,14 @@ async fn mark_logs_sent(
 async fn email(ctx: &AppContext, id: i64, attempt: JobAttempt) -> JobResult {
     let services = Services::of(ctx).map_err(|e| anyhow!("{e}"))?;
     let queue = services.settings.queues.notifications;
-    let lease = Lease::acquire(
+    // Waiting a quarter of the attempt leaves the send its budget (3/4), and
+    // the attempts together outlast a lease left by a cut-off attempt (seen
+    // after a Redis restart: every delivery of a row died "being sent").
+    let lease = Lease::acquire_waiting(
         &services,
         &format!("notification:{id}"),
         queue.timeout() + LEASE_MARGIN,
+        queue.timeout() / 4,
     )
     .await
     .map_err(anyhow::Error::from)?;

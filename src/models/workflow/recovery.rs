@@ -9,7 +9,9 @@
 use std::time::Duration;
 
 use loco_rs::app::AppContext;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::Serialize;
 
 use super::transitions::{PENDING, RESERVED};
@@ -53,23 +55,8 @@ pub async fn sweep(ctx: &AppContext, stuck_after: Duration) -> anyhow::Result<Sw
     report.orders_requeued = requeue_if_idle(
         &services.queue::<OrderWorkflowJob>(),
         &mut skipped,
-        || async {
-            Ok(orders::Entity::find()
-                .select_only()
-                .column(orders::Column::Id)
-                .filter(orders::Column::Status.is_in([PENDING, RESERVED]))
-                .filter(orders::Column::UpdatedAt.lt(cutoff))
-                .order_by_asc(orders::Column::Id)
-                .limit(PAGE)
-                .into_tuple()
-                .all(&ctx.db)
-                .await?)
-        },
-        |ids| {
-            ids.into_iter()
-                .map(|order_id| OrderWorkflowJob { order_id })
-                .collect()
-        },
+        || async { Ok(unfinished_orders(&ctx.db, cutoff, 0).await?) },
+        order_jobs,
     )
     .await?;
     report.notifications_requeued = requeue_if_idle(
@@ -85,23 +72,8 @@ pub async fn sweep(ctx: &AppContext, stuck_after: Duration) -> anyhow::Result<Sw
     report.refunds_requeued = requeue_if_idle(
         &services.queue::<RefundJob>(),
         &mut skipped,
-        || async {
-            Ok(refunds::Entity::find()
-                .select_only()
-                .column(refunds::Column::Id)
-                .filter(refunds::Column::Status.eq("pending"))
-                .filter(refunds::Column::UpdatedAt.lt(cutoff))
-                .order_by_asc(refunds::Column::Id)
-                .limit(PAGE)
-                .into_tuple()
-                .all(&ctx.db)
-                .await?)
-        },
-        |ids| {
-            ids.into_iter()
-                .map(|refund_id| RefundJob { refund_id })
-                .collect()
-        },
+        || async { Ok(pending_refunds(&ctx.db, cutoff, 0).await?) },
+        refund_jobs,
     )
     .await?;
     report.skipped_busy_queues = skipped;
@@ -111,6 +83,106 @@ pub async fn sweep(ctx: &AppContext, stuck_after: Duration) -> anyhow::Result<Sw
         tracing::warn!(?report, "recovery sweep queued stuck work again");
     }
     Ok(report)
+}
+
+/// Queues again every order, refund and notification not finished, whatever
+/// its age and whatever the queues hold: after Redis lost its data (see
+/// `workers::heal`) none of them has a job any more. A row that got a job
+/// since the loss gets a second one; the guarded transitions make whichever
+/// runs second a no-op. Pages through the rows, so no page limit leaves work
+/// behind.
+///
+/// # Errors
+/// Database or Redis errors (a later call queues everything again).
+pub async fn requeue_all(ctx: &AppContext) -> anyhow::Result<SweepReport> {
+    let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Rows touched after this instant are being worked by a job queued since.
+    let cutoff = chrono::Utc::now().naive_utc();
+    let mut report = SweepReport::default();
+    let orders = services.queue::<OrderWorkflowJob>();
+    let mut after = 0;
+    loop {
+        let ids = unfinished_orders(&ctx.db, cutoff, after).await?;
+        let Some(&last) = ids.last() else { break };
+        after = last;
+        report.orders_requeued += ids.len() as u64;
+        orders.push_bulk(&order_jobs(ids)).await?;
+    }
+    let refunds = services.queue::<RefundJob>();
+    let mut after = 0;
+    loop {
+        let ids = pending_refunds(&ctx.db, cutoff, after).await?;
+        let Some(&last) = ids.last() else { break };
+        after = last;
+        report.refunds_requeued += ids.len() as u64;
+        refunds.push_bulk(&refund_jobs(ids)).await?;
+    }
+    let ids = crate::models::order_notifications::requeue_stale(&ctx.db, Duration::ZERO).await?;
+    report.notifications_requeued = ids.len() as u64;
+    services
+        .queue::<NotificationJob>()
+        .push_bulk(&NotificationJob::batches(
+            &ids,
+            services.settings.workflow.batch_size,
+        ))
+        .await?;
+    tracing::warn!(
+        ?report,
+        "Redis lost its data: every unfinished row queued again"
+    );
+    Ok(report)
+}
+
+/// Ids of orders still `pending` or `reserved`, untouched since `cutoff`,
+/// past `after`: one page, in id order.
+async fn unfinished_orders(
+    db: &DatabaseConnection,
+    cutoff: chrono::NaiveDateTime,
+    after: i64,
+) -> Result<Vec<i64>, DbErr> {
+    orders::Entity::find()
+        .select_only()
+        .column(orders::Column::Id)
+        .filter(orders::Column::Status.is_in([PENDING, RESERVED]))
+        .filter(orders::Column::UpdatedAt.lt(cutoff))
+        .filter(orders::Column::Id.gt(after))
+        .order_by_asc(orders::Column::Id)
+        .limit(PAGE)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Ids of refunds still `pending`, untouched since `cutoff`, past `after`:
+/// one page, in id order.
+async fn pending_refunds(
+    db: &DatabaseConnection,
+    cutoff: chrono::NaiveDateTime,
+    after: i64,
+) -> Result<Vec<i64>, DbErr> {
+    refunds::Entity::find()
+        .select_only()
+        .column(refunds::Column::Id)
+        .filter(refunds::Column::Status.eq("pending"))
+        .filter(refunds::Column::UpdatedAt.lt(cutoff))
+        .filter(refunds::Column::Id.gt(after))
+        .order_by_asc(refunds::Column::Id)
+        .limit(PAGE)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+fn order_jobs(ids: Vec<i64>) -> Vec<OrderWorkflowJob> {
+    ids.into_iter()
+        .map(|order_id| OrderWorkflowJob { order_id })
+        .collect()
+}
+
+fn refund_jobs(ids: Vec<i64>) -> Vec<RefundJob> {
+    ids.into_iter()
+        .map(|refund_id| RefundJob { refund_id })
+        .collect()
 }
 
 /// Queues the `jobs` of the ids `find` returns and counts the ids, unless the
