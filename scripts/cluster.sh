@@ -6,7 +6,7 @@
 # torn down at the end, even on failure or Ctrl-C.
 #
 #   sudo bash scripts/cluster.sh [--orders N] [--rtt-ms MS] [--workers-per-host K]
-#                                [--lose worker|redis|db] [--lose-after S] [--lose-for S]
+#                                [--lose worker|redis|redis-data|db] [--lose-after S] [--lose-for S]
 #                                [--debug] [--check] [--keep] [--results FILE]
 #
 # --rtt-ms (default 1): the round trip between any two hosts. With `tc netem`
@@ -19,6 +19,9 @@
 #   is cut off (its link down, its processes frozen with SIGSTOP, not killed);
 #   the run must finish on host 2. After the run the host comes back (link up,
 #   SIGCONT) and the checks run again: its stale work must have been refused.
+# --lose redis-data: Redis is flushed --lose-after seconds in, then killed and
+#   started again empty --lose-for seconds later: the processes must heal it.
+# --rtt-ms 0: no added latency (no relay), to compare with one host.
 # --lose redis|db: the Redis or PostgreSQL host's link is down for --lose-for
 #   seconds (default 10) in the middle of the run; the run must still finish.
 # --check exits non-zero unless every check passed (CI runs a small one).
@@ -65,7 +68,7 @@ whole "$orders" && whole "$per_host" && whole "$lose_after" && whole "$lose_for"
 [[ "$rtt_ms" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "--rtt-ms takes a number of milliseconds (1, 0.5)" >&2; exit 2; }
 (( orders > 0 && orders <= 10000000 )) || { echo "--orders is between 1 and 10000000" >&2; exit 2; }
 (( per_host > 0 && per_host <= 8 )) || { echo "--workers-per-host is between 1 and 8" >&2; exit 2; }
-case "$lose" in ""|worker|redis|db) ;; *) echo "--lose is worker, redis or db" >&2; exit 2 ;; esac
+case "$lose" in ""|worker|redis|redis-data|db) ;; *) echo "--lose is worker, redis, redis-data or db" >&2; exit 2 ;; esac
 stall_secs="${CLUSTER_STALL_SECS:-120}"
 max_secs="${CLUSTER_MAX_SECS:-3600}"
 whole "$stall_secs" && whole "$max_secs" || { echo "CLUSTER_STALL_SECS and CLUSTER_MAX_SECS take whole seconds" >&2; exit 2; }
@@ -153,7 +156,9 @@ link() { ip -n "$(ns net)" link set "v-$1" "$2"; }
 # Half the round trip on each side: in microseconds.
 half_us=$(awk -v ms="$rtt_ms" 'BEGIN { printf "%d", ms * 500 }')
 latency=relay
-if on pg tc qdisc add dev eth0 root netem delay "${half_us}us" 2>/dev/null; then
+if [[ "$half_us" -eq 0 ]]; then
+  latency=none
+elif on pg tc qdisc add dev eth0 root netem delay "${half_us}us" 2>/dev/null; then
   latency=netem
   for host in redis w1 w2 web; do on "$host" tc qdisc add dev eth0 root netem delay "${half_us}us"; done
 fi
@@ -168,14 +173,18 @@ ip netns exec "$(ns pg)" runuser -u postgres -- "$pg_bin/postgres" -D "$work/pg"
   >"$work/postgres.log" 2>&1 &
 pids+=($!)
 echo "==> Redis host ${addr[redis]}"
-ip netns exec "$(ns redis)" redis-server --bind "${addr[redis]}" --port 6379 --save "" --appendonly no \
-  --protected-mode no >"$work/redis.log" 2>&1 &
-pids+=($!)
+start_redis() {
+  ip netns exec "$(ns redis)" redis-server --bind "${addr[redis]}" --port 6379 --save "" --appendonly no \
+    --protected-mode no >>"$work/redis.log" 2>&1 &
+  redis_pid=$!
+}
+start_redis
+pids+=("$redis_pid")
 
 # Clients reach the servers straight (netem) or through a relay on their own
 # host's loopback.
 pg_host=${addr[pg]}; redis_host=${addr[redis]}
-if [[ "$latency" == relay ]]; then
+if [[ "$latency" == relay && "$half_us" -gt 0 ]]; then
   for host in w1 w2 web; do
     ip netns exec "$(ns "$host")" "$relay_bin" 127.0.0.1:5432 "${addr[pg]}:5432" "$half_us" >>"$work/relay.log" 2>&1 &
     pids+=($!)
@@ -231,6 +240,15 @@ lose_worker_host() {
 if [[ -n "$lose" ]]; then
   case "$lose" in
     worker) ;;
+    redis-data)
+      # Redis loses its data: everything flushed, then the server killed and
+      # a new empty one started on the same address; nobody types a command.
+      ( sleep "$lose_after"; on redis redis-cli -h "${addr[redis]}" flushall >/dev/null
+        echo "==> Redis flushed at ${lose_after}s"
+        sleep "$lose_for"; kill -KILL "$redis_pid"; start_redis
+        echo "==> Redis killed and started again empty at $((lose_after + lose_for))s" ) &
+      pids+=($!)
+      ;;
     redis|db)
       target=$([[ "$lose" == db ]] && echo pg || echo redis)
       ( sleep "$lose_after"; link "$target" down
@@ -271,11 +289,13 @@ pg_xacts() {
     "select xact_commit + xact_rollback from pg_stat_database where datname = 'orders_flow'"
 }
 
+# The import waits until every chunk is committed (its default), so chunks a
+# lost Redis takes with it are sent again, as a user's import would.
 echo "==> importing"
 redis_calls0=$(redis_calls); pg_xacts0=$(pg_xacts)
 cpu0=$(cpu_by_program)
 start=$(date +%s.%N)
-ip netns exec "$(ns web)" /usr/bin/time -f "%U %S" -o "$work/import.cpu" "$bin" task orders_import "file=$csv" wait=false >"$work/import.out" 2>"$work/import.err" &
+ip netns exec "$(ns web)" /usr/bin/time -f "%U %S" -o "$work/import.cpu" "$bin" task orders_import "file=$csv" >"$work/import.out" 2>"$work/import.err" &
 import_pid=$!
 if [[ "$lose" == worker ]]; then sleep "$lose_after"; lose_worker_host; fi
 wait "$import_pid" || { echo "the import failed:"; cat "$work/import.err"; exit 1; }
