@@ -91,9 +91,16 @@ pub struct OrderRef {
     pub status: String,
 }
 
+/// Everything but RFC 3986's unreserved characters is encoded.
+const URL_PART: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Text percent-encoded for a path segment or a query value.
 fn url_part(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(text, URL_PART).to_string()
 }
 
 impl From<&orders::Model> for OrderRef {

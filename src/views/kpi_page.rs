@@ -16,6 +16,8 @@ const BOTTOM: i64 = 28;
 const MAX_BAR: i64 = 48;
 /// A day label takes about this much room; fewer labels are drawn when days are narrower.
 const LABEL_ROOM: i64 = 44;
+/// Closest two value labels may be (SVG units).
+const MIN_TICK_GAP: i64 = 12;
 /// Values are printed over the bars up to this many days.
 const MAX_VALUE_LABELS: usize = 16;
 
@@ -167,7 +169,11 @@ fn bars(title: &str, values: &[(&str, i64)], label: &dyn Fn(i64) -> String) -> C
     if min < 0 {
         ticks.push(tick(min));
     }
-    ticks.push(tick(0));
+    // The zero line is always drawn (the day axis); its label only where it
+    // does not overlap another.
+    if ticks.iter().all(|t| (t.y - zero_y).abs() >= MIN_TICK_GAP) {
+        ticks.push(tick(0));
+    }
     let bars = values
         .iter()
         .enumerate()
