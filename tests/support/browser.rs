@@ -198,6 +198,33 @@ impl Browser {
         }
     }
 
+    /// Accepts the `confirm()` the page opened (the discard button asks one).
+    pub async fn accept_dialog(&self) {
+        let started = Instant::now();
+        while self.client.accept_alert().await.is_err() {
+            assert!(started.elapsed() < PAGE_DEADLINE, "no dialog opened");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Marks the page in its JavaScript state: [`Self::same_page`] is true until
+    /// the browser loads another page (a live refresh keeps it).
+    pub async fn mark_page(&self) {
+        self.client
+            .execute("window.__sameDocument = true;", vec![])
+            .await
+            .expect("mark the page");
+    }
+
+    pub async fn same_page(&self) -> bool {
+        self.client
+            .execute("return window.__sameDocument === true;", vec![])
+            .await
+            .expect("read the mark")
+            .as_bool()
+            .unwrap_or(false)
+    }
+
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }
