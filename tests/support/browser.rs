@@ -7,6 +7,7 @@
 //! are also copied to `docs/`, where the README shows them.
 use std::{
     net::TcpListener,
+    os::unix::process::CommandExt,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -71,7 +72,10 @@ fn free_port() -> u16 {
 impl Browser {
     pub async fn start() -> Self {
         let port = free_port();
+        // Its own process group, which Chromium's processes join: a test that
+        // fails before closing the session still ends them all on drop.
         let driver = Command::new("chromedriver")
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -232,7 +236,12 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        if let Ok(group) = i32::try_from(self.driver.id()) {
+            // SAFETY: kill(2) on the process group this struct started.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+        }
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
