@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Makes sure Redis (and, with --postgres, PostgreSQL) answer on 127.0.0.1,
 # installing them from Debian/Ubuntu packages and starting them when they don't.
+# With --browser, also installs headless Chromium and chromedriver (the console's
+# browser tests).
 # Safe to run again and again: services already running are left alone.
 set -euo pipefail
 
 want_postgres=false
-[[ "${1:-}" == "--postgres" ]] && want_postgres=true
+want_browser=false
+for arg in "$@"; do
+  case "$arg" in
+    --postgres) want_postgres=true ;;
+    --browser) want_browser=true ;;
+    *) printf '[services] unknown option %s\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 log() { printf '[services] %s\n' "$*" >&2; }
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
@@ -67,6 +76,14 @@ ensure_ca_certificates() {
   apt_install ca-certificates
 }
 
+# Debian's chromium and chromium-driver (Ubuntu ships them as snaps instead).
+ensure_browser() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return; fi
+  log "installing chromium and chromium-driver (headless browser tests)"
+  apt_install chromium chromium-driver
+}
+
 ensure_ca_certificates
 ensure_redis
 if $want_postgres; then ensure_postgres; fi
+if $want_browser; then ensure_browser; fi

@@ -97,6 +97,12 @@ impl Hooks for App {
             .add_route(guarded(controllers::ops::routes(), ctx, false))
             .add_route(guarded(controllers::prometheus::routes(), ctx, false))
             .add_route(guarded(controllers::dashboard::routes(), ctx, true))
+            .add_route(guarded(
+                controllers::console_pages::redis_routes(),
+                ctx,
+                true,
+            ))
+            .add_route(controllers::console_pages::database_routes())
             .add_route(guarded(controllers::metrics::routes(ctx), ctx, false))
             .add_route(controllers::imports::routes())
             .add_route(controllers::orders::routes())

@@ -1,4 +1,5 @@
 //! One test binary: requests/, models/, workers/, tasks/ share the harness in support/.
+mod browser;
 mod models;
 mod requests;
 mod support;

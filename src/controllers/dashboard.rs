@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     models::kpi::{figures, store},
-    views::{dashboard, html, kpi_page, mask},
+    views::{dashboard, kpi_page, mask},
     workers::{dead, heal, overview::OpsStatus, Services},
 };
 
@@ -32,6 +32,7 @@ const TOP_CUSTOMERS: isize = 10;
 /// # Errors
 /// 303 to the login form without a credential; 500 when Redis or the database fails.
 pub async fn queues(
+    ViewEngine(views): ViewEngine<TeraView>,
     ConsolePage(caller): ConsolePage,
     State(ctx): State<AppContext>,
     RawQuery(query): RawQuery,
@@ -49,12 +50,18 @@ pub async fn queues(
         }
         dead_pages.push(page);
     }
-    let page = dashboard::render(
+    let page = dashboard::build(
         &status,
         &dead_pages,
         services.settings.apalis.worker_ttl_secs(),
     );
-    Ok(Html(with_session(&caller, &page)))
+    render(
+        &views,
+        "console/dashboard.html",
+        "orders-flow queues",
+        &caller,
+        &page,
+    )
 }
 
 /// `GET /dashboard/kpis?days=14`: the last days' revenue and orders as bars, and
@@ -63,6 +70,7 @@ pub async fn queues(
 /// # Errors
 /// 400 for a bad `days`; 500 when Redis fails.
 pub async fn kpis(
+    ViewEngine(views): ViewEngine<TeraView>,
     ConsolePage(caller): ConsolePage,
     State(ctx): State<AppContext>,
     RawQuery(query): RawQuery,
@@ -89,19 +97,44 @@ pub async fn kpis(
     )
     .map_err(|e| ApiError::internal(&e))?;
     let days: Vec<_> = days.into_iter().zip(day_figures).collect();
-    Ok(Html(with_session(
+    render(
+        &views,
+        "console/kpis.html",
+        "orders-flow KPIs",
         &caller,
-        &kpi_page::render(&days, &board, rebuilding),
-    )))
+        &kpi_page::build(&days, &board, rebuilding),
+    )
 }
 
-/// The page with the session's logout form and CSRF token (a caller with a
-/// bearer token has no session: the page is unchanged).
-fn with_session(caller: &Caller, page: &str) -> String {
-    caller.session.as_ref().map_or_else(
-        || page.to_string(),
-        |session| html::with_session_bar(page, &session.csrf),
-    )
+/// Seconds between two refreshes of a console page.
+const REFRESH_SECS: u32 = 5;
+
+/// A console page: `template` (which extends `console/layout.html`) with `page`
+/// as its context. A session's CSRF token gives the page its logout form and the
+/// token its `fetch` calls send (a caller with a bearer token has no session).
+///
+/// # Errors
+/// 500 when the template fails.
+pub fn render(
+    views: &TeraView,
+    template: &str,
+    title: &str,
+    caller: &Caller,
+    page: &impl serde::Serialize,
+) -> Result<Html<String>, ApiError> {
+    let csrf = caller.session.as_ref().map(|s| s.csrf.as_str());
+    views
+        .render(
+            template,
+            serde_json::json!({
+                "title": title,
+                "csrf": csrf,
+                "refresh_secs": REFRESH_SECS,
+                "page": page,
+            }),
+        )
+        .map(Html)
+        .map_err(|e| ApiError::internal(&e))
 }
 
 pub fn routes() -> Routes {

@@ -1,6 +1,7 @@
 pub mod auth;
 pub mod body;
 pub mod console;
+pub mod console_pages;
 pub mod dashboard;
 pub mod error;
 pub mod imports;

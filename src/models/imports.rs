@@ -62,6 +62,19 @@ impl Model {
         Entity::find_by_id(id).one(db).await
     }
 
+    /// The `limit` newest imports, newest first.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn newest(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<Self>, DbErr> {
+        use sea_orm::QueryOrder;
+        Entity::find()
+            .order_by_desc(Column::Id)
+            .limit(limit)
+            .all(db)
+            .await
+    }
+
     /// Counts the import's orders by status, in one `GROUP BY` query.
     ///
     /// # Errors

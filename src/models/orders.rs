@@ -8,6 +8,9 @@ use super::_entities::{
 };
 pub type Orders = Entity;
 
+/// Statuses the workflow has not finished with (it moves them on by itself).
+pub const NON_TERMINAL: [&str; 2] = ["pending", "reserved"];
+
 /// Statuses a refund can be taken from.
 pub const REFUNDABLE: [&str; 2] = ["paid", "partially_refunded"];
 
@@ -108,6 +111,33 @@ impl Entity {
             .filter(Column::ExternalId.eq(external_id))
             .one(db)
             .await
+    }
+
+    /// Orders still `pending` or `reserved` whose row has not changed since
+    /// `before`: lost by the workflow or far behind it. Returns how many there
+    /// are and the `limit` oldest.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn stuck<C: ConnectionTrait>(
+        db: &C,
+        before: DateTime,
+        limit: u64,
+    ) -> Result<(u64, Vec<Model>), DbErr> {
+        use sea_orm::{PaginatorTrait, QuerySelect};
+        let query = || {
+            Self::find()
+                .filter(Column::Status.is_in(NON_TERMINAL))
+                .filter(Column::UpdatedAt.lt(before))
+        };
+        let count = query().count(db).await?;
+        let oldest = query()
+            .order_by_asc(Column::UpdatedAt)
+            .order_by_asc(Column::Id)
+            .limit(limit)
+            .all(db)
+            .await?;
+        Ok((count, oldest))
     }
 
     /// [`Self::find_by_external_id`] for many ids with one query: each id

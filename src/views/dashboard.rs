@@ -1,159 +1,145 @@
-//! `GET /dashboard`: every queue's jobs by state, its workers, and its dead jobs.
-use std::fmt::Write;
+//! `GET /dashboard`: every queue's jobs by state, its workers, and its dead jobs,
+//! as the context of `assets/views/console/dashboard.html`.
+use serde::Serialize;
 
-use super::html::{escape, page};
 use crate::workers::{
     canary::CanaryReport,
-    dead::DeadJobs,
-    overview::{OpsStatus, QueueOverview},
+    dead::{DeadJob, DeadJobs},
+    overview::OpsStatus,
+    QueueCounts,
 };
 
 /// Characters of a payload shown before it is cut.
 const PAYLOAD_CHARS: usize = 300;
 
-/// The queue dashboard page; `dead` holds a page of dead jobs for each queue
+#[derive(Debug, Serialize)]
+pub struct Dashboard {
+    pub queues: Vec<QueueRow>,
+    /// Queues where jobs wait and no worker is alive.
+    pub unattended: Vec<&'static str>,
+    pub worker_ttl_secs: u64,
+    pub kpi_outbox_pending: u64,
+    pub canary: Option<CanaryLine>,
+    pub dead: Vec<DeadSection>,
+    /// Any dead job in any queue.
+    pub any_dead: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueRow {
+    pub name: &'static str,
+    pub counts: QueueCounts,
+    /// Jobs wait unattended, or some died: the row is marked.
+    pub warn: bool,
+    /// "12 s ago" or "never".
+    pub last_beat: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CanaryLine {
+    pub worker: String,
+    pub ran_at: String,
+    pub latency_ms: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeadSection {
+    pub queue: String,
+    pub total: u64,
+    pub jobs: Vec<DeadRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeadRow {
+    pub id: String,
+    /// `YYYY-MM-DD HH:MM:SS` UTC, empty when unknown.
+    pub died: String,
+    pub attempts: Option<u64>,
+    pub last_error: String,
+    /// The payload's JSON, cut at [`PAYLOAD_CHARS`].
+    pub payload: String,
+}
+
+/// The dashboard's context; `dead` holds a page of dead jobs for each queue
 /// that has any.
 #[must_use]
-pub fn render(status: &OpsStatus, dead: &[DeadJobs], worker_ttl_secs: u64) -> String {
-    let queues: &[QueueOverview] = &status.queues;
-    let mut body = String::new();
-    body.push_str(
-        "<table><tr><th>queue</th><th>pending</th><th>scheduled</th><th>running</th>\
-         <th>done</th><th>dead</th><th>live workers</th><th>last heartbeat</th><th></th></tr>",
-    );
-    for q in queues {
-        let c = &q.counts;
-        let name = escape(q.queue);
-        let class = if q.counts.unattended() || c.dead > 0 {
-            "warn"
-        } else {
-            "ok"
-        };
-        let beat = q
-            .last_beat_secs_ago
-            .map_or_else(|| "never".to_string(), |s| format!("{s} s ago"));
-        let _ = write!(
-            body,
-            "<tr class=\"{class}\"><td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{} of {}</td><td>{beat}</td>\
-             <td class=\"text\"><a href=\"/api/queues/{name}/dead\">dead jobs (JSON)</a></td></tr>",
-            c.pending, c.scheduled, c.running, c.done, c.dead, c.live_workers, c.workers
-        );
-    }
-    body.push_str("</table>");
-    let unattended: Vec<String> = queues
+pub fn build(status: &OpsStatus, dead: &[DeadJobs], worker_ttl_secs: u64) -> Dashboard {
+    let queues = status
+        .queues
+        .iter()
+        .map(|q| QueueRow {
+            name: q.queue,
+            counts: q.counts.clone(),
+            warn: q.counts.unattended() || q.counts.dead > 0,
+            last_beat: q
+                .last_beat_secs_ago
+                .map_or_else(|| "never".to_string(), |s| format!("{s} s ago")),
+        })
+        .collect();
+    let unattended = status
+        .queues
         .iter()
         .filter(|q| q.counts.unattended())
-        .map(|q| escape(q.queue))
+        .map(|q| q.queue)
         .collect();
-    if !unattended.is_empty() {
-        let _ = write!(
-            body,
-            "<p class=\"warn\">Jobs wait and no worker is alive on: {}. Start one: \
-             <code>cargo loco start --worker</code>.</p>",
-            unattended.join(", ")
-        );
+    let dead: Vec<DeadSection> = dead
+        .iter()
+        .filter(|d| d.total > 0)
+        .map(|page| DeadSection {
+            queue: page.queue.clone(),
+            total: page.total,
+            jobs: page.jobs.iter().map(dead_row).collect(),
+        })
+        .collect();
+    Dashboard {
+        queues,
+        unattended,
+        worker_ttl_secs,
+        kpi_outbox_pending: status.kpi_outbox_pending,
+        canary: canary_line(&status.canary),
+        any_dead: !dead.is_empty(),
+        dead,
     }
-    let _ = write!(
-        body,
-        "<p>A worker is live when it sent a heartbeat within the last {worker_ttl_secs} s. \
-         KPI events waiting to reach Redis: {}. {}</p>",
-        status.kpi_outbox_pending,
-        canary_line(&status.canary)
-    );
-    dead_section(&mut body, dead);
-    page("orders-flow queues", 10, &body)
+}
+
+/// A dead job as a table row: the payload cut, times in UTC.
+#[must_use]
+pub fn dead_row(job: &DeadJob) -> DeadRow {
+    DeadRow {
+        id: job.id.clone(),
+        died: utc_seconds(job.died_at),
+        attempts: job.attempts,
+        last_error: job.last_error.clone().unwrap_or_default(),
+        payload: job
+            .payload
+            .to_string()
+            .chars()
+            .take(PAYLOAD_CHARS)
+            .collect(),
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` (UTC), empty when unknown.
+#[must_use]
+pub fn utc_seconds(secs: Option<i64>) -> String {
+    secs.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
 }
 
 /// The last canary (`POST /api/ops/canary`): who ran it and how long it waited.
-fn canary_line(canary: &CanaryReport) -> String {
+fn canary_line(canary: &CanaryReport) -> Option<CanaryLine> {
     match (
         &canary.last_worker,
         canary.last_ran_at_ms,
         canary.last_latency_ms,
     ) {
-        (Some(worker), Some(ran_at), Some(latency)) => {
-            let when = chrono::DateTime::from_timestamp_millis(ran_at)
-                .map_or_else(String::new, |t| {
-                    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-                });
-            format!(
-                "Last canary: run by {} at {when} after {latency} ms in the queue.",
-                escape(worker)
-            )
-        }
-        _ => "No canary has run yet (<code>POST /api/ops/canary</code>).".to_string(),
+        (Some(worker), Some(ran_at), Some(latency)) => Some(CanaryLine {
+            worker: worker.clone(),
+            ran_at: chrono::DateTime::from_timestamp_millis(ran_at).map_or_else(String::new, |t| {
+                t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+            }),
+            latency_ms: latency,
+        }),
+        _ => None,
     }
 }
-
-fn dead_section(body: &mut String, dead: &[DeadJobs]) {
-    body.push_str("<h2>Dead jobs</h2>");
-    if dead.iter().all(|d| d.total == 0) {
-        body.push_str("<p>None.</p>");
-        return;
-    }
-    body.push_str(
-        "<p>Retrying needs a console session with the <code>ops</code> scope \
-         (or <code>cargo loco task queues_retry queue=NAME id=ID</code>) \
-         <span id=\"result\"></span></p>",
-    );
-    for page in dead.iter().filter(|d| d.total > 0) {
-        let name = escape(&page.queue);
-        let _ = write!(
-            body,
-            "<h3>{name}: {} dead (newest {} shown) \
-             <button data-queue=\"{name}\">Retry all</button></h3>\
-             <table><tr><th>job id</th><th>died (UTC)</th><th>attempts</th><th>last error</th>\
-             <th>payload</th><th></th></tr>",
-            page.total,
-            page.jobs.len()
-        );
-        for job in &page.jobs {
-            let died = job
-                .died_at
-                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-                .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M:%S").to_string());
-            let attempts = job.attempts.map_or_else(String::new, |a| a.to_string());
-            let payload: String = job
-                .payload
-                .to_string()
-                .chars()
-                .take(PAYLOAD_CHARS)
-                .collect();
-            let id = escape(&job.id);
-            let _ = write!(
-                body,
-                "<tr><td><code>{id}</code></td><td>{died}</td><td>{attempts}</td>\
-                 <td class=\"text\">{}</td><td class=\"payload\"><code>{}</code></td>\
-                 <td><button data-queue=\"{name}\" data-id=\"{id}\">Retry</button></td></tr>",
-                escape(job.last_error.as_deref().unwrap_or("")),
-                escape(&payload)
-            );
-        }
-        body.push_str("</table>");
-    }
-    body.push_str(RETRY_SCRIPT);
-}
-
-/// Posts to the retry API with the session cookie and the session's CSRF token
-/// (from the page's `<meta name=csrf-token>`).
-const RETRY_SCRIPT: &str = r"<script>
-const csrf = document.querySelector('meta[name=csrf-token]');
-document.addEventListener('click', async (event) => {
-  const button = event.target.closest('button[data-queue]');
-  if (!button) return;
-  const body = button.dataset.id ? { ids: [button.dataset.id] } : { all: true };
-  const url = '/api/queues/' + encodeURIComponent(button.dataset.queue) + '/dead/retry';
-  const response = await fetch(url, {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf ? csrf.content : '' },
-    body: JSON.stringify(body),
-  });
-  const answer = await response.json().catch(() => ({}));
-  document.getElementById('result').textContent = response.ok
-    ? 'queued again: ' + answer.retried
-    : response.status + ' ' + (answer.error || '') + ': ' + (answer.message || '');
-  if (response.ok) setTimeout(() => location.reload(), 800);
-});
-</script>";

@@ -44,24 +44,6 @@ pub fn page(title: &str, refresh_secs: u32, body: &str) -> String {
     out
 }
 
-/// `page` with a logout form (carrying the session's CSRF token) at the top of
-/// its body, and the token in a `<meta>` for the page's `fetch` calls.
-#[must_use]
-pub fn with_session_bar(page: &str, csrf: &str) -> String {
-    let csrf = escape(csrf);
-    let bar = format!(
-        "<body><form class=\"session\" method=\"post\" action=\"/console/logout\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <button type=\"submit\">Log out</button></form>"
-    );
-    page.replacen(
-        "</head>",
-        &format!("<meta name=\"csrf-token\" content=\"{csrf}\"></head>"),
-        1,
-    )
-    .replacen("<body>", &bar, 1)
-}
-
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}\
 nav a{color:#246}table{border-collapse:collapse;margin:.5em 0 1.5em}\
 th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right;vertical-align:top}\

@@ -1,43 +1,110 @@
 //! `GET /dashboard/kpis`: daily revenue and orders as inline SVG bars, and the
-//! top customers. Every figure is integer cents or a count; bar heights are
-//! integer arithmetic too.
-use std::fmt::Write;
+//! top customers, as the context of `assets/views/console/kpis.html`. Every
+//! figure is integer cents or a count; bar heights are integer arithmetic too.
+use serde::Serialize;
 
-use super::html::{escape, page};
 use crate::models::{import::money::format_cents, kpi::figures::DayFigures};
 
-const BAR_WIDTH: i64 = 26;
-const CHART_HEIGHT: i64 = 140;
-/// Shown above the figures while they are being rebuilt.
-pub const REBUILDING_BANNER: &str = "<p class=\"banner\" role=\"alert\" \
-     style=\"background:#fff3cd;border:2px solid #b58100;padding:0.8em;font-weight:bold\">\
-     Figures are being rebuilt: Redis lost its data and the KPIs and leaderboard are being \
-     recomputed from the database. The numbers below are incomplete until this banner goes \
-     away (the page refreshes by itself).</p>";
+/// The chart's drawing box (SVG units; the page scales it to the window).
+const CHART_WIDTH: i64 = 960;
+const PLOT_HEIGHT: i64 = 180;
+/// Room for the value axis's labels on the left and the days under the plot.
+const LEFT: i64 = 80;
+const TOP: i64 = 12;
+const BOTTOM: i64 = 28;
+/// Widest a bar gets (a 1-day window), and the gap between two.
+const MAX_BAR: i64 = 48;
+/// A day label takes about this much room; fewer labels are drawn when days are narrower.
+const LABEL_ROOM: i64 = 44;
+/// Closest two value labels may be (SVG units).
+const MIN_TICK_GAP: i64 = 12;
+/// Values are printed over the bars up to this many days.
+const MAX_VALUE_LABELS: usize = 16;
+
+#[derive(Debug, Serialize)]
+pub struct KpiPage {
+    /// Redis lost the figures and they are being recomputed from the database:
+    /// the page says so above them, so that nobody reads a zero as the truth.
+    pub rebuilding: bool,
+    pub from: String,
+    pub to: String,
+    /// Revenue, then paid orders.
+    pub charts: Vec<Chart>,
+    /// Newest day first.
+    pub days: Vec<DayRow>,
+    pub board: Vec<BoardRow>,
+}
+
+/// An SVG bar chart with its axes, laid out here so that the template only
+/// draws it. Every coordinate is an integer.
+#[derive(Debug, Serialize)]
+pub struct Chart {
+    pub title: String,
+    pub width: i64,
+    pub height: i64,
+    /// The plot's left and right edges, and the zero line.
+    pub left: i64,
+    pub right: i64,
+    pub top: i64,
+    pub bottom: i64,
+    pub zero_y: i64,
+    /// Where the value axis's labels end, and the day labels' baseline.
+    pub label_x: i64,
+    pub day_label_y: i64,
+    pub ticks: Vec<Tick>,
+    pub bars: Vec<Bar>,
+}
+
+/// A labelled line across the plot at `y`.
+#[derive(Debug, Serialize)]
+pub struct Tick {
+    pub y: i64,
+    /// The label's baseline, centred on the line.
+    pub text_y: i64,
+    pub label: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Bar {
+    pub day: String,
+    /// `MM-DD` under the bar, only on every n-th day when days are narrow.
+    pub short: Option<String>,
+    pub label: String,
+    /// Printed over the bar when the window is short enough.
+    pub show_value: bool,
+    pub negative: bool,
+    pub x: i64,
+    pub y: i64,
+    pub width: i64,
+    pub height: i64,
+    /// Centre of the bar's slot (labels).
+    pub mid: i64,
+    /// Where the value is printed (above a positive bar, below a negative one).
+    pub value_y: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DayRow {
+    pub day: String,
+    pub revenue: String,
+    pub orders: i64,
+    pub avg_order: String,
+    pub failed: i64,
+    pub refunds: i64,
+    pub refunded: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BoardRow {
+    pub rank: usize,
+    pub customer: String,
+    pub revenue: String,
+}
 
 /// The page for `days` (oldest first, as `/api/metrics/range` returns them) and
-/// the all-time `board` (customer id, net revenue cents). While `rebuilding`,
-/// a banner says the figures are incomplete (Redis lost them and they are
-/// being recomputed), so that nobody reads a zero as the truth.
+/// the all-time `board` (customer id, net revenue cents).
 #[must_use]
-pub fn render(days: &[(String, DayFigures)], board: &[(String, i64)], rebuilding: bool) -> String {
-    let mut body = String::new();
-    if rebuilding {
-        body.push_str(REBUILDING_BANNER);
-    }
-    let (from, to) = match (days.first(), days.last()) {
-        (Some((from, _)), Some((to, _))) => (from.as_str(), to.as_str()),
-        _ => ("", ""),
-    };
-    let _ = write!(
-        body,
-        "<p>{} to {} (UTC days; JSON: <a href=\"/api/metrics/range?from={from}&amp;to={to}\">\
-         /api/metrics/range</a>). Change the window with <code>?days=N</code> (1–90).</p>",
-        escape(from),
-        escape(to),
-        from = escape(from),
-        to = escape(to),
-    );
+pub fn build(days: &[(String, DayFigures)], board: &[(String, i64)], rebuilding: bool) -> KpiPage {
     let revenue: Vec<(&str, i64)> = days
         .iter()
         .map(|(d, f)| (d.as_str(), f.revenue_cents))
@@ -46,96 +113,167 @@ pub fn render(days: &[(String, DayFigures)], board: &[(String, i64)], rebuilding
         .iter()
         .map(|(d, f)| (d.as_str(), f.order_count))
         .collect();
-    let money = |cents: i64| format_cents(cents);
-    body.push_str("<h2>Revenue per day (net of refunds)</h2>");
-    body.push_str(&bars(&revenue, &money));
-    body.push_str("<h2>Paid orders per day</h2>");
-    body.push_str(&bars(&orders, &|n: i64| n.to_string()));
-    day_table(&mut body, days, &money);
-    body.push_str("<h2>Top customers (all time, net revenue)</h2><table><tr><th>rank</th><th>customer</th><th>revenue</th></tr>");
-    for (rank, (customer, cents)) in board.iter().enumerate() {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td class=\"text\">{}</td><td>{}</td></tr>",
-            rank + 1,
-            escape(customer),
-            money(*cents)
-        );
+    KpiPage {
+        rebuilding,
+        from: days.first().map(|(d, _)| d.clone()).unwrap_or_default(),
+        to: days.last().map(|(d, _)| d.clone()).unwrap_or_default(),
+        charts: vec![
+            bars("Revenue per day (net of refunds)", &revenue, &format_cents),
+            bars("Paid orders per day", &orders, &|n: i64| n.to_string()),
+        ],
+        days: days
+            .iter()
+            .rev()
+            .map(|(day, f)| DayRow {
+                day: day.clone(),
+                revenue: format_cents(f.revenue_cents),
+                orders: f.order_count,
+                avg_order: format_cents(f.avg_order_value_cents()),
+                failed: f.failed_count,
+                refunds: f.refund_count,
+                refunded: format_cents(f.refunded_cents),
+            })
+            .collect(),
+        board: board
+            .iter()
+            .enumerate()
+            .map(|(rank, (customer, cents))| BoardRow {
+                rank: rank + 1,
+                customer: customer.clone(),
+                revenue: format_cents(*cents),
+            })
+            .collect(),
     }
-    if board.is_empty() {
-        body.push_str("<tr><td colspan=\"3\">No customer has paid yet.</td></tr>");
-    }
-    body.push_str("</table>");
-    page("orders-flow KPIs", 10, &body)
 }
 
-fn day_table(body: &mut String, days: &[(String, DayFigures)], money: &dyn Fn(i64) -> String) {
-    body.push_str(
-        "<table><tr><th>day</th><th>revenue</th><th>orders</th><th>avg order</th>\
-         <th>failed</th><th>refunds</th><th>refunded</th></tr>",
-    );
-    for (day, f) in days.iter().rev() {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(day),
-            money(f.revenue_cents),
-            f.order_count,
-            money(f.avg_order_value_cents()),
-            f.failed_count,
-            f.refund_count,
-            money(f.refunded_cents)
-        );
+/// One bar per day on a value axis from the smallest value (or 0) to the
+/// largest (or 0): negative days go down from the zero line. The days share
+/// the plot's width, so 1 to 90 days fit the same box.
+fn bars(title: &str, values: &[(&str, i64)], label: &dyn Fn(i64) -> String) -> Chart {
+    let max = values.iter().map(|(_, v)| *v).max().unwrap_or(0).max(0);
+    let min = values.iter().map(|(_, v)| *v).min().unwrap_or(0).min(0);
+    // An all-zero window still gets an axis from 0 to 1.
+    let max = if max == min { 1 } else { max };
+    let count = i64::try_from(values.len()).unwrap_or(1).max(1);
+    let plot_width = CHART_WIDTH - LEFT - 8;
+    let slot = (plot_width / count).max(1);
+    let gap = (slot / 5).clamp(1, 8);
+    let bar_width = (slot - gap).clamp(1, MAX_BAR);
+    let label_every = usize::try_from((LABEL_ROOM + slot - 1) / slot)
+        .unwrap_or(1)
+        .max(1);
+    let y_of = |v: i64| TOP + scale(max - v, max - min, PLOT_HEIGHT);
+    let zero_y = y_of(0);
+    let tick = |v: i64| Tick {
+        y: y_of(v),
+        text_y: y_of(v) + 4,
+        label: label(v),
+    };
+    let mut ticks = vec![tick(max)];
+    if min < 0 {
+        ticks.push(tick(min));
     }
-    body.push_str("</table>");
+    // The zero line is always drawn (the day axis); its label only where it
+    // does not overlap another.
+    if ticks.iter().all(|t| (t.y - zero_y).abs() >= MIN_TICK_GAP) {
+        ticks.push(tick(0));
+    }
+    let bars = values
+        .iter()
+        .enumerate()
+        .map(|(i, (day, value))| {
+            let index = i64::try_from(i).unwrap_or(0);
+            let mid = LEFT + slot * index + slot / 2;
+            let top = y_of((*value).max(0));
+            let bottom = y_of((*value).min(0));
+            let negative = *value < 0;
+            // Labels counted from the newest day, so today is always named.
+            let from_end = values.len() - 1 - i;
+            Bar {
+                day: (*day).to_string(),
+                short: from_end
+                    .is_multiple_of(label_every)
+                    .then(|| day.get(5..).unwrap_or(day).to_string()),
+                label: label(*value),
+                show_value: values.len() <= MAX_VALUE_LABELS,
+                negative,
+                x: mid - bar_width / 2,
+                y: top,
+                width: bar_width,
+                height: bottom - top,
+                mid,
+                value_y: if negative { bottom + 11 } else { top - 3 },
+            }
+        })
+        .collect();
+    Chart {
+        title: title.to_string(),
+        label_x: LEFT - 6,
+        day_label_y: TOP + PLOT_HEIGHT + 16,
+        width: CHART_WIDTH,
+        height: TOP + PLOT_HEIGHT + BOTTOM,
+        left: LEFT,
+        right: LEFT + slot * count,
+        top: TOP,
+        bottom: TOP + PLOT_HEIGHT,
+        zero_y,
+        ticks,
+        bars,
+    }
 }
 
-/// One bar per day, scaled to the largest value; negative days draw no bar.
-fn bars(values: &[(&str, i64)], label: &dyn Fn(i64) -> String) -> String {
-    let max = values.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
-    let width = BAR_WIDTH * i64::try_from(values.len()).unwrap_or(0) + 10;
-    let mut svg = format!(
-        "<svg role=\"img\" width=\"{width}\" height=\"{h}\" viewBox=\"0 0 {width} {h}\">",
-        h = CHART_HEIGHT + 30
-    );
-    for (i, (day, value)) in values.iter().enumerate() {
-        let x = 5 + BAR_WIDTH * i64::try_from(i).unwrap_or(0);
-        let height = bar_height(*value, max);
-        let y = CHART_HEIGHT - height;
-        let day = escape(day);
-        let _ = write!(
-            svg,
-            "<g><title>{day}: {value}</title>\
-             <rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{height}\" fill=\"#4a7bb7\"></rect>\
-             <text x=\"{x}\" y=\"{ty}\">{short}</text></g>",
-            value = label(*value),
-            w = BAR_WIDTH - 4,
-            ty = CHART_HEIGHT + 14,
-            short = day.get(5..).unwrap_or(&day),
-        );
-    }
-    svg.push_str("</svg>");
-    svg
-}
-
-/// `value / max` of the chart's height, rounded down, in integers.
-fn bar_height(value: i64, max: i64) -> i64 {
-    if value <= 0 || max <= 0 {
+/// `part / whole` of `length`, rounded down, in integers (0 for an empty whole).
+fn scale(part: i64, whole: i64, length: i64) -> i64 {
+    if whole <= 0 {
         return 0;
     }
-    let scaled = i128::from(value) * i128::from(CHART_HEIGHT) / i128::from(max);
-    i64::try_from(scaled).unwrap_or(CHART_HEIGHT)
+    let scaled = i128::from(part) * i128::from(length) / i128::from(whole);
+    i64::try_from(scaled).unwrap_or(length)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::bar_height;
+    use super::{bars, scale, CHART_WIDTH, PLOT_HEIGHT, TOP};
 
     #[test]
-    fn bars_scale_in_integers_and_never_go_negative() {
-        assert_eq!(bar_height(50, 100), 70);
-        assert_eq!(bar_height(100, 100), 140);
-        assert_eq!(bar_height(-5, 100), 0);
-        assert_eq!(bar_height(i64::MAX, i64::MAX), 140);
+    fn lengths_scale_in_integers() {
+        assert_eq!(scale(50, 100, 140), 70);
+        assert_eq!(scale(100, 100, 140), 140);
+        assert_eq!(scale(i64::MAX, i64::MAX, 140), 140);
+        assert_eq!(scale(5, 0, 140), 0);
+    }
+
+    #[test]
+    fn negative_days_go_down_from_the_zero_line() {
+        let chart = bars("t", &[("2026-01-01", 300), ("2026-01-02", -100)], &|v| {
+            v.to_string()
+        });
+        let (up, down) = (&chart.bars[0], &chart.bars[1]);
+        assert_eq!(up.y + up.height, chart.zero_y);
+        assert_eq!(down.y, chart.zero_y);
+        assert!(down.negative && down.height > 0);
+        assert_eq!(up.height, 3 * down.height);
+        assert_eq!((chart.top, chart.bottom), (TOP, TOP + PLOT_HEIGHT));
+    }
+
+    #[test]
+    fn ninety_days_fit_the_box_with_labels_apart() {
+        let days: Vec<String> = (0..90).map(|d| format!("2026-01-{d:02}")).collect();
+        let values: Vec<(&str, i64)> = days.iter().map(|d| (d.as_str(), 10)).collect();
+        let chart = bars("t", &values, &|v| v.to_string());
+        let last = chart.bars.last().unwrap();
+        assert!(last.x + last.width <= chart.width && chart.right <= CHART_WIDTH);
+        assert!(last.short.is_some(), "the newest day is named");
+        let labelled: Vec<i64> = chart
+            .bars
+            .iter()
+            .filter(|b| b.short.is_some())
+            .map(|b| b.mid)
+            .collect();
+        assert!(
+            labelled.windows(2).all(|w| w[1] - w[0] >= 40),
+            "{labelled:?}"
+        );
+        assert!(chart.bars.iter().all(|b| !b.show_value));
     }
 }

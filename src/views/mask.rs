@@ -2,7 +2,7 @@
 //! enough left to tell two customers apart, not enough to contact one.
 use serde_json::Value;
 
-use crate::workers::dead::DeadJobs;
+use crate::workers::dead::{DeadJob, DeadJobs};
 
 /// Keys whose string values are customer data wherever they appear.
 const CUSTOMER_KEYS: [&str; 7] = [
@@ -83,10 +83,15 @@ pub fn json(payload: &mut Value) {
 /// A page of dead jobs with its payloads' and errors' customer data masked.
 pub fn dead_jobs(page: &mut DeadJobs) {
     for job in &mut page.jobs {
-        json(&mut job.payload);
-        if let Some(error) = &mut job.last_error {
-            *error = text(error);
-        }
+        dead_job(job);
+    }
+}
+
+/// One job's payload and error with customer data masked.
+pub fn dead_job(job: &mut DeadJob) {
+    json(&mut job.payload);
+    if let Some(error) = &mut job.last_error {
+        *error = text(error);
     }
 }
 

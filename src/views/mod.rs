@@ -1,3 +1,4 @@
+pub mod console;
 pub mod dashboard;
 pub mod html;
 pub mod imports;

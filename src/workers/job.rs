@@ -80,6 +80,7 @@ pub(super) async fn handle<J: Job>(
     settings: Data<QueueSettings>,
     attempt: Attempt,
 ) -> Result<(), BoxDynError> {
+    let _running = super::worker_info::InFlight::enter();
     let attempt = JobAttempt::new(attempt.current(), settings.retries);
     let outcome = tokio::time::timeout(settings.timeout(), job.run_attempt(&ctx, attempt)).await;
     let error: BoxDynError = match outcome {

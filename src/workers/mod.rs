@@ -20,6 +20,7 @@ pub mod refund;
 mod scripts;
 mod services;
 pub mod watchdog;
+pub mod worker_info;
 
 pub use job::{Job, JobAttempt, JobError, JobResult};
 pub use lease::Lease;

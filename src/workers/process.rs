@@ -17,7 +17,13 @@ use apalis::{
 use loco_rs::{app::AppContext, Error, Result};
 use tokio::{sync::watch, task::JoinHandle};
 
-use super::{heartbeat, job::handle, queue, scripts, watchdog, Job, Lease, Services};
+use super::{
+    heartbeat,
+    job::handle,
+    queue, scripts, watchdog,
+    worker_info::{self, QueueSlot, WorkerInfo},
+    Job, Lease, Services,
+};
 
 /// How long shutdown waits for in-flight jobs before giving up on them
 /// (they come back through the heartbeat of another worker).
@@ -46,6 +52,8 @@ pub struct WorkerSet {
     /// Each queue's full name and how long its finished jobs are kept (seconds).
     queues: Vec<(String, u64)>,
     instance: String,
+    /// What the console's workers page shows of this process.
+    info: WorkerInfo,
 }
 
 impl WorkerSet {
@@ -56,14 +64,16 @@ impl WorkerSet {
     pub fn new(ctx: &AppContext) -> Result<Self> {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         let n = INSTANCES.fetch_add(1, Ordering::Relaxed);
+        let instance = format!("{host}-{}-{n}", std::process::id());
         Ok(Self {
+            info: WorkerInfo::of_this_process(&instance, &host),
             ctx: ctx.clone(),
             services: Services::of(ctx)?,
             monitor: Monitor::new(),
             queues: Vec::new(),
             // Live worker names must be unique in Redis: two processes on one
             // machine differ by pid, two sets in one process by `n`.
-            instance: format!("{host}-{}-{n}", std::process::id()),
+            instance,
         })
     }
 
@@ -115,6 +125,10 @@ impl WorkerSet {
         });
         let keep_done = queue_settings.keep_done_secs(&settings.apalis);
         self.queues.push((name, keep_done));
+        self.info.queues.push(QueueSlot {
+            queue: J::QUEUE.to_string(),
+            concurrency: queue_settings.concurrency,
+        });
         self
     }
 
@@ -135,6 +149,7 @@ impl WorkerSet {
             self.services.clone(),
             self.queues,
             self.instance.clone(),
+            self.info,
             stop_rx.clone(),
         ));
         let monitor = self
@@ -226,6 +241,7 @@ async fn housekeeping(
     services: Services,
     queues: Vec<(String, u64)>,
     instance: String,
+    mut info: WorkerInfo,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut redis = services.redis.clone();
@@ -236,6 +252,7 @@ async fn housekeeping(
     let apalis = &services.settings.apalis;
     let mut beat = tokio::time::interval(Duration::from_secs(apalis.heartbeat_secs.max(1)));
     let stale_after = watchdog::stale_after_secs(apalis.heartbeat_secs, apalis.missed_heartbeats);
+    let prefix = services.settings.redis.prefix.as_str();
     loop {
         tokio::select! {
             () = stop_requested(&mut stop) => {
@@ -243,11 +260,19 @@ async fn housekeeping(
                 if let Err(e) = heartbeat::leave(&mut redis, &names, &instance).await {
                     tracing::warn!(error = %e, "removing this process's heartbeats failed; they expire");
                 }
+                if let Err(e) = worker_info::withdraw(&mut redis, prefix, &instance).await {
+                    tracing::warn!(error = %e, "removing this process's details failed; they expire");
+                }
                 return;
             }
             _ = beat.tick() => {
                 if let Err(e) = heartbeat::beat(&mut redis, &names, &instance, stale_after).await {
                     tracing::warn!(error = %e, "writing this process's heartbeat failed");
+                }
+                info.refresh();
+                let keep = apalis.heartbeat_secs.max(1) * worker_info::KEEP_BEATS;
+                if let Err(e) = worker_info::publish(&mut redis, prefix, &info, keep).await {
+                    tracing::warn!(error = %e, "writing this process's details failed");
                 }
             }
             _ = watch.tick() => {

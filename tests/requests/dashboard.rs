@@ -44,7 +44,14 @@ async fn the_queue_dashboard_shows_every_queue_and_a_dead_job_to_retry() {
         "no retry button for {id}:\n{html}"
     );
     assert!(html.contains("notifications: 1 dead"), "{html}");
-    assert!(html.contains("<meta http-equiv=\"refresh\""), "{html}");
+    assert!(
+        html.contains("data-refresh-secs=") && !html.contains("http-equiv=\"refresh\""),
+        "live by fetching, not by reloading:\n{html}"
+    );
+    assert!(
+        html.contains("<script src=\"/static/console/console.js\">"),
+        "{html}"
+    );
     assert!(
         html.contains("KPI events waiting to reach Redis: 0."),
         "{html}"
@@ -120,4 +127,23 @@ async fn the_kpi_page_draws_today_from_the_figures_and_escapes_what_it_shows() {
         .await;
     bad.assert_status(StatusCode::BAD_REQUEST);
     insta::assert_snapshot!(bad.text());
+}
+
+#[tokio::test]
+async fn the_consoles_stylesheet_and_script_are_static_files() {
+    let app = TestApp::boot().await;
+    let server = app.server();
+    for (path, kind) in [
+        ("/static/console/console.css", "text/css"),
+        ("/static/console/console.js", "javascript"),
+    ] {
+        let response = server.get(path).await;
+        response.assert_status_ok();
+        let content_type = response.header("content-type");
+        assert!(
+            content_type.to_str().unwrap().contains(kind),
+            "{path}: {content_type:?}"
+        );
+        assert!(!response.text().is_empty(), "{path}");
+    }
 }

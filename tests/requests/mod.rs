@@ -1,6 +1,7 @@
 mod auth;
 mod auth_routes;
 mod console;
+mod console_pages;
 mod dashboard;
 mod dead_jobs;
 mod error_shape;

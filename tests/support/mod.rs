@@ -13,6 +13,7 @@ use loco_rs::{
 };
 use orders_flow::{app::App, workers::Services};
 
+pub mod browser;
 pub mod dead_jobs;
 pub mod imports;
 pub mod jobs;

@@ -135,3 +135,30 @@ fn last_error(result: &str) -> Option<String> {
         Err(_) => Some(result.to_string()),
     }
 }
+
+/// One job of `queue` by id, whatever its state (apalis keeps a finished job's
+/// metadata until retention deletes it): `None` when Redis has no such job.
+///
+/// # Errors
+/// Redis errors.
+pub async fn one<C: ConnectionLike>(
+    conn: &mut C,
+    queue: &OperatedQueue,
+    id: &str,
+) -> Result<Option<DeadJob>, DeadJobError> {
+    let meta: HashMap<String, String> = redis::cmd("HGETALL")
+        .arg(format!("{}:meta:{id}", queue.full))
+        .query_async(conn)
+        .await?;
+    let raw: Option<Vec<u8>> = redis::cmd("HGET")
+        .arg(format!("{}:data", queue.full))
+        .arg(id)
+        .query_async(conn)
+        .await?;
+    if meta.is_empty() && raw.is_none() {
+        return Ok(None);
+    }
+    let mut job = dead_job(id, &meta);
+    job.payload = raw.map_or(Value::Null, |bytes| payload_value(&bytes));
+    Ok(Some(job))
+}

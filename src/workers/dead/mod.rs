@@ -19,13 +19,15 @@ use serde_json::{json, Value};
 use super::queue_names;
 use crate::settings::Settings;
 
+mod by_order;
 mod discard;
 mod list;
 mod retry;
 mod revive;
 
+pub use by_order::OrderJobKeys;
 pub use discard::{discard, discard_all};
-pub use list::{list, DeadJob, DeadJobs};
+pub use list::{list, one, DeadJob, DeadJobs};
 pub use retry::{retry, retry_all, RetryOutcome, RetryRequest, MAX_IDS};
 pub use revive::revive;
 
