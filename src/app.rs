@@ -114,6 +114,8 @@ impl Hooks for App {
         tasks.register(tasks::queues_dead::QueuesDead);
         tasks.register(tasks::queues_retry::QueuesRetry);
         tasks.register(tasks::queues_discard::QueuesDiscard);
+        tasks.register(tasks::queues_pause::QueuesPause);
+        tasks.register(tasks::queues_pause::QueuesResume);
         tasks.register(tasks::orders_recover::OrdersRecover);
         tasks.register(tasks::kpi::KpiRebuild);
         tasks.register(tasks::kpi::KpiVerify);

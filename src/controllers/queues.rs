@@ -17,11 +17,11 @@ use super::{
 use crate::{
     views::{
         mask,
-        queues::{DiscardResponse, QueuesResponse, RetryResponse},
+        queues::{DiscardResponse, PauseResponse, QueuesResponse, RetryResponse},
     },
     workers::{
         dead::{self, DeadJobs, OperatedQueue, RetryRequest},
-        overview, QueueCounts, Services,
+        overview, pause, QueueCounts, Services,
     },
 };
 
@@ -147,6 +147,55 @@ pub async fn discard_dead(
     }))
 }
 
+/// `POST /api/queues/{queue}/pause`: the queue's workers, in every process,
+/// stop fetching within a quarter of a second; queued jobs wait.
+///
+/// # Errors
+/// 401 without a credential, 403 without the `ops` scope, 404 unknown queue,
+/// 400 for any query parameter, 500 when Redis fails.
+pub async fn pause_queue(
+    _caller: Authorized<Ops>,
+    State(ctx): State<AppContext>,
+    Path(queue): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<PauseResponse>, ApiError> {
+    set_paused(&ctx, &queue, query.as_deref(), true).await
+}
+
+/// `POST /api/queues/{queue}/resume`: the queue's workers fetch again.
+///
+/// # Errors
+/// As [`pause_queue`].
+pub async fn resume_queue(
+    _caller: Authorized<Ops>,
+    State(ctx): State<AppContext>,
+    Path(queue): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<PauseResponse>, ApiError> {
+    set_paused(&ctx, &queue, query.as_deref(), false).await
+}
+
+async fn set_paused(
+    ctx: &AppContext,
+    queue: &str,
+    query: Option<&str>,
+    paused: bool,
+) -> Result<Json<PauseResponse>, ApiError> {
+    params::query(query, &[])?;
+    let services = Services::web(ctx)?;
+    let queue = OperatedQueue::resolve(&services.settings, &params::clip(queue))?;
+    let mut conn = services.redis.clone();
+    let changed = pause::set_paused(&mut conn, &queue.full, paused)
+        .await
+        .map_err(dead::DeadJobError::from)?;
+    tracing::info!(queue = queue.short, paused, changed, "queue pause set");
+    Ok(Json(PauseResponse {
+        queue: queue.short,
+        paused,
+        changed,
+    }))
+}
+
 pub fn routes() -> Routes {
     Routes::new()
         .prefix("api/queues")
@@ -154,4 +203,6 @@ pub fn routes() -> Routes {
         .add("/{queue}/dead", get(dead_jobs))
         .add("/{queue}/dead/retry", post(retry_dead))
         .add("/{queue}/dead/discard", post(discard_dead))
+        .add("/{queue}/pause", post(pause_queue))
+        .add("/{queue}/resume", post(resume_queue))
 }

@@ -23,3 +23,12 @@ pub struct DiscardResponse {
     pub queue: &'static str,
     pub discarded: u64,
 }
+
+/// `POST /api/queues/{queue}/pause` and `/resume`: the queue's state afterwards.
+#[derive(Debug, Serialize)]
+pub struct PauseResponse {
+    pub queue: &'static str,
+    pub paused: bool,
+    /// False when the queue already was in that state.
+    pub changed: bool,
+}

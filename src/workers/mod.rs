@@ -13,6 +13,7 @@ mod lease;
 pub mod notify;
 pub mod order_workflow;
 pub mod overview;
+pub mod pause;
 mod process;
 mod queue;
 pub mod refund;

@@ -17,7 +17,12 @@ use apalis::{
 use loco_rs::{app::AppContext, Error, Result};
 use tokio::{sync::watch, task::JoinHandle};
 
-use super::{heartbeat, job::handle, queue, scripts, watchdog, Job, Lease, Services};
+use super::{
+    heartbeat,
+    job::handle,
+    pause::{self, Pausable, PauseSwitch},
+    queue, scripts, watchdog, Job, Lease, Services,
+};
 
 /// How long shutdown waits for in-flight jobs before giving up on them
 /// (they come back through the heartbeat of another worker).
@@ -45,6 +50,8 @@ pub struct WorkerSet {
     monitor: Monitor,
     /// Each queue's full name and how long its finished jobs are kept (seconds).
     queues: Vec<(String, u64)>,
+    /// Each queue's full name and the pause flag its worker obeys.
+    switches: Vec<(String, PauseSwitch)>,
     instance: String,
 }
 
@@ -61,6 +68,7 @@ impl WorkerSet {
             services: Services::of(ctx)?,
             monitor: Monitor::new(),
             queues: Vec::new(),
+            switches: Vec::new(),
             // Live worker names must be unique in Redis: two processes on one
             // machine differ by pid, two sets in one process by `n`.
             instance: format!("{host}-{}-{n}", std::process::id()),
@@ -101,11 +109,15 @@ impl WorkerSet {
         // out of it, and an AppContext clone copies the whole configuration.
         let ctx = Arc::new(self.ctx.clone());
         let instance = self.instance.clone();
+        let switch = PauseSwitch::default();
+        self.switches.push((name.clone(), switch.clone()));
         self.monitor = self.monitor.register(move |restarts| {
             // A restarted worker takes a new name: apalis refuses a name still
             // within its heartbeat threshold.
             WorkerBuilder::new(format!("{instance}-{}-r{restarts}", J::QUEUE))
-                .backend(storage.clone().poll_with_interval(poll))
+                .backend(
+                    Pausable::new(storage.clone(), switch.clone(), poll).poll_with_interval(poll),
+                )
                 .data(Arc::clone(&ctx))
                 .data(queue_settings)
                 .catch_panic()
@@ -130,10 +142,15 @@ impl WorkerSet {
                 .await
                 .map_err(|e| Error::string(&format!("queue {name}: {e}")))?;
         }
+        // A paused queue fetches nothing, not even before the first check.
+        refresh_pauses(&mut redis, &self.switches)
+            .await
+            .map_err(|e| Error::string(&format!("reading paused queues: {e}")))?;
         let names: Vec<String> = self.queues.iter().map(|(name, _)| name.clone()).collect();
         let housekeeping = tokio::spawn(housekeeping(
             self.services.clone(),
             self.queues,
+            self.switches.clone(),
             self.instance.clone(),
             stop_rx.clone(),
         ));
@@ -159,6 +176,7 @@ impl WorkerSet {
             stop: stop_tx,
             tasks: Mutex::new(vec![run, housekeeping]),
             queues: names,
+            switches: self.switches,
         })
     }
 }
@@ -168,6 +186,7 @@ pub struct WorkerProcess {
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     queues: Vec<String>,
+    switches: Vec<(String, PauseSwitch)>,
 }
 
 impl WorkerProcess {
@@ -199,6 +218,16 @@ impl WorkerProcess {
         &self.queues
     }
 
+    /// Fetches the worker of the queue named `name` (prefix included) skipped
+    /// because the queue was paused; `None` when this process does not work it.
+    #[must_use]
+    pub fn skipped_fetches(&self, name: &str) -> Option<u64> {
+        self.switches
+            .iter()
+            .find(|(queue, _)| queue == name)
+            .map(|(_, switch)| switch.skipped_fetches())
+    }
+
     /// Stops fetching, lets in-flight jobs finish (up to the drain timeout), then returns.
     pub async fn stop(&self) {
         let _ = self.stop.send(true);
@@ -224,6 +253,7 @@ impl WorkerProcess {
 async fn housekeeping(
     services: Services,
     queues: Vec<(String, u64)>,
+    switches: Vec<(String, PauseSwitch)>,
     instance: String,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -231,6 +261,7 @@ async fn housekeeping(
     let mut promote = tokio::time::interval(PROMOTE_EVERY);
     let mut reap = tokio::time::interval(REAP_EVERY);
     let mut watch = tokio::time::interval(WATCH_EVERY);
+    let mut pauses = tokio::time::interval(pause::CHECK_EVERY);
     let names: Vec<String> = queues.iter().map(|(name, _)| name.clone()).collect();
     let apalis = &services.settings.apalis;
     let mut beat = tokio::time::interval(Duration::from_secs(apalis.heartbeat_secs.max(1)));
@@ -264,6 +295,11 @@ async fn housekeeping(
                     Err(e) => tracing::warn!(error = %e, "checking the workers' heartbeats failed"),
                 }
             }
+            _ = pauses.tick() => {
+                if let Err(e) = refresh_pauses(&mut redis, &switches).await {
+                    tracing::warn!(error = %e, "reading paused queues failed; workers keep their last state");
+                }
+            }
             _ = promote.tick() => {
                 for (name, _) in &queues {
                     if let Err(e) = scripts::promote_due(&mut redis, name).await {
@@ -284,6 +320,22 @@ async fn housekeeping(
             }
         }
     }
+}
+
+/// Reads the pause flag of every queue of `switches` and hands it to its worker.
+async fn refresh_pauses(
+    redis: &mut redis::aio::ConnectionManager,
+    switches: &[(String, PauseSwitch)],
+) -> redis::RedisResult<()> {
+    let names: Vec<String> = switches.iter().map(|(name, _)| name.clone()).collect();
+    let paused = pause::read_paused(redis, &names).await?;
+    for ((name, switch), paused) in switches.iter().zip(paused) {
+        if switch.is_paused() != paused {
+            tracing::info!(queue = %name, paused, "queue pause flag changed");
+        }
+        switch.set(paused);
+    }
+    Ok(())
 }
 
 /// Applies committed KPI events to Redis (the outbox drain) several times a second.

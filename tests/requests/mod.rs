@@ -10,6 +10,7 @@ mod ops;
 mod order_ids;
 mod orders;
 mod prometheus;
+mod queue_pause;
 mod queues;
 mod redis_outage;
 mod refund_batches;
