@@ -3,6 +3,7 @@ pub mod body;
 pub mod console;
 pub mod dashboard;
 pub mod error;
+pub mod http_metrics;
 pub mod imports;
 pub mod json_errors;
 pub mod metrics;

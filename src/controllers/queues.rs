@@ -17,11 +17,13 @@ use super::{
 use crate::{
     views::{
         mask,
-        queues::{DiscardResponse, PauseResponse, QueuesResponse, RetryResponse},
+        queues::{
+            DiscardResponse, PauseResponse, QueueStatsResponse, QueuesResponse, RetryResponse,
+        },
     },
     workers::{
         dead::{self, DeadJobs, OperatedQueue, RetryRequest},
-        overview, pause, QueueCounts, Services,
+        overview, pause, stats_report, QueueCounts, Services,
     },
 };
 
@@ -41,6 +43,24 @@ pub async fn list(
     params::query(query.as_deref(), &[])?;
     Ok(Json(QueuesResponse {
         queues: counts_of(&Services::web(&ctx)?).await?,
+    }))
+}
+
+/// `GET /api/queues/stats`: per queue, jobs done and failed per minute over the
+/// last hour, runtime and wait p50/p95, and the age of the oldest pending job.
+/// Summed over every worker process, from Redis (see `workers/stats.rs`).
+///
+/// # Errors
+/// 400 for any query parameter, 500 when Redis cannot be read.
+pub async fn stats(
+    _caller: Authorized<Read>,
+    State(ctx): State<AppContext>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<QueueStatsResponse>, ApiError> {
+    params::query(query.as_deref(), &[])?;
+    Ok(Json(QueueStatsResponse {
+        minutes: stats_report::MINUTES,
+        queues: stats_report::last_hour(&Services::web(&ctx)?).await?,
     }))
 }
 
@@ -200,6 +220,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .prefix("api/queues")
         .add("/", get(list))
+        .add("/stats", get(stats))
         .add("/{queue}/dead", get(dead_jobs))
         .add("/{queue}/dead/retry", post(retry_dead))
         .add("/{queue}/dead/discard", post(discard_dead))

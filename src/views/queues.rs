@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use crate::workers::QueueCounts;
+use crate::workers::{stats_report::QueueStats, QueueCounts};
 
 /// `GET /api/queues`: the depth of every queue, for people and probes.
 #[derive(Debug, Serialize)]
@@ -31,4 +31,11 @@ pub struct PauseResponse {
     pub paused: bool,
     /// False when the queue already was in that state.
     pub changed: bool,
+}
+
+/// `GET /api/queues/stats`: each queue's last `minutes` minutes of work.
+#[derive(Debug, Serialize)]
+pub struct QueueStatsResponse {
+    pub minutes: u64,
+    pub queues: Vec<QueueStats>,
 }

@@ -19,6 +19,8 @@ mod queue;
 pub mod refund;
 mod scripts;
 mod services;
+pub mod stats;
+pub mod stats_report;
 pub mod watchdog;
 
 pub use job::{Job, JobAttempt, JobError, JobResult};

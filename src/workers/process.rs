@@ -21,7 +21,9 @@ use super::{
     heartbeat,
     job::handle,
     pause::{self, Pausable, PauseSwitch},
-    queue, scripts, watchdog, Job, Lease, Services,
+    queue, scripts,
+    stats::{self, JobStats},
+    watchdog, Job, Lease, Services,
 };
 
 /// How long shutdown waits for in-flight jobs before giving up on them
@@ -52,6 +54,8 @@ pub struct WorkerSet {
     queues: Vec<(String, u64)>,
     /// Each queue's full name and the pause flag its worker obeys.
     switches: Vec<(String, PauseSwitch)>,
+    /// Tallies of this process's jobs, flushed to Redis by the housekeeping.
+    stats: JobStats,
     instance: String,
 }
 
@@ -69,6 +73,7 @@ impl WorkerSet {
             monitor: Monitor::new(),
             queues: Vec::new(),
             switches: Vec::new(),
+            stats: JobStats::default(),
             // Live worker names must be unique in Redis: two processes on one
             // machine differ by pid, two sets in one process by `n`.
             instance: format!("{host}-{}-{n}", std::process::id()),
@@ -110,6 +115,7 @@ impl WorkerSet {
         let ctx = Arc::new(self.ctx.clone());
         let instance = self.instance.clone();
         let switch = PauseSwitch::default();
+        let job_stats = self.stats.clone();
         self.switches.push((name.clone(), switch.clone()));
         self.monitor = self.monitor.register(move |restarts| {
             // A restarted worker takes a new name: apalis refuses a name still
@@ -120,6 +126,7 @@ impl WorkerSet {
                 )
                 .data(Arc::clone(&ctx))
                 .data(queue_settings)
+                .data(job_stats.clone())
                 .catch_panic()
                 .concurrency(queue_settings.concurrency)
                 .retry(RetryPolicy::retries(queue_settings.retries).with_backoff(backoff.clone()))
@@ -151,6 +158,7 @@ impl WorkerSet {
             self.services.clone(),
             self.queues,
             self.switches.clone(),
+            self.stats.clone(),
             self.instance.clone(),
             stop_rx.clone(),
         ));
@@ -162,6 +170,9 @@ impl WorkerSet {
             })
             .shutdown_timeout(DRAIN_TIMEOUT);
         let mut signal = stop_rx;
+        let last_stats = self.stats;
+        let mut stats_redis = self.services.redis.clone();
+        let prefix = self.services.settings.redis.prefix.clone();
         let run = tokio::spawn(async move {
             let stopped = async move {
                 stop_requested(&mut signal).await;
@@ -169,6 +180,10 @@ impl WorkerSet {
             };
             if let Err(e) = monitor.run_with_signal(stopped).await {
                 tracing::error!(error = %e, "worker monitor failed");
+            }
+            // After the drain: the jobs that finished during it are counted too.
+            if let Err(e) = last_stats.flush(&mut stats_redis, &prefix).await {
+                tracing::warn!(error = %e, "writing the last job statistics failed");
             }
         });
         tracing::info!(instance = %self.instance, queues = ?names, "workers started");
@@ -254,6 +269,7 @@ async fn housekeeping(
     services: Services,
     queues: Vec<(String, u64)>,
     switches: Vec<(String, PauseSwitch)>,
+    job_stats: JobStats,
     instance: String,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -262,6 +278,8 @@ async fn housekeeping(
     let mut reap = tokio::time::interval(REAP_EVERY);
     let mut watch = tokio::time::interval(WATCH_EVERY);
     let mut pauses = tokio::time::interval(pause::CHECK_EVERY);
+    let mut flush = tokio::time::interval(stats::FLUSH_EVERY);
+    let prefix = services.settings.redis.prefix.clone();
     let names: Vec<String> = queues.iter().map(|(name, _)| name.clone()).collect();
     let apalis = &services.settings.apalis;
     let mut beat = tokio::time::interval(Duration::from_secs(apalis.heartbeat_secs.max(1)));
@@ -293,6 +311,11 @@ async fn housekeeping(
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "checking the workers' heartbeats failed"),
+                }
+            }
+            _ = flush.tick() => {
+                if let Err(e) = job_stats.flush(&mut redis, &prefix).await {
+                    tracing::warn!(error = %e, "writing job statistics failed; kept for the next flush");
                 }
             }
             _ = pauses.tick() => {

@@ -5,6 +5,7 @@ mod dashboard;
 mod dead_jobs;
 mod error_shape;
 mod imports;
+mod job_stats;
 mod metrics;
 mod ops;
 mod order_ids;
