@@ -83,7 +83,17 @@ ensure_browser() {
   apt_install chromium chromium-driver
 }
 
+# The test suite checks `/metrics` with Prometheus's own linter.
+ensure_promtool() {
+  command -v promtool >/dev/null && return
+  log "installing prometheus (for promtool)"
+  apt_install --no-install-recommends prometheus
+}
+
 ensure_ca_certificates
 ensure_redis
-if $want_postgres; then ensure_postgres; fi
+if $want_postgres; then
+  ensure_postgres
+  ensure_promtool
+fi
 if $want_browser; then ensure_browser; fi

@@ -78,12 +78,15 @@ impl Hooks for App {
         Ok(initializers::all())
     }
 
-    /// Loco's stack without its HTML fallback page, and [`controllers::json_errors`]
-    /// outermost, so that every error leaves in the one JSON shape.
+    /// Loco's stack without its HTML fallback page, [`controllers::json_errors`]
+    /// so that every error leaves in the one JSON shape, and outermost the
+    /// request counts of `/metrics` ([`controllers::http_metrics`]).
     fn middlewares(ctx: &AppContext) -> Vec<Box<dyn MiddlewareLayer>> {
         let mut stack = loco_rs::controller::middleware::default_middleware_stack(ctx);
         stack.delete("fallback");
         stack.push(Box::new(controllers::json_errors::JsonErrors));
+        // Outside the JSON reshaping: counts the status the client gets.
+        stack.push(Box::new(controllers::http_metrics::CountRequests::new(ctx)));
         stack
     }
 
@@ -120,6 +123,8 @@ impl Hooks for App {
         tasks.register(tasks::queues_dead::QueuesDead);
         tasks.register(tasks::queues_retry::QueuesRetry);
         tasks.register(tasks::queues_discard::QueuesDiscard);
+        tasks.register(tasks::queues_pause::QueuesPause);
+        tasks.register(tasks::queues_pause::QueuesResume);
         tasks.register(tasks::orders_recover::OrdersRecover);
         tasks.register(tasks::kpi::KpiRebuild);
         tasks.register(tasks::kpi::KpiVerify);

@@ -4,6 +4,7 @@ pub mod console;
 pub mod console_pages;
 pub mod dashboard;
 pub mod error;
+pub mod http_metrics;
 pub mod imports;
 pub mod json_errors;
 pub mod metrics;

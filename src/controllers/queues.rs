@@ -17,11 +17,13 @@ use super::{
 use crate::{
     views::{
         mask,
-        queues::{DiscardResponse, QueuesResponse, RetryResponse},
+        queues::{
+            DiscardResponse, PauseResponse, QueueStatsResponse, QueuesResponse, RetryResponse,
+        },
     },
     workers::{
         dead::{self, DeadJobs, OperatedQueue, RetryRequest},
-        overview, QueueCounts, Services,
+        overview, pause, stats_report, QueueCounts, Services,
     },
 };
 
@@ -41,6 +43,24 @@ pub async fn list(
     params::query(query.as_deref(), &[])?;
     Ok(Json(QueuesResponse {
         queues: counts_of(&Services::web(&ctx)?).await?,
+    }))
+}
+
+/// `GET /api/queues/stats`: per queue, jobs done and failed per minute over the
+/// last hour, runtime and wait p50/p95, and the age of the oldest pending job.
+/// Summed over every worker process, from Redis (see `workers/stats.rs`).
+///
+/// # Errors
+/// 400 for any query parameter, 500 when Redis cannot be read.
+pub async fn stats(
+    _caller: Authorized<Read>,
+    State(ctx): State<AppContext>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<QueueStatsResponse>, ApiError> {
+    params::query(query.as_deref(), &[])?;
+    Ok(Json(QueueStatsResponse {
+        minutes: stats_report::MINUTES,
+        queues: stats_report::last_hour(&Services::web(&ctx)?).await?,
     }))
 }
 
@@ -147,11 +167,63 @@ pub async fn discard_dead(
     }))
 }
 
+/// `POST /api/queues/{queue}/pause`: the queue's workers, in every process,
+/// stop fetching within a quarter of a second; queued jobs wait.
+///
+/// # Errors
+/// 401 without a credential, 403 without the `ops` scope, 404 unknown queue,
+/// 400 for any query parameter, 500 when Redis fails.
+pub async fn pause_queue(
+    _caller: Authorized<Ops>,
+    State(ctx): State<AppContext>,
+    Path(queue): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<PauseResponse>, ApiError> {
+    set_paused(&ctx, &queue, query.as_deref(), true).await
+}
+
+/// `POST /api/queues/{queue}/resume`: the queue's workers fetch again.
+///
+/// # Errors
+/// As [`pause_queue`].
+pub async fn resume_queue(
+    _caller: Authorized<Ops>,
+    State(ctx): State<AppContext>,
+    Path(queue): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<PauseResponse>, ApiError> {
+    set_paused(&ctx, &queue, query.as_deref(), false).await
+}
+
+async fn set_paused(
+    ctx: &AppContext,
+    queue: &str,
+    query: Option<&str>,
+    paused: bool,
+) -> Result<Json<PauseResponse>, ApiError> {
+    params::query(query, &[])?;
+    let services = Services::web(ctx)?;
+    let queue = OperatedQueue::resolve(&services.settings, &params::clip(queue))?;
+    let mut conn = services.redis.clone();
+    let changed = pause::set_paused(&mut conn, &queue.full, paused)
+        .await
+        .map_err(dead::DeadJobError::from)?;
+    tracing::info!(queue = queue.short, paused, changed, "queue pause set");
+    Ok(Json(PauseResponse {
+        queue: queue.short,
+        paused,
+        changed,
+    }))
+}
+
 pub fn routes() -> Routes {
     Routes::new()
         .prefix("api/queues")
         .add("/", get(list))
+        .add("/stats", get(stats))
         .add("/{queue}/dead", get(dead_jobs))
         .add("/{queue}/dead/retry", post(retry_dead))
         .add("/{queue}/dead/discard", post(discard_dead))
+        .add("/{queue}/pause", post(pause_queue))
+        .add("/{queue}/resume", post(resume_queue))
 }

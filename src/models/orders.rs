@@ -1,7 +1,7 @@
 pub use super::_entities::orders::{ActiveModel, Entity, Model};
 use std::collections::HashMap;
 
-use sea_orm::{entity::prelude::*, QueryOrder};
+use sea_orm::{entity::prelude::*, QueryOrder, QuerySelect};
 
 use super::_entities::{
     order_items, order_notifications, orders::Column, payments, products, refunds,
@@ -99,6 +99,23 @@ impl Model {
 /// id 5, two different orders. External ids are unique, so a reference means
 /// one order or none.
 impl Entity {
+    /// Every status with its number of orders, in one `GROUP BY`. `status` has
+    /// no index (migration 5), so this scans the table: callers cache it.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn count_by_status<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, i64)>, DbErr> {
+        Self::find()
+            .select_only()
+            .column(Column::Status)
+            .column_as(Column::Id.count(), "n")
+            .group_by(Column::Status)
+            .order_by_asc(Column::Status)
+            .into_tuple()
+            .all(db)
+            .await
+    }
+
     /// The order whose external id is exactly `external_id`.
     ///
     /// # Errors

@@ -10,5 +10,6 @@ pub mod products_import;
 pub mod progress;
 pub mod queues_dead;
 pub mod queues_discard;
+pub mod queues_pause;
 pub mod queues_retry;
 pub mod queues_status;

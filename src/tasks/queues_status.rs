@@ -67,6 +67,13 @@ impl Task for QueuesStatus {
                 c.live_workers
             );
         }
+        for c in counts.iter().filter(|c| c.paused) {
+            println!(
+                "! {}: paused, its workers fetch nothing ({} job(s) wait); resume: cargo loco task queues_resume queue=NAME",
+                c.queue,
+                c.pending + c.scheduled
+            );
+        }
         for c in counts.iter().filter(|c| c.unattended()) {
             println!(
                 "! {}: {} job(s) wait and no worker is alive; start one: cargo loco start --worker",

@@ -7,5 +7,6 @@ pub mod mask;
 pub mod metrics;
 pub mod orders;
 pub mod prometheus;
+pub mod prometheus_flow;
 pub mod queues;
 pub mod refunds;

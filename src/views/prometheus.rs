@@ -43,6 +43,29 @@ impl Exposition {
         self
     }
 
+    /// One histogram's `_bucket` (cumulative, `+Inf` last), `_sum` and `_count`
+    /// samples; `buckets` holds one count per bound in `les` plus the overflow.
+    pub fn histogram(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        les: &[String],
+        buckets: &[u64],
+        sum: &str,
+    ) -> &mut Self {
+        let bucket = format!("{name}_bucket");
+        let mut cumulative = 0;
+        for (i, n) in buckets.iter().enumerate() {
+            cumulative += n;
+            let le = les.get(i).map_or("+Inf", String::as_str);
+            let mut with_le = labels.to_vec();
+            with_le.push(("le", le));
+            self.sample(&bucket, &with_le, cumulative);
+        }
+        self.sample(&format!("{name}_sum"), labels, sum);
+        self.sample(&format!("{name}_count"), labels, cumulative)
+    }
+
     #[must_use]
     pub fn finish(self) -> String {
         self.text
@@ -52,9 +75,9 @@ impl Exposition {
 /// Reads one per-queue gauge.
 type PerQueue = fn(&QueueOverview) -> u64;
 
-/// The `GET /metrics` page for the binary `version`.
+/// The queue part of the `GET /metrics` page for the binary `version`.
 #[must_use]
-pub fn render(version: &str, status: &OpsStatus) -> String {
+pub fn render(version: &str, status: &OpsStatus) -> Exposition {
     let mut page = Exposition::default();
     page.family(
         "orders_flow_build_info",
@@ -145,7 +168,7 @@ pub fn render(version: &str, status: &OpsStatus) -> String {
             millis_as_seconds(latency),
         );
     }
-    page.finish()
+    page
 }
 
 /// Backslash, double quote and line feed are the three characters to escape.

@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use crate::workers::QueueCounts;
+use crate::workers::{stats_report::QueueStats, QueueCounts};
 
 /// `GET /api/queues`: the depth of every queue, for people and probes.
 #[derive(Debug, Serialize)]
@@ -22,4 +22,20 @@ pub struct RetryResponse {
 pub struct DiscardResponse {
     pub queue: &'static str,
     pub discarded: u64,
+}
+
+/// `POST /api/queues/{queue}/pause` and `/resume`: the queue's state afterwards.
+#[derive(Debug, Serialize)]
+pub struct PauseResponse {
+    pub queue: &'static str,
+    pub paused: bool,
+    /// False when the queue already was in that state.
+    pub changed: bool,
+}
+
+/// `GET /api/queues/stats`: each queue's last `minutes` minutes of work.
+#[derive(Debug, Serialize)]
+pub struct QueueStatsResponse {
+    pub minutes: u64,
+    pub queues: Vec<QueueStats>,
 }

@@ -1,11 +1,13 @@
 //! What a queue runs: a small serde payload with an async `run`.
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
+use apalis::prelude::{AbortError, Attempt, BoxDynError, Data, TaskId};
 use async_trait::async_trait;
 use loco_rs::app::AppContext;
 use serde::{de::DeserializeOwned, Serialize};
 
+use super::stats::{JobStats, Outcome};
 use crate::settings::{QueueSettings, Settings};
 
 /// How a job run ended badly.
@@ -78,14 +80,26 @@ pub(super) async fn handle<J: Job>(
     job: J,
     ctx: Data<Arc<AppContext>>,
     settings: Data<QueueSettings>,
+    stats: Data<JobStats>,
     attempt: Attempt,
+    id: Option<TaskId>,
 ) -> Result<(), BoxDynError> {
     let _running = super::worker_info::InFlight::enter();
     let attempt = JobAttempt::new(attempt.current(), settings.retries);
+    // A retry's wait would be its backoff: only first runs tell how long jobs queue.
+    let wait = (attempt.number() == 1)
+        .then(|| id.as_ref().and_then(queued_for))
+        .flatten();
+    let started = Instant::now();
     let outcome = tokio::time::timeout(settings.timeout(), job.run_attempt(&ctx, attempt)).await;
+    let record = |outcome| stats.record(J::QUEUE, outcome, started.elapsed(), wait);
     let error: BoxDynError = match outcome {
-        Ok(Ok(())) => return Ok(()),
+        Ok(Ok(())) => {
+            record(Outcome::Done);
+            return Ok(());
+        }
         Ok(Err(JobError::Permanent(e))) => {
+            record(Outcome::Dead);
             tracing::error!(queue = J::QUEUE, error = %e, "job failed permanently");
             return Err(AbortError::new(JobFailure(e)).into());
         }
@@ -101,10 +115,21 @@ pub(super) async fn handle<J: Job>(
         "job attempt failed"
     );
     if last {
+        record(Outcome::Dead);
         Err(AbortError::new(error).into())
     } else {
+        record(Outcome::Retried);
         Err(error)
     }
+}
+
+/// How long ago the job was first queued: our task ids are UUIDv7, whose first
+/// 48 bits are the push time in unix milliseconds (see `JobQueue::push_encoded`).
+fn queued_for(id: &TaskId) -> Option<Duration> {
+    let uuid = uuid::Uuid::parse_str(&id.to_string()).ok()?;
+    let (secs, nanos) = uuid.get_timestamp()?.to_unix();
+    let pushed = UNIX_EPOCH + Duration::new(secs, nanos);
+    Some(SystemTime::now().duration_since(pushed).unwrap_or_default())
 }
 
 /// An `anyhow::Error` as a std error, which apalis needs.

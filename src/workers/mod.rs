@@ -14,11 +14,14 @@ mod lease;
 pub mod notify;
 pub mod order_workflow;
 pub mod overview;
+pub mod pause;
 mod process;
 mod queue;
 pub mod refund;
 mod scripts;
 mod services;
+pub mod stats;
+pub mod stats_report;
 pub mod watchdog;
 pub mod worker_info;
 

@@ -20,7 +20,10 @@ use tokio::{sync::watch, task::JoinHandle};
 use super::{
     heartbeat,
     job::handle,
-    queue, scripts, watchdog,
+    pause::{self, Pausable, PauseSwitch},
+    queue, scripts,
+    stats::{self, JobStats},
+    watchdog,
     worker_info::{self, QueueSlot, WorkerInfo},
     Job, Lease, Services,
 };
@@ -51,6 +54,10 @@ pub struct WorkerSet {
     monitor: Monitor,
     /// Each queue's full name and how long its finished jobs are kept (seconds).
     queues: Vec<(String, u64)>,
+    /// Each queue's full name and the pause flag its worker obeys.
+    switches: Vec<(String, PauseSwitch)>,
+    /// Tallies of this process's jobs, flushed to Redis by the housekeeping.
+    stats: JobStats,
     instance: String,
     /// What the console's workers page shows of this process.
     info: WorkerInfo,
@@ -71,6 +78,8 @@ impl WorkerSet {
             services: Services::of(ctx)?,
             monitor: Monitor::new(),
             queues: Vec::new(),
+            switches: Vec::new(),
+            stats: JobStats::default(),
             // Live worker names must be unique in Redis: two processes on one
             // machine differ by pid, two sets in one process by `n`.
             instance,
@@ -111,13 +120,19 @@ impl WorkerSet {
         // out of it, and an AppContext clone copies the whole configuration.
         let ctx = Arc::new(self.ctx.clone());
         let instance = self.instance.clone();
+        let switch = PauseSwitch::default();
+        let job_stats = self.stats.clone();
+        self.switches.push((name.clone(), switch.clone()));
         self.monitor = self.monitor.register(move |restarts| {
             // A restarted worker takes a new name: apalis refuses a name still
             // within its heartbeat threshold.
             WorkerBuilder::new(format!("{instance}-{}-r{restarts}", J::QUEUE))
-                .backend(storage.clone().poll_with_interval(poll))
+                .backend(
+                    Pausable::new(storage.clone(), switch.clone(), poll).poll_with_interval(poll),
+                )
                 .data(Arc::clone(&ctx))
                 .data(queue_settings)
+                .data(job_stats.clone())
                 .catch_panic()
                 .concurrency(queue_settings.concurrency)
                 .retry(RetryPolicy::retries(queue_settings.retries).with_backoff(backoff.clone()))
@@ -144,10 +159,16 @@ impl WorkerSet {
                 .await
                 .map_err(|e| Error::string(&format!("queue {name}: {e}")))?;
         }
+        // A paused queue fetches nothing, not even before the first check.
+        refresh_pauses(&mut redis, &self.switches)
+            .await
+            .map_err(|e| Error::string(&format!("reading paused queues: {e}")))?;
         let names: Vec<String> = self.queues.iter().map(|(name, _)| name.clone()).collect();
         let housekeeping = tokio::spawn(housekeeping(
             self.services.clone(),
             self.queues,
+            self.switches.clone(),
+            self.stats.clone(),
             self.instance.clone(),
             self.info,
             stop_rx.clone(),
@@ -160,6 +181,9 @@ impl WorkerSet {
             })
             .shutdown_timeout(DRAIN_TIMEOUT);
         let mut signal = stop_rx;
+        let last_stats = self.stats;
+        let mut stats_redis = self.services.redis.clone();
+        let prefix = self.services.settings.redis.prefix.clone();
         let run = tokio::spawn(async move {
             let stopped = async move {
                 stop_requested(&mut signal).await;
@@ -168,12 +192,17 @@ impl WorkerSet {
             if let Err(e) = monitor.run_with_signal(stopped).await {
                 tracing::error!(error = %e, "worker monitor failed");
             }
+            // After the drain: the jobs that finished during it are counted too.
+            if let Err(e) = last_stats.flush(&mut stats_redis, &prefix).await {
+                tracing::warn!(error = %e, "writing the last job statistics failed");
+            }
         });
         tracing::info!(instance = %self.instance, queues = ?names, "workers started");
         Ok(WorkerProcess {
             stop: stop_tx,
             tasks: Mutex::new(vec![run, housekeeping]),
             queues: names,
+            switches: self.switches,
         })
     }
 }
@@ -183,6 +212,7 @@ pub struct WorkerProcess {
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     queues: Vec<String>,
+    switches: Vec<(String, PauseSwitch)>,
 }
 
 impl WorkerProcess {
@@ -215,6 +245,16 @@ impl WorkerProcess {
         &self.queues
     }
 
+    /// Fetches the worker of the queue named `name` (prefix included) skipped
+    /// because the queue was paused; `None` when this process does not work it.
+    #[must_use]
+    pub fn skipped_fetches(&self, name: &str) -> Option<u64> {
+        self.switches
+            .iter()
+            .find(|(queue, _)| queue == name)
+            .map(|(_, switch)| switch.skipped_fetches())
+    }
+
     /// Stops fetching, lets in-flight jobs finish (up to the drain timeout), then returns.
     pub async fn stop(&self) {
         let _ = self.stop.send(true);
@@ -240,6 +280,8 @@ impl WorkerProcess {
 async fn housekeeping(
     services: Services,
     queues: Vec<(String, u64)>,
+    switches: Vec<(String, PauseSwitch)>,
+    job_stats: JobStats,
     instance: String,
     mut info: WorkerInfo,
     mut stop: watch::Receiver<bool>,
@@ -248,6 +290,9 @@ async fn housekeeping(
     let mut promote = tokio::time::interval(PROMOTE_EVERY);
     let mut reap = tokio::time::interval(REAP_EVERY);
     let mut watch = tokio::time::interval(WATCH_EVERY);
+    let mut pauses = tokio::time::interval(pause::CHECK_EVERY);
+    let mut flush = tokio::time::interval(stats::FLUSH_EVERY);
+    let prefix = services.settings.redis.prefix.clone();
     let names: Vec<String> = queues.iter().map(|(name, _)| name.clone()).collect();
     let apalis = &services.settings.apalis;
     let mut beat = tokio::time::interval(Duration::from_secs(apalis.heartbeat_secs.max(1)));
@@ -290,6 +335,16 @@ async fn housekeeping(
                     Err(e) => tracing::warn!(error = %e, "checking the workers' heartbeats failed"),
                 }
             }
+            _ = flush.tick() => {
+                if let Err(e) = job_stats.flush(&mut redis, &prefix).await {
+                    tracing::warn!(error = %e, "writing job statistics failed; kept for the next flush");
+                }
+            }
+            _ = pauses.tick() => {
+                if let Err(e) = refresh_pauses(&mut redis, &switches).await {
+                    tracing::warn!(error = %e, "reading paused queues failed; workers keep their last state");
+                }
+            }
             _ = promote.tick() => {
                 for (name, _) in &queues {
                     if let Err(e) = scripts::promote_due(&mut redis, name).await {
@@ -310,6 +365,22 @@ async fn housekeeping(
             }
         }
     }
+}
+
+/// Reads the pause flag of every queue of `switches` and hands it to its worker.
+async fn refresh_pauses(
+    redis: &mut redis::aio::ConnectionManager,
+    switches: &[(String, PauseSwitch)],
+) -> redis::RedisResult<()> {
+    let names: Vec<String> = switches.iter().map(|(name, _)| name.clone()).collect();
+    let paused = pause::read_paused(redis, &names).await?;
+    for ((name, switch), paused) in switches.iter().zip(paused) {
+        if switch.is_paused() != paused {
+            tracing::info!(queue = %name, paused, "queue pause flag changed");
+        }
+        switch.set(paused);
+    }
+    Ok(())
 }
 
 /// Applies committed KPI events to Redis (the outbox drain) several times a second.

@@ -227,6 +227,8 @@ pub struct QueueCounts {
     /// missed_heartbeats` (see [`live_workers`]): 0 while jobs wait means
     /// nobody works the queue.
     pub live_workers: u64,
+    /// Paused by an operator: its workers fetch nothing (see `pause.rs`).
+    pub paused: bool,
     /// The newest heartbeat of any worker (unix seconds).
     #[serde(skip)]
     pub last_beat_at: Option<u64>,
@@ -247,24 +249,33 @@ impl QueueCounts {
     pub async fn read(redis: &ConnectionManager, name: &str, worker_ttl_secs: u64) -> Result<Self> {
         let mut conn = redis.clone();
         let redis_err = |e: redis::RedisError| Error::string(&format!("queue {name}: {e}"));
-        let (pending, scheduled, done, dead, workers): (u64, u64, u64, u64, Vec<(String, f64)>) =
-            redis::pipe()
-                .cmd("LLEN")
-                .arg(format!("{name}:active"))
-                .cmd("ZCARD")
-                .arg(format!("{name}:scheduled"))
-                .cmd("SCARD")
-                .arg(format!("{name}:done"))
-                .cmd("SCARD")
-                .arg(format!("{name}:dead"))
-                .cmd("ZRANGE")
-                .arg(format!("{name}:workers"))
-                .arg(0)
-                .arg(-1)
-                .arg("WITHSCORES")
-                .query_async(&mut conn)
-                .await
-                .map_err(redis_err)?;
+        #[allow(clippy::type_complexity)]
+        let (pending, scheduled, done, dead, workers, paused): (
+            u64,
+            u64,
+            u64,
+            u64,
+            Vec<(String, f64)>,
+            bool,
+        ) = redis::pipe()
+            .cmd("LLEN")
+            .arg(format!("{name}:active"))
+            .cmd("ZCARD")
+            .arg(format!("{name}:scheduled"))
+            .cmd("SCARD")
+            .arg(format!("{name}:done"))
+            .cmd("SCARD")
+            .arg(format!("{name}:dead"))
+            .cmd("ZRANGE")
+            .arg(format!("{name}:workers"))
+            .arg(0)
+            .arg(-1)
+            .arg("WITHSCORES")
+            .cmd("EXISTS")
+            .arg(super::pause::paused_key(name))
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_err)?;
         let mut running = 0;
         if !workers.is_empty() {
             let mut pipe = redis::pipe();
@@ -291,6 +302,7 @@ impl QueueCounts {
             dead,
             workers: workers.len() as u64,
             live_workers,
+            paused,
             last_beat_at: beats.iter().max().copied(),
         })
     }

@@ -1,5 +1,6 @@
 mod crash;
 mod dead_delivery;
+mod dead_delivery_orders;
 mod dead_jobs;
 mod import_chunk;
 mod kpi;
