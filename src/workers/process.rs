@@ -292,7 +292,6 @@ async fn housekeeping(
     let mut watch = tokio::time::interval(WATCH_EVERY);
     let mut pauses = tokio::time::interval(pause::CHECK_EVERY);
     let mut flush = tokio::time::interval(stats::FLUSH_EVERY);
-    let prefix = services.settings.redis.prefix.clone();
     let names: Vec<String> = queues.iter().map(|(name, _)| name.clone()).collect();
     let apalis = &services.settings.apalis;
     let mut beat = tokio::time::interval(Duration::from_secs(apalis.heartbeat_secs.max(1)));
@@ -336,7 +335,7 @@ async fn housekeeping(
                 }
             }
             _ = flush.tick() => {
-                if let Err(e) = job_stats.flush(&mut redis, &prefix).await {
+                if let Err(e) = job_stats.flush(&mut redis, prefix).await {
                     tracing::warn!(error = %e, "writing job statistics failed; kept for the next flush");
                 }
             }
