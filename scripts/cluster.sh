@@ -7,7 +7,7 @@
 #
 #   sudo bash scripts/cluster.sh [--orders N] [--rtt-ms MS] [--workers-per-host K]
 #                                [--lose worker|redis|redis-data|db] [--lose-after S] [--lose-for S]
-#                                [--debug] [--check] [--keep] [--results FILE]
+#                                [--redis-aof] [--debug] [--check] [--keep] [--results FILE]
 #
 # --rtt-ms (default 1): the round trip between any two hosts. With `tc netem`
 #   (kernel CONFIG_NET_SCH_NETEM) each host's link delays what it sends by half
@@ -22,6 +22,7 @@
 # --lose redis-data: Redis is flushed --lose-after seconds in, then killed and
 #   started again empty --lose-for seconds later: the processes must heal it.
 # --rtt-ms 0: no added latency (no relay), to compare with one host.
+# --redis-aof: Redis with AOF (appendfsync everysec), as production should run it.
 # --lose redis|db: the Redis or PostgreSQL host's link is down for --lose-for
 #   seconds (default 10) in the middle of the run; the run must still finish.
 # --check exits non-zero unless every check passed (CI runs a small one).
@@ -46,6 +47,7 @@ lose_for=10
 profile=release
 check=false
 keep=false
+redis_aof=false
 results=bench/cluster-results.csv
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -58,6 +60,7 @@ while [[ $# -gt 0 ]]; do
     --debug) profile=debug; shift ;;
     --check) check=true; shift ;;
     --keep) keep=true; shift ;;
+    --redis-aof) redis_aof=true; shift ;;
     --results) results="$2"; shift 2 ;;
     *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -174,7 +177,11 @@ ip netns exec "$(ns pg)" runuser -u postgres -- "$pg_bin/postgres" -D "$work/pg"
 pids+=($!)
 echo "==> Redis host ${addr[redis]}"
 start_redis() {
-  ip netns exec "$(ns redis)" redis-server --bind "${addr[redis]}" --port 6379 --save "" --appendonly no \
+  local persistence=(--appendonly no)
+  # AOF as the README advises for production: every write logged, fsync once a second.
+  $redis_aof && persistence=(--appendonly yes --appendfsync everysec --dir "$work/redis-data")
+  mkdir -p "$work/redis-data"
+  ip netns exec "$(ns redis)" redis-server --bind "${addr[redis]}" --port 6379 --save "" "${persistence[@]}" \
     --protected-mode no >>"$work/redis.log" 2>&1 &
   redis_pid=$!
 }
@@ -347,7 +354,7 @@ redis_per_order=$(per_order_of "$redis_calls0" "$redis_calls1")
 pg_per_order=$(per_order_of "$pg_xacts0" "$pg_xacts1")
 cat <<REPORT
 
-orders-flow cluster run ($tag: pg, redis, 2 worker hosts × $per_host, web; RTT ${rtt_ms} ms by $latency; loss: ${lose:-none})
+orders-flow cluster run ($tag: pg, redis$($redis_aof && echo " with AOF"), 2 worker hosts × $per_host, web; RTT ${rtt_ms} ms by $latency; loss: ${lose:-none})
   orders        ${total:-0}
   end to end    ${elapsed}s → $rate orders/s
   CPU seconds   ours $ours (import task $import_cpu), PostgreSQL $pg, Redis $redis; relays $relay

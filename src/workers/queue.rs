@@ -54,6 +54,34 @@ impl<J: Job> JobQueue<J> {
         Ok(ids.len() as u64)
     }
 
+    /// Queues `jobs` from a task of its own and waits for it at most `wait`:
+    /// for callers that answer a person over HTTP and have committed their
+    /// work already. A slow or absent Redis then costs the caller `wait`, not
+    /// the connection's 5 s timeouts; the push goes on in the background, and
+    /// what it fails to queue the recovery sweep (or the heal after a loss)
+    /// queues from the database. `Ok(None)`: still pushing when `wait` ended.
+    ///
+    /// # Errors
+    /// When the push failed within `wait`.
+    pub async fn push_bulk_within(self, jobs: Vec<J>, wait: Duration) -> Result<Option<u64>>
+    where
+        J: 'static,
+    {
+        let queue = self.name.clone();
+        let push = tokio::spawn(async move {
+            let pushed = self.push_bulk(&jobs).await;
+            if let Err(e) = &pushed {
+                tracing::warn!(queue = %self.name, jobs = jobs.len(), error = %e, "jobs not queued; the recovery sweep will");
+            }
+            pushed
+        });
+        match tokio::time::timeout(wait, push).await {
+            Ok(Ok(pushed)) => pushed.map(Some),
+            Ok(Err(join)) => Err(Error::string(&format!("pushing to {queue}: {join}"))),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// The payload [`Self::push_encoded`] takes for `job`.
     ///
     /// # Errors

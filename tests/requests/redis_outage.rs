@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum_test::{TestResponse, TestServer};
 use serde_json::{json, Value};
 
-use crate::support::{servers::PrivateRedis, TestApp};
+use crate::support::{refunds, seed, servers::PrivateRedis, TestApp};
 
 /// Every route that reads Redis, as an operator or a client calls it.
 const REDIS_ROUTES: [&str; 8] = [
@@ -194,4 +194,42 @@ async fn a_redis_that_hangs_gets_503_within_the_bound_too() {
     }
     redis.pause(true);
     assert_all_ok(&server, "once Redis answers again").await;
+}
+
+#[tokio::test]
+async fn a_refund_asked_for_while_redis_is_down_is_accepted_at_once_and_kept() {
+    let mut redis = PrivateRedis::start();
+    let app = app_on(&redis).await;
+    let paid = seed::paid_order(app.ctx(), "ORD-OUTAGE-1", 10_000).await;
+    let server = app.http_server();
+
+    redis.kill();
+    let started = Instant::now();
+    let response = refunds::post(
+        &server,
+        "ORD-OUTAGE-1",
+        Some("outage-key-1"),
+        r#"{"amount_cents": 2500, "reason": "damaged"}"#,
+    )
+    .await;
+    let took = started.elapsed();
+    eprintln!("refund request while Redis was down: {took:?}");
+    // Committed in the database: accepted, whatever Redis does; its job is
+    // queued by the push that goes on in the background or by the sweep.
+    assert_eq!(
+        response.status_code(),
+        StatusCode::ACCEPTED,
+        "{}",
+        response.text()
+    );
+    assert!(
+        took < Duration::from_secs(1),
+        "the refund request took {took:?} while Redis was down"
+    );
+    let rows = refunds::refunds_of(&app, paid.id).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].amount_cents, rows[0].status.as_str()),
+        (2_500, "pending")
+    );
 }

@@ -273,8 +273,13 @@ async fn run(
     if !jobs.is_empty() {
         // Committed already: if Redis fails now, the recovery sweep queues the
         // pending refunds again; the answers stay 202.
-        if let Err(e) = services.queue::<RefundJob>().push_bulk(&jobs).await {
-            tracing::warn!(refunds = jobs.len(), error = %e, "refund jobs not queued; the sweep will");
+        // Within a bound: the callers wait for this answer (see `PUSH_WAIT`).
+        let queued = services
+            .queue::<RefundJob>()
+            .push_bulk_within(jobs, super::request::PUSH_WAIT)
+            .await;
+        if let Err(e) = queued {
+            tracing::warn!(error = %e, "refund jobs not queued; the sweep will");
         }
     }
     answers

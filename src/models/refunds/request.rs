@@ -18,6 +18,13 @@ use crate::{
     workers::{refund::RefundJob, Services},
 };
 
+/// Longest a refund request waits for its job to be queued. The refund is
+/// committed by then, so a slow or absent Redis costs a caller this much, not
+/// the Redis connection's 5 s timeouts: the answer stays 202, the push goes on
+/// in the background, and the recovery sweep queues what it fails to (a refund
+/// job that lands twice is refused by the guarded transitions).
+pub const PUSH_WAIT: std::time::Duration = std::time::Duration::from_millis(400);
+
 /// The answer to a refund request: the first response to its key, given now
 /// or replayed (`replayed`), with its HTTP status and exact JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,9 +117,10 @@ async fn single(
             if let Some(refund_id) = recorded.refund_id {
                 // Committed already: if Redis fails now, the recovery sweep
                 // queues the pending refund again; the answer stays 202.
+                // Within a bound (`PUSH_WAIT`): the caller waits for this answer.
                 if let Err(e) = services
                     .queue::<RefundJob>()
-                    .push(&RefundJob { refund_id })
+                    .push_bulk_within(vec![RefundJob { refund_id }], PUSH_WAIT)
                     .await
                 {
                     tracing::warn!(refund_id, error = %e, "refund job not queued; the sweep will");
