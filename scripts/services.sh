@@ -2,16 +2,19 @@
 # Makes sure Redis (and, with --postgres, PostgreSQL) answer on 127.0.0.1,
 # installing them from Debian/Ubuntu packages and starting them when they don't.
 # With --browser, also installs headless Chromium and chromedriver (the console's
-# browser tests).
+# browser tests); with --promtool, Prometheus's `promtool` (the test suite checks
+# `/metrics` with it).
 # Safe to run again and again: services already running are left alone.
 set -euo pipefail
 
 want_postgres=false
 want_browser=false
+want_promtool=false
 for arg in "$@"; do
   case "$arg" in
     --postgres) want_postgres=true ;;
     --browser) want_browser=true ;;
+    --promtool) want_promtool=true ;;
     *) printf '[services] unknown option %s\n' "$arg" >&2; exit 2 ;;
   esac
 done
@@ -92,8 +95,6 @@ ensure_promtool() {
 
 ensure_ca_certificates
 ensure_redis
-if $want_postgres; then
-  ensure_postgres
-  ensure_promtool
-fi
+if $want_postgres; then ensure_postgres; fi
 if $want_browser; then ensure_browser; fi
+if $want_promtool; then ensure_promtool; fi

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/services.sh --postgres --browser
+bash scripts/services.sh --postgres --browser --promtool
 
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 PG_URL="${TEST_POSTGRES_URL:-postgres://postgres:postgres@127.0.0.1:5432/orders_flow_test}"
