@@ -22,9 +22,9 @@ pub struct Sparkline {
 #[must_use]
 pub fn draw(done: &[u64], failed: &[u64]) -> Sparkline {
     let top = done.iter().chain(failed).copied().max().unwrap_or(0).max(1);
-    let points = u64::try_from(done.len().max(failed.len())).unwrap_or(u64::MAX);
+    let count = u64::try_from(done.len().max(failed.len())).unwrap_or(u64::MAX);
     let width = STEP
-        .saturating_mul(points.saturating_sub(1))
+        .saturating_mul(count.saturating_sub(1))
         .saturating_add(1);
     Sparkline {
         width,
