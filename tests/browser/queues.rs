@@ -129,7 +129,6 @@ async fn an_operator_reads_jobs_per_minute_and_pauses_and_resumes_a_queue() {
         .expect("a points attribute");
     assert_eq!(points.split(' ').count(), 60, "{points}");
     assert_eq!(browser.text(&state).await.as_deref(), Some("running"));
-    browser.screenshot("console-queues-last-hour").await;
 
     // Pause from the page: the form posts, the page comes back paused.
     browser
@@ -165,10 +164,9 @@ async fn an_operator_reads_jobs_per_minute_and_pauses_and_resumes_a_queue() {
     assert!(!api_paused(&app).await, "the API says running");
     let stats = stats_once_done(&app, 5).await;
     // The page refreshes itself: no reload needed to see the new figure.
+    let expected = stats["done_last_hour"].to_string();
     browser
-        .wait_for_text(&done, "the page to count 5 jobs", |t| {
-            t == stats["done_last_hour"].to_string()
-        })
+        .wait_for_text(&done, "the page to count 5 jobs", |t| t == expected)
         .await;
 
     browser.close().await;
