@@ -1,20 +1,20 @@
 //! The operators' pages (the Horizon equivalent): queues and live KPIs, as HTML.
 use axum::{
-    extract::{RawQuery, State},
-    response::Html,
-    routing::get,
+    extract::{Path, RawQuery, State},
+    response::{Html, Redirect},
+    routing::{get, post},
 };
 use loco_rs::prelude::*;
 
 use super::{
-    auth::{Caller, ConsolePage},
+    auth::{form::FormAuthorized, Caller, ConsolePage, Ops},
     error::ApiError,
-    params,
+    params, queues,
 };
 use crate::{
     models::kpi::{figures, store},
     views::{dashboard, kpi_page, mask},
-    workers::{dead, heal, overview::OpsStatus, Services},
+    workers::{dead, heal, overview::OpsStatus, stats_report, Services},
 };
 
 /// Dead jobs shown per queue; the API pages through more.
@@ -50,10 +50,13 @@ pub async fn queues(
         }
         dead_pages.push(page);
     }
+    let stats = stats_report::last_hour(&services).await?;
     let page = dashboard::build(
         &status,
         &dead_pages,
+        &stats,
         services.settings.apalis.worker_ttl_secs(),
+        caller.sees_customer_data(),
     );
     render(
         &views,
@@ -106,6 +109,34 @@ pub async fn kpis(
     )
 }
 
+/// `POST /dashboard/queues/{queue}/pause`, a form with the session's `csrf`:
+/// what `POST /api/queues/{queue}/pause` does, then back to the dashboard.
+///
+/// # Errors
+/// 401 without a credential, 403 without `ops` or with a stale CSRF token,
+/// 404 unknown queue, 500 when Redis fails.
+pub async fn pause_form(
+    State(ctx): State<AppContext>,
+    Path(queue): Path<String>,
+    _caller: FormAuthorized<Ops>,
+) -> Result<Redirect, ApiError> {
+    queues::set_queue_paused(&ctx, &queue, true).await?;
+    Ok(Redirect::to("/dashboard"))
+}
+
+/// `POST /dashboard/queues/{queue}/resume`: as [`pause_form`], resuming.
+///
+/// # Errors
+/// As [`pause_form`].
+pub async fn resume_form(
+    State(ctx): State<AppContext>,
+    Path(queue): Path<String>,
+    _caller: FormAuthorized<Ops>,
+) -> Result<Redirect, ApiError> {
+    queues::set_queue_paused(&ctx, &queue, false).await?;
+    Ok(Redirect::to("/dashboard"))
+}
+
 /// Seconds between two refreshes of a console page.
 const REFRESH_SECS: u32 = 5;
 
@@ -142,4 +173,6 @@ pub fn routes() -> Routes {
         .prefix("dashboard")
         .add("/", get(queues))
         .add("/kpis", get(kpis))
+        .add("/queues/{queue}/pause", post(pause_form))
+        .add("/queues/{queue}/resume", post(resume_form))
 }

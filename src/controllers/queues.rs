@@ -202,6 +202,19 @@ async fn set_paused(
     paused: bool,
 ) -> Result<Json<PauseResponse>, ApiError> {
     params::query(query, &[])?;
+    Ok(Json(set_queue_paused(ctx, queue, paused).await?))
+}
+
+/// Pauses (`true`) or resumes the queue named `queue`: the API's routes and the
+/// console's forms both come here.
+///
+/// # Errors
+/// 404 unknown queue, 500 when Redis fails.
+pub async fn set_queue_paused(
+    ctx: &AppContext,
+    queue: &str,
+    paused: bool,
+) -> Result<PauseResponse, ApiError> {
     let services = Services::web(ctx)?;
     let queue = OperatedQueue::resolve(&services.settings, &params::clip(queue))?;
     let mut conn = services.redis.clone();
@@ -209,11 +222,11 @@ async fn set_paused(
         .await
         .map_err(dead::DeadJobError::from)?;
     tracing::info!(queue = queue.short, paused, changed, "queue pause set");
-    Ok(Json(PauseResponse {
+    Ok(PauseResponse {
         queue: queue.short,
         paused,
         changed,
-    }))
+    })
 }
 
 pub fn routes() -> Routes {

@@ -2,10 +2,12 @@
 //! as the context of `assets/views/console/dashboard.html`.
 use serde::Serialize;
 
+use super::last_hour::{self, HourRow};
 use crate::workers::{
     canary::CanaryReport,
     dead::{DeadJob, DeadJobs},
     overview::OpsStatus,
+    stats_report::QueueStats,
     QueueCounts,
 };
 
@@ -23,6 +25,10 @@ pub struct Dashboard {
     pub dead: Vec<DeadSection>,
     /// Any dead job in any queue.
     pub any_dead: bool,
+    /// Per queue: jobs per minute over the last hour, runtimes, waits, paused.
+    pub last_hour: Vec<HourRow>,
+    /// The caller may retry jobs and pause queues (the `ops` scope).
+    pub can_operate: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,9 +67,15 @@ pub struct DeadRow {
 }
 
 /// The dashboard's context; `dead` holds a page of dead jobs for each queue
-/// that has any.
+/// that has any, `stats` the last hour of every queue.
 #[must_use]
-pub fn build(status: &OpsStatus, dead: &[DeadJobs], worker_ttl_secs: u64) -> Dashboard {
+pub fn build(
+    status: &OpsStatus,
+    dead: &[DeadJobs],
+    stats: &[QueueStats],
+    worker_ttl_secs: u64,
+    can_operate: bool,
+) -> Dashboard {
     let queues = status
         .queues
         .iter()
@@ -91,7 +103,15 @@ pub fn build(status: &OpsStatus, dead: &[DeadJobs], worker_ttl_secs: u64) -> Das
             jobs: page.jobs.iter().map(dead_row).collect(),
         })
         .collect();
+    let paused = |name: &str| {
+        status
+            .queues
+            .iter()
+            .any(|q| q.queue == name && q.counts.paused)
+    };
     Dashboard {
+        last_hour: last_hour::rows(stats, paused),
+        can_operate,
         queues,
         unattended,
         worker_ttl_secs,

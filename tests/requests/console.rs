@@ -16,7 +16,7 @@ async fn app() -> TestApp {
 }
 
 /// The `name=value` of the `Set-Cookie` header for `name`, and the whole header.
-fn set_cookie(response: &TestResponse, name: &str) -> Option<(String, String)> {
+pub(crate) fn set_cookie(response: &TestResponse, name: &str) -> Option<(String, String)> {
     response
         .iter_headers_by_name("set-cookie")
         .map(|v| v.to_str().unwrap().to_string())
@@ -25,13 +25,13 @@ fn set_cookie(response: &TestResponse, name: &str) -> Option<(String, String)> {
 }
 
 /// The hidden `csrf` field of a page.
-fn csrf_field(html: &str) -> String {
+pub(crate) fn csrf_field(html: &str) -> String {
     let start = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
     html[start..start + 64].to_string()
 }
 
 /// Opens the login form and posts `token` with the form's CSRF token.
-async fn log_in(server: &TestServer, token: &str) -> TestResponse {
+pub(crate) async fn log_in(server: &TestServer, token: &str) -> TestResponse {
     let form = server.get("/console/login").await;
     form.assert_status_ok();
     let (cookie, _) = set_cookie(&form, LOGIN_COOKIE).expect("a login cookie");
@@ -44,7 +44,7 @@ async fn log_in(server: &TestServer, token: &str) -> TestResponse {
 }
 
 /// The session cookie of a successful login.
-async fn session(server: &TestServer, token: &str) -> String {
+pub(crate) async fn session(server: &TestServer, token: &str) -> String {
     let login = log_in(server, token).await;
     assert_eq!(login.status_code(), StatusCode::SEE_OTHER);
     assert_eq!(login.header("location"), "/dashboard");

@@ -13,6 +13,7 @@ mod order_ids;
 mod orders;
 mod prometheus;
 mod queue_pause;
+mod queue_state_forms;
 mod queues;
 mod redis_outage;
 mod refund_batches;

@@ -20,6 +20,7 @@ use loco_rs::app::AppContext;
 
 pub mod access;
 pub mod bearer;
+pub mod form;
 pub mod session;
 
 pub use access::{Access, Caller, Denied};
