@@ -48,6 +48,10 @@ async fn the_document_lists_every_json_route_with_its_methods() {
     let document: Value = serde_json::from_str(&response.text()).expect("valid JSON");
     let version = document["openapi"].as_str().expect("an openapi version");
     assert!(version.starts_with("3.1."), "openapi {version}");
+    assert!(
+        document["info"].get("license").is_none(),
+        "no license is named"
+    );
 
     let paths = document["paths"].as_object().expect("paths");
     let mut routed = Vec::new();
