@@ -111,6 +111,7 @@ impl Hooks for App {
             .add_route(controllers::orders::routes())
             .add_route(controllers::refunds::routes())
             .add_route(controllers::console::routes())
+            .add_route(controllers::openapi::routes())
     }
 
     /// Loco's own job system is not used: apalis workers start in `before_run`.

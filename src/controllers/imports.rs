@@ -18,6 +18,23 @@ use crate::{models::imports::Model as Import, views::imports::ImportResponse};
 ///
 /// # Errors
 /// 400 for a non-numeric id or a query string, 404 for an unknown one, 500 when the database fails.
+#[utoipa::path(
+    get,
+    path = "/api/imports/{id}",
+    tag = "imports",
+    params(
+        ("id" = String, Path, description = "The import's numeric id"),
+    ),
+    responses(
+        (status = 200, description = "The import and its orders by status", body = crate::views::imports::ImportResponse),
+        (status = 400, description = "A non-numeric id or a query string", body = crate::controllers::openapi::ErrorBody),
+        (status = 404, description = "Unknown import", body = crate::controllers::openapi::ErrorBody),
+        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
+        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
+        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["read"]))
+)]
 pub async fn show(
     _caller: Authorized<Read>,
     Path(id): Path<String>,

@@ -102,6 +102,25 @@ impl Reader {
 ///
 /// # Errors
 /// 400 for a bad parameter; 500 when Redis fails.
+#[utoipa::path(
+    get,
+    path = "/api/metrics",
+    tag = "metrics",
+    params(
+        ("date" = Option<String>, Query, description = "A day, YYYY-MM-DD; today (UTC) without it"),
+        ("limit" = Option<u32>, Query, description = "Leaderboard entries, 1 to 100, 10 by default"),
+        ("leaderboard" = Option<String>, Query, description = "`day` or `all_time`"),
+    ),
+    responses(
+        (status = 200, description = "The day's KPIs and leaderboard", body = crate::views::metrics::MetricsResponse),
+        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
+        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
+        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
+        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["read"]))
+)]
 pub async fn show(
     _caller: Authorized<Read>,
     State(state): State<FiguresState>,
@@ -152,6 +171,24 @@ pub async fn show(
 ///
 /// # Errors
 /// 400 for a bad or missing date or a reversed or too long range.
+#[utoipa::path(
+    get,
+    path = "/api/metrics/range",
+    tag = "metrics",
+    params(
+        ("from" = String, Query, description = "First day, YYYY-MM-DD"),
+        ("to" = String, Query, description = "Last day, YYYY-MM-DD"),
+    ),
+    responses(
+        (status = 200, description = "KPIs of each day", body = crate::views::metrics::RangeResponse),
+        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
+        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
+        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
+        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["read"]))
+)]
 pub async fn range(
     _caller: Authorized<Read>,
     State(state): State<FiguresState>,
@@ -204,6 +241,24 @@ pub async fn range(
 ///
 /// # Errors
 /// 400 for a bad parameter.
+#[utoipa::path(
+    get,
+    path = "/api/leaderboard",
+    tag = "metrics",
+    params(
+        ("date" = Option<String>, Query, description = "A day, YYYY-MM-DD; all time without it"),
+        ("limit" = Option<u32>, Query, description = "Leaderboard entries, 1 to 100, 10 by default"),
+    ),
+    responses(
+        (status = 200, description = "Top customers by revenue", body = crate::views::metrics::LeaderboardResponse),
+        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
+        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
+        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
+        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["read"]))
+)]
 pub async fn leaderboard(
     _caller: Authorized<Read>,
     State(state): State<FiguresState>,

@@ -8,6 +8,7 @@ pub mod http_metrics;
 pub mod imports;
 pub mod json_errors;
 pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod orders;
 pub mod outage;

@@ -22,6 +22,20 @@ use crate::workers::{
 ///
 /// # Errors
 /// 401 without a credential, 403 without the `ops` scope; 500 when Redis fails.
+#[utoipa::path(
+    post,
+    path = "/api/ops/canary",
+    tag = "ops",
+    responses(
+        (status = 202, description = "The canary job is queued", body = crate::controllers::openapi::CanaryQueued),
+        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
+        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
+        (status = 403, description = "The token lacks the `ops` scope", body = crate::controllers::openapi::ErrorBody),
+        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["ops"]))
+)]
 pub async fn push_canary(
     _caller: Authorized<Ops>,
     State(ctx): State<AppContext>,
@@ -45,6 +59,20 @@ pub async fn push_canary(
 ///
 /// # Errors
 /// 500 when Redis fails.
+#[utoipa::path(
+    get,
+    path = "/api/ops/canary",
+    tag = "ops",
+    responses(
+        (status = 200, description = "The last canary run", body = crate::workers::canary::CanaryReport),
+        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
+        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
+        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
+        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["read"]))
+)]
 pub async fn canary_report(
     _caller: Authorized<Read>,
     State(ctx): State<AppContext>,

@@ -35,6 +35,20 @@ const MAX_DEAD_LIMIT: usize = 1000;
 ///
 /// # Errors
 /// 400 for any query parameter, 500 when Redis cannot be read.
+#[utoipa::path(
+    get,
+    path = "/api/queues",
+    tag = "queues",
+    responses(
+        (status = 200, description = "Counts of every product queue", body = crate::views::queues::QueuesResponse),
+        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
+        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
+        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
+        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["read"]))
+)]
 pub async fn list(
     _caller: Authorized<Read>,
     State(ctx): State<AppContext>,
@@ -52,6 +66,20 @@ pub async fn list(
 ///
 /// # Errors
 /// 400 for any query parameter, 500 when Redis cannot be read.
+#[utoipa::path(
+    get,
+    path = "/api/queues/stats",
+    tag = "queues",
+    responses(
+        (status = 200, description = "Each queue's last hour: jobs and failures per minute, runtime and wait p50/p95", body = crate::views::queues::QueueStatsResponse),
+        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
+        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
+        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
+        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["read"]))
+)]
 pub async fn stats(
     _caller: Authorized<Read>,
     State(ctx): State<AppContext>,
@@ -83,6 +111,25 @@ async fn counts_of(services: &Services) -> Result<Vec<QueueCounts>> {
 /// # Errors
 /// 401/403 without a `read` credential, 404 unknown queue, 400 bad `limit`,
 /// 500 when Redis fails.
+#[utoipa::path(
+    get,
+    path = "/api/queues/{queue}/dead",
+    tag = "queues",
+    params(
+        ("queue" = String, Path, description = "A queue's short name, e.g. `orders:workflow`"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000, 50 by default"),
+    ),
+    responses(
+        (status = 200, description = "The newest dead jobs; customer data masked without `ops`", body = crate::workers::dead::DeadJobs),
+        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        (status = 404, description = "Unknown queue", body = crate::controllers::openapi::ErrorBody),
+        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
+        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
+        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
+        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["read"]))
+)]
 pub async fn dead_jobs(
     caller: Authorized<Read>,
     State(ctx): State<AppContext>,
@@ -112,6 +159,27 @@ pub async fn dead_jobs(
 /// # Errors
 /// 401 without a credential, 403 without the `ops` scope, 404 unknown queue or an id that is not dead (nothing
 /// moves), 415 not JSON, 422 bad body, 500 when Redis fails.
+#[utoipa::path(
+    post,
+    path = "/api/queues/{queue}/dead/retry",
+    tag = "queues",
+    params(
+        ("queue" = String, Path, description = "A queue's short name, e.g. `orders:workflow`"),
+    ),
+    request_body(content = crate::controllers::openapi::DeadJobsSelection, content_type = "application/json"),
+    responses(
+        (status = 200, description = "How many dead jobs were queued again", body = crate::views::queues::RetryResponse),
+        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        (status = 404, description = "Unknown queue, or an id that is not dead (nothing moves)", body = crate::controllers::openapi::ErrorBody),
+        (status = 415, description = "The body is not JSON", body = crate::controllers::openapi::ErrorBody),
+        (status = 422, description = "A bad body", body = crate::controllers::openapi::ErrorBody),
+        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
+        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
+        (status = 403, description = "The token lacks the `ops` scope", body = crate::controllers::openapi::ErrorBody),
+        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["ops"]))
+)]
 pub async fn retry_dead(
     _caller: Authorized<Ops>,
     State(ctx): State<AppContext>,
@@ -145,6 +213,27 @@ pub async fn retry_dead(
 ///
 /// # Errors
 /// As [`retry_dead`].
+#[utoipa::path(
+    post,
+    path = "/api/queues/{queue}/dead/discard",
+    tag = "queues",
+    params(
+        ("queue" = String, Path, description = "A queue's short name, e.g. `orders:workflow`"),
+    ),
+    request_body(content = crate::controllers::openapi::DeadJobsSelection, content_type = "application/json"),
+    responses(
+        (status = 200, description = "How many dead jobs were removed", body = crate::views::queues::DiscardResponse),
+        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        (status = 404, description = "Unknown queue, or an id that is not dead (nothing moves)", body = crate::controllers::openapi::ErrorBody),
+        (status = 415, description = "The body is not JSON", body = crate::controllers::openapi::ErrorBody),
+        (status = 422, description = "A bad body", body = crate::controllers::openapi::ErrorBody),
+        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
+        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
+        (status = 403, description = "The token lacks the `ops` scope", body = crate::controllers::openapi::ErrorBody),
+        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["ops"]))
+)]
 pub async fn discard_dead(
     _caller: Authorized<Ops>,
     State(ctx): State<AppContext>,
@@ -173,6 +262,24 @@ pub async fn discard_dead(
 /// # Errors
 /// 401 without a credential, 403 without the `ops` scope, 404 unknown queue,
 /// 400 for any query parameter, 500 when Redis fails.
+#[utoipa::path(
+    post,
+    path = "/api/queues/{queue}/pause",
+    tag = "queues",
+    params(
+        ("queue" = String, Path, description = "A queue's short name, e.g. `orders:workflow`"),
+    ),
+    responses(
+        (status = 200, description = "The queue is paused: its workers stop fetching", body = crate::views::queues::PauseResponse),
+        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        (status = 404, description = "Unknown queue", body = crate::controllers::openapi::ErrorBody),
+        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
+        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
+        (status = 403, description = "The token lacks the `ops` scope", body = crate::controllers::openapi::ErrorBody),
+        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["ops"]))
+)]
 pub async fn pause_queue(
     _caller: Authorized<Ops>,
     State(ctx): State<AppContext>,
@@ -186,6 +293,24 @@ pub async fn pause_queue(
 ///
 /// # Errors
 /// As [`pause_queue`].
+#[utoipa::path(
+    post,
+    path = "/api/queues/{queue}/resume",
+    tag = "queues",
+    params(
+        ("queue" = String, Path, description = "A queue's short name, e.g. `orders:workflow`"),
+    ),
+    responses(
+        (status = 200, description = "The queue is resumed: its workers fetch again", body = crate::views::queues::PauseResponse),
+        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        (status = 404, description = "Unknown queue", body = crate::controllers::openapi::ErrorBody),
+        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
+        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
+        (status = 403, description = "The token lacks the `ops` scope", body = crate::controllers::openapi::ErrorBody),
+        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["ops"]))
+)]
 pub async fn resume_queue(
     _caller: Authorized<Ops>,
     State(ctx): State<AppContext>,

@@ -21,6 +21,23 @@ use crate::{
 ///
 /// # Errors
 /// 400 with a query string, 404 for an unknown refund, 500 on database trouble.
+#[utoipa::path(
+    get,
+    path = "/api/refunds/{id}",
+    tag = "refunds",
+    params(
+        ("id" = String, Path, description = "The refund's numeric id"),
+    ),
+    responses(
+        (status = 200, description = "The refund and where it stands", body = crate::views::refunds::RefundResponse),
+        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        (status = 404, description = "Unknown refund", body = crate::controllers::openapi::ErrorBody),
+        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
+        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
+        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+    ),
+    security(("bearer" = ["read"]))
+)]
 pub async fn show(
     _caller: Authorized<Read>,
     State(ctx): State<AppContext>,

@@ -43,7 +43,7 @@ pub struct FileCounts {
 }
 
 /// How many of an import's orders are in each status right now.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OrderStatusCounts {
     pub pending: i64,
     pub reserved: i64,

@@ -3,7 +3,7 @@ use serde::Serialize;
 use crate::models::imports::{Model as Import, OrderStatusCounts};
 
 /// `GET /api/imports/{id}`: the import as recorded, plus where its orders are now.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ImportResponse {
     pub id: i64,
     pub file_name: String,

@@ -16,10 +16,12 @@ impl Serialize for Money {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Kpi {
+    #[schema(value_type = f64)]
     pub revenue: Money,
     pub order_count: i64,
+    #[schema(value_type = f64)]
     pub avg_order_value: Money,
     pub revenue_cents: i64,
     pub avg_order_value_cents: i64,
@@ -43,11 +45,12 @@ impl From<DayFigures> for Kpi {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LeaderboardEntry {
     pub rank: usize,
     /// The customer's external id, as in the imported file.
     pub customer_id: String,
+    #[schema(value_type = f64)]
     pub revenue: Money,
     pub revenue_cents: i64,
 }
@@ -69,7 +72,7 @@ impl LeaderboardEntry {
 }
 
 /// `GET /api/metrics`: the seed shape plus exact cents.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MetricsResponse {
     /// True while the figures may be short of the truth (Redis lost its data
     /// and they are being rebuilt from the database): not zeros to believe.
@@ -80,7 +83,7 @@ pub struct MetricsResponse {
     pub leaderboard: Vec<LeaderboardEntry>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DayKpi {
     pub date: String,
     #[serde(flatten)]
@@ -88,7 +91,7 @@ pub struct DayKpi {
 }
 
 /// `GET /api/metrics/range`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RangeResponse {
     /// As in [`MetricsResponse`].
     pub rebuilding: bool,
@@ -98,7 +101,7 @@ pub struct RangeResponse {
 }
 
 /// `GET /api/leaderboard`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LeaderboardResponse {
     /// As in [`MetricsResponse`].
     pub rebuilding: bool,

@@ -4,7 +4,7 @@ use super::{mask, refunds::RefundResponse};
 use crate::models::orders::OrderRecord;
 
 /// `GET /api/orders/{id}`: the order with its items, payments, refunds and notifications.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrderResponse {
     pub id: i64,
     pub external_id: String,
@@ -30,7 +30,7 @@ pub struct OrderResponse {
     pub notifications: Vec<NotificationResponse>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemResponse {
     pub line_no: i32,
     pub sku: Option<String>,
@@ -39,7 +39,7 @@ pub struct ItemResponse {
     pub unit_price_cents: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PaymentResponse {
     pub id: i64,
     pub amount_cents: i64,
@@ -50,7 +50,7 @@ pub struct PaymentResponse {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NotificationResponse {
     pub id: i64,
     pub event: String,

@@ -3,13 +3,13 @@ use serde::Serialize;
 use crate::workers::{stats_report::QueueStats, QueueCounts};
 
 /// `GET /api/queues`: the depth of every queue, for people and probes.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueuesResponse {
     pub queues: Vec<QueueCounts>,
 }
 
 /// `POST /api/queues/{queue}/dead/retry`: how many dead jobs were queued again.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RetryResponse {
     pub queue: &'static str,
     pub retried: u64,
@@ -18,14 +18,14 @@ pub struct RetryResponse {
 }
 
 /// `POST /api/queues/{queue}/dead/discard`: how many dead jobs were removed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DiscardResponse {
     pub queue: &'static str,
     pub discarded: u64,
 }
 
 /// `POST /api/queues/{queue}/pause` and `/resume`: the queue's state afterwards.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PauseResponse {
     pub queue: &'static str,
     pub paused: bool,
@@ -34,7 +34,7 @@ pub struct PauseResponse {
 }
 
 /// `GET /api/queues/stats`: each queue's last `minutes` minutes of work.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueStatsResponse {
     pub minutes: u64,
     pub queues: Vec<QueueStats>,

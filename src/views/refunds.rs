@@ -10,7 +10,7 @@ use crate::models::{_entities::refunds, refunds::Recorded};
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
 /// `GET /api/refunds/{id}`, and each refund in `GET /api/orders/{id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RefundResponse {
     pub id: i64,
     /// The order's external id (`ORD-2025-001`).

@@ -13,7 +13,7 @@ pub struct CanaryJob {
 }
 
 /// The last canary run, as stored in Redis.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct CanaryReport {
     pub runs: u64,
     pub last_worker: Option<String>,

@@ -237,7 +237,7 @@ pub(super) fn storage<J: Job>(
 }
 
 /// Depth of one queue, read with a handful of O(1) commands.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct QueueCounts {
     pub queue: String,
     /// Ready to run.

@@ -12,7 +12,7 @@ use super::{
 pub const MINUTES: u64 = 60;
 
 /// One queue's last hour.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueueStats {
     /// Short name (`orders:workflow`).
     pub queue: &'static str,
@@ -29,7 +29,7 @@ pub struct QueueStats {
     pub oldest_pending_age_secs: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct MinutePoint {
     /// Start of the minute, unix seconds.
     pub at: u64,
@@ -40,7 +40,7 @@ pub struct MinutePoint {
 }
 
 /// `None` without a run in the period; `None` also past the last bucket bound.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Quantiles {
     pub p50: Option<u64>,
     pub p95: Option<u64>,

@@ -6,11 +6,13 @@ use orders_flow::app::App;
 
 use crate::support::TestApp;
 
-/// Routes anyone may call: Loco's health checks and the login form itself.
-const OPEN: [(&str, &str); 5] = [
+/// Routes anyone may call: Loco's health checks, the API's description (no
+/// data in it) and the login form itself.
+const OPEN: [(&str, &str); 6] = [
     ("GET", "/_ping"),
     ("GET", "/_health"),
     ("GET", "/_readiness"),
+    ("GET", "/api/openapi.json"),
     ("GET", "/console/login"),
     ("POST", "/console/login"),
 ];

@@ -8,6 +8,7 @@ mod error_shape;
 mod imports;
 mod job_stats;
 mod metrics;
+mod openapi;
 mod ops;
 mod order_ids;
 mod orders;

@@ -12,7 +12,7 @@ use crate::workers::scripts::SLICE;
 const MAX_SCANNED: usize = 10_000;
 
 /// One dead job as an operator needs to see it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct DeadJob {
     pub id: String,
     /// When it died (unix seconds), as apalis-redis recorded it.
@@ -27,7 +27,7 @@ pub struct DeadJob {
 }
 
 /// A page of a queue's dead set, most recent deaths first.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct DeadJobs {
     pub queue: String,
     pub total: u64,
