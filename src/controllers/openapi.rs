@@ -38,7 +38,7 @@ pub struct RefundRequestBody {
     /// Positive integer cents; give this or `amount`, not both.
     pub amount_cents: Option<i64>,
     /// A decimal amount with at most two places (`12.34`); or `amount_cents`.
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<crate::views::metrics::Money>)]
     pub amount: Option<String>,
     pub reason: Option<String>,
 }

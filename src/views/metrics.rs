@@ -16,12 +16,26 @@ impl Serialize for Money {
     }
 }
 
+/// In the API description: a JSON number, exact to the cent. Described by
+/// hand so that no float type appears even in the documentation's source.
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Number)
+            .description(Some(
+                "An exact decimal amount with two places (12.34), written from integer \
+                 cents; the `_cents` field beside it holds the same amount as an integer.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Money {}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Kpi {
-    #[schema(value_type = f64)]
     pub revenue: Money,
     pub order_count: i64,
-    #[schema(value_type = f64)]
     pub avg_order_value: Money,
     pub revenue_cents: i64,
     pub avg_order_value_cents: i64,
@@ -50,7 +64,6 @@ pub struct LeaderboardEntry {
     pub rank: usize,
     /// The customer's external id, as in the imported file.
     pub customer_id: String,
-    #[schema(value_type = f64)]
     pub revenue: Money,
     pub revenue_cents: i64,
 }
