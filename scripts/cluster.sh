@@ -81,7 +81,11 @@ if [[ -z "${CLUSTER_BOUNDED:-}" ]]; then
   exec env CLUSTER_BOUNDED=1 timeout -k 30 "$max_secs" bash "$PWD/scripts/cluster.sh" "${args[@]}"
 fi
 [[ $(id -u) -eq 0 ]] || { echo "network namespaces need root: run it with sudo" >&2; exit 2; }
-command -v ip >/dev/null || { echo "needs ip (Debian package iproute2)" >&2; exit 2; }
+# A minimal Debian root may lack `ip`; the run installs it like the servers.
+if ! command -v ip >/dev/null; then
+  echo "==> installing iproute2 (ip, for the namespaces)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+fi
 
 # Redis and PostgreSQL run inside the namespaces from their installed binaries;
 # services.sh installs them when missing (their shared instances are not used).
