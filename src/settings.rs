@@ -273,10 +273,10 @@ pub struct WorkflowSettings {
     /// backlog however large the file.
     #[serde(default = "default_max_queued_orders")]
     pub max_queued_orders: u64,
-    /// Batches one worker process runs at once. One on a single host: batches
-    /// of one process lock the same product rows and only queued on each other.
-    /// Across hosts a batch is mostly waiting on round trips, and a second one
-    /// in flight fills that wait.
+    /// Batches one worker process runs at once. Across hosts a batch is mostly
+    /// waiting on round trips, and the others in flight fill that wait; on one
+    /// host they queue on each other's product-row locks, which costs little
+    /// (BENCHMARKS.md, session 11).
     #[serde(default = "default_batches_in_flight")]
     pub batches_in_flight: usize,
 }
@@ -286,7 +286,7 @@ const fn default_max_queued_orders() -> u64 {
 }
 
 const fn default_batches_in_flight() -> usize {
-    1
+    4
 }
 
 #[derive(Debug, Clone, Deserialize)]
