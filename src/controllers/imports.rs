@@ -29,9 +29,7 @@ use crate::{models::imports::Model as Import, views::imports::ImportResponse};
         (status = 200, description = "The import and its orders by status", body = crate::views::imports::ImportResponse),
         (status = 400, description = "A non-numeric id or a query string", body = crate::controllers::openapi::ErrorBody),
         (status = 404, description = "Unknown import", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]

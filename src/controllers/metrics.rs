@@ -114,10 +114,8 @@ impl Reader {
     responses(
         (status = 200, description = "The day's KPIs and leaderboard", body = crate::views::metrics::MetricsResponse),
         (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
-        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::RedisDown,
+        crate::controllers::openapi::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]
@@ -182,10 +180,8 @@ pub async fn show(
     responses(
         (status = 200, description = "KPIs of each day", body = crate::views::metrics::RangeResponse),
         (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
-        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::RedisDown,
+        crate::controllers::openapi::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]
@@ -252,10 +248,8 @@ pub async fn range(
     responses(
         (status = 200, description = "Top customers by revenue", body = crate::views::metrics::LeaderboardResponse),
         (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
-        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::RedisDown,
+        crate::controllers::openapi::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]

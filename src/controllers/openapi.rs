@@ -14,7 +14,7 @@ use loco_rs::prelude::*;
 use serde::Serialize;
 use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
-    Modify, OpenApi, ToSchema,
+    IntoResponses, Modify, OpenApi, ToSchema,
 };
 
 use super::{error::ApiError, imports, metrics, ops, orders, params, queues, refunds};
@@ -30,6 +30,68 @@ pub struct ErrorBody {
     /// What went wrong, for people.
     pub message: String,
 }
+
+/// Declares the errors every operation of one scope can answer (401, 403 for the
+/// missing scope, 500), so that each operation names them once.
+macro_rules! scope_errors {
+    ($name:ident, $scope:literal, $forbidden:literal) => {
+        #[doc = concat!("The errors of an operation that needs the `", $scope, "` scope.")]
+        #[derive(IntoResponses)]
+        #[allow(dead_code)] // only describes responses; never built
+        pub enum $name {
+            #[response(status = 401, description = "No or a wrong credential")]
+            Unauthorized(ErrorBody),
+            #[response(status = 403, description = $forbidden)]
+            Forbidden(ErrorBody),
+            #[response(status = 500, description = "The database or Redis failed")]
+            Failed(ErrorBody),
+        }
+    };
+}
+scope_errors!(ReadErrors, "read", "The token lacks the `read` scope");
+scope_errors!(OpsErrors, "ops", "The token lacks the `ops` scope");
+scope_errors!(
+    RefundsErrors,
+    "refunds",
+    "The token lacks the `refunds` scope"
+);
+
+/// What a refund request on an order answers, both spellings of the path.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only describes responses; never built
+pub enum RefundAnswers {
+    #[response(
+        status = 202,
+        description = "The refund is queued (the first answer again, for a repeated key)",
+        headers(("Idempotent-Replayed" = String, description = "`true` on a repeat"))
+    )]
+    Queued(RefundAccepted),
+    #[response(
+        status = 400,
+        description = "No valid Idempotency-Key, or a query string"
+    )]
+    BadRequest(ErrorBody),
+    #[response(status = 404, description = "Unknown order")]
+    UnknownOrder(ErrorBody),
+    #[response(
+        status = 409,
+        description = "The key is in use by a request still running"
+    )]
+    KeyInUse(ErrorBody),
+    #[response(status = 415, description = "The body is not JSON")]
+    NotJson(ErrorBody),
+    #[response(
+        status = 422,
+        description = "A bad body, a key reused with another body, or more than is refundable"
+    )]
+    Unprocessable(ErrorBody),
+}
+
+/// The answer of an operation that needs Redis while Redis is down.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only describes a response; never built
+#[response(status = 503, description = "Redis is down")]
+pub struct RedisDown(ErrorBody);
 
 /// The refund request body. Parsed by hand (`models/refunds/input.rs`) so that
 /// no float sees an amount: this type only describes it.

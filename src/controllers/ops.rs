@@ -29,10 +29,8 @@ use crate::workers::{
     responses(
         (status = 202, description = "The canary job is queued", body = crate::controllers::openapi::CanaryQueued),
         (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
-        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `ops` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::RedisDown,
+        crate::controllers::openapi::OpsErrors,
     ),
     security(("bearer" = ["ops"]))
 )]
@@ -66,10 +64,8 @@ pub async fn push_canary(
     responses(
         (status = 200, description = "The last canary run", body = crate::workers::canary::CanaryReport),
         (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
-        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::RedisDown,
+        crate::controllers::openapi::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]

@@ -43,15 +43,8 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
     ),
     request_body(content = crate::controllers::openapi::RefundRequestBody, content_type = "application/json"),
     responses(
-        (status = 202, description = "The refund is queued (the first answer again, for a repeated key)", body = crate::controllers::openapi::RefundAccepted, headers(("Idempotent-Replayed" = String, description = "`true` on a repeat"))),
-        (status = 400, description = "No valid Idempotency-Key, or a query string", body = crate::controllers::openapi::ErrorBody),
-        (status = 404, description = "Unknown order", body = crate::controllers::openapi::ErrorBody),
-        (status = 409, description = "The key is in use by a request still running", body = crate::controllers::openapi::ErrorBody),
-        (status = 415, description = "The body is not JSON", body = crate::controllers::openapi::ErrorBody),
-        (status = 422, description = "A bad body, a key reused with another body, or more than is refundable", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `refunds` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::RefundAnswers,
+        crate::controllers::openapi::RefundsErrors,
     ),
     security(("bearer" = ["refunds"]))
 )]
@@ -93,15 +86,8 @@ pub async fn create_refund(
     ),
     request_body(content = crate::controllers::openapi::RefundRequestBody, content_type = "application/json"),
     responses(
-        (status = 202, description = "The refund is queued (the first answer again, for a repeated key)", body = crate::controllers::openapi::RefundAccepted, headers(("Idempotent-Replayed" = String, description = "`true` on a repeat"))),
-        (status = 400, description = "No valid Idempotency-Key, or a query string", body = crate::controllers::openapi::ErrorBody),
-        (status = 404, description = "Unknown order", body = crate::controllers::openapi::ErrorBody),
-        (status = 409, description = "The key is in use by a request still running", body = crate::controllers::openapi::ErrorBody),
-        (status = 415, description = "The body is not JSON", body = crate::controllers::openapi::ErrorBody),
-        (status = 422, description = "A bad body, a key reused with another body, or more than is refundable", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `refunds` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::RefundAnswers,
+        crate::controllers::openapi::RefundsErrors,
     ),
     security(("bearer" = ["refunds"]))
 )]
@@ -131,9 +117,7 @@ pub async fn create_refund_on_order(
         (status = 200, description = "The order with items, payments, refunds, notifications; customer data masked without `ops`", body = crate::views::orders::OrderResponse),
         (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
         (status = 404, description = "Unknown order", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]

@@ -42,10 +42,8 @@ const MAX_DEAD_LIMIT: usize = 1000;
     responses(
         (status = 200, description = "Counts of every product queue", body = crate::views::queues::QueuesResponse),
         (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
-        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::RedisDown,
+        crate::controllers::openapi::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]
@@ -73,10 +71,8 @@ pub async fn list(
     responses(
         (status = 200, description = "Each queue's last hour: jobs and failures per minute, runtime and wait p50/p95", body = crate::views::queues::QueueStatsResponse),
         (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
-        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::RedisDown,
+        crate::controllers::openapi::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]
@@ -123,10 +119,8 @@ async fn counts_of(services: &Services) -> Result<Vec<QueueCounts>> {
         (status = 200, description = "The newest dead jobs; customer data masked without `ops`", body = crate::workers::dead::DeadJobs),
         (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
         (status = 404, description = "Unknown queue", body = crate::controllers::openapi::ErrorBody),
-        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::RedisDown,
+        crate::controllers::openapi::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]
@@ -173,10 +167,8 @@ pub async fn dead_jobs(
         (status = 404, description = "Unknown queue, or an id that is not dead (nothing moves)", body = crate::controllers::openapi::ErrorBody),
         (status = 415, description = "The body is not JSON", body = crate::controllers::openapi::ErrorBody),
         (status = 422, description = "A bad body", body = crate::controllers::openapi::ErrorBody),
-        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `ops` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::RedisDown,
+        crate::controllers::openapi::OpsErrors,
     ),
     security(("bearer" = ["ops"]))
 )]
@@ -227,10 +219,8 @@ pub async fn retry_dead(
         (status = 404, description = "Unknown queue, or an id that is not dead (nothing moves)", body = crate::controllers::openapi::ErrorBody),
         (status = 415, description = "The body is not JSON", body = crate::controllers::openapi::ErrorBody),
         (status = 422, description = "A bad body", body = crate::controllers::openapi::ErrorBody),
-        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `ops` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::RedisDown,
+        crate::controllers::openapi::OpsErrors,
     ),
     security(("bearer" = ["ops"]))
 )]
@@ -273,10 +263,8 @@ pub async fn discard_dead(
         (status = 200, description = "The queue is paused: its workers stop fetching", body = crate::views::queues::PauseResponse),
         (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
         (status = 404, description = "Unknown queue", body = crate::controllers::openapi::ErrorBody),
-        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `ops` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::RedisDown,
+        crate::controllers::openapi::OpsErrors,
     ),
     security(("bearer" = ["ops"]))
 )]
@@ -304,10 +292,8 @@ pub async fn pause_queue(
         (status = 200, description = "The queue is resumed: its workers fetch again", body = crate::views::queues::PauseResponse),
         (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
         (status = 404, description = "Unknown queue", body = crate::controllers::openapi::ErrorBody),
-        (status = 503, description = "Redis is down", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `ops` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::RedisDown,
+        crate::controllers::openapi::OpsErrors,
     ),
     security(("bearer" = ["ops"]))
 )]

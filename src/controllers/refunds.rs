@@ -32,9 +32,7 @@ use crate::{
         (status = 200, description = "The refund and where it stands", body = crate::views::refunds::RefundResponse),
         (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
         (status = 404, description = "Unknown refund", body = crate::controllers::openapi::ErrorBody),
-        (status = 401, description = "No or a wrong credential", body = crate::controllers::openapi::ErrorBody),
-        (status = 403, description = "The token lacks the `read` scope", body = crate::controllers::openapi::ErrorBody),
-        (status = 500, description = "The database or Redis failed", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]
