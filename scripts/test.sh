@@ -37,8 +37,8 @@ bash scripts/bench.sh --orders 2000 --db postgres --debug --check --results targ
 # hosts, 1 ms RTT, a worker host cut off and frozen mid-run; checks on, no
 # speed bar.
 if [[ $(id -u) -eq 0 ]]; then
-  echo "[test] cluster smoke run (5,000 orders, a worker host lost mid-run)"
-  bash scripts/cluster.sh --orders 5000 --lose worker --lose-after 2 --debug --check --results target/cluster-smoke.csv
+  echo "[test] cluster smoke run (20,000 orders, a worker host lost mid-run)"
+  bash scripts/cluster.sh --orders 20000 --lose worker --lose-after 3 --debug --check --results target/cluster-smoke.csv
 else
   echo "[test] cluster smoke run skipped: network namespaces need root (sudo bash scripts/cluster.sh --debug --check)"
 fi
