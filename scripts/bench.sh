@@ -4,7 +4,7 @@
 # nothing was lost (every order terminal, every notification written, KPIs equal
 # to the database, stock conserved) and report the figures.
 #
-#   bash scripts/bench.sh --mode metrics|refunds
+#   bash scripts/bench.sh --mode metrics|refunds|stream
 #   bash scripts/bench.sh [--orders N] [--workers K] [--db postgres|sqlite]
 #                         [--payment-latency-ms MS] [--results FILE] [--check] [--keep] [--debug]
 #                         [--pg-socket]
@@ -24,15 +24,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The API modes: `--mode metrics` (GET /api/metrics under wrk) and
-# `--mode refunds` (accepted refunds per second); their knobs are environment
-# variables, see the header of each script.
+# The other modes: `--mode metrics` (GET /api/metrics under wrk),
+# `--mode refunds` (accepted refunds per second) and `--mode stream` (orders
+# arriving at a fixed rate: latency and memory under a steady stream); their
+# knobs are environment variables, see the header of each script.
 if [[ "${1:-}" == --mode ]]; then
   case "${2:-}" in
     metrics) exec bash scripts/bench_metrics.sh ;;
     refunds) exec bash scripts/bench_refunds.sh ;;
+    stream) exec bash scripts/bench_stream.sh ;;
     pipeline) shift 2 ;;
-    *) echo "--mode is pipeline (the default), metrics or refunds" >&2; exit 2 ;;
+    *) echo "--mode is pipeline (the default), metrics, refunds or stream" >&2; exit 2 ;;
   esac
 fi
 
