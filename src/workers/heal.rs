@@ -49,7 +49,9 @@ const RENEW_EVERY: Duration = Duration::from_secs(10);
 /// Reads the generation, writing a new one when it is missing or was written
 /// by another server than the one answering (its `run_id`, read inside the
 /// script so that it is the server that holds the keys), and the generation
-/// last healed. KEYS: generation, healed, server. ARGV: a fresh id.
+/// last healed. A new generation starts the count of heals again (a flush
+/// took it away already). KEYS: generation, healed, server, heals. ARGV: a
+/// fresh id.
 static NOTICE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -59,6 +61,7 @@ if not generation or redis.call('GET', KEYS[3]) ~= run_id then
   generation = ARGV[1]
   redis.call('SET', KEYS[1], generation)
   redis.call('SET', KEYS[3], run_id)
+  redis.call('DEL', KEYS[4])
 end
 return {generation, redis.call('GET', KEYS[2])}
 ",
@@ -120,6 +123,7 @@ pub async fn check<C: ConnectionLike>(conn: &mut C, prefix: &str) -> RedisResult
         .key(generation_key(prefix))
         .key(healed_key(prefix))
         .key(server_key(prefix))
+        .key(heals_key(prefix))
         .arg(fresh)
         .invoke_async(conn)
         .await?;

@@ -51,9 +51,16 @@ impl PrivateRedis {
     }
 
     fn start_with(port: u16, extra: &[&str]) -> Self {
+        // A directory of its own: a primary writes the RDB for its replica's
+        // sync there (and the replica the one it receives), never in the
+        // checkout.
+        let dir = Self::dir(port);
+        std::fs::create_dir_all(&dir).expect("redis dir");
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -74,6 +81,10 @@ impl PrivateRedis {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    fn dir(port: u16) -> PathBuf {
+        std::env::temp_dir().join(format!("of-redis-{port}"))
     }
 
     fn connection(&self) -> redis::RedisResult<redis::Connection> {
@@ -113,7 +124,10 @@ impl PrivateRedis {
 
     /// An empty server on the same port again (after [`Self::kill`]).
     pub fn start_again(&mut self) {
-        *self = Self::start_on(self.port);
+        let new = Self::start_on(self.port);
+        // The old server is dead and reaped, and its directory is the new
+        // one's: nothing of it to drop.
+        std::mem::forget(std::mem::replace(self, new));
     }
 }
 
@@ -121,6 +135,7 @@ impl Drop for PrivateRedis {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(Self::dir(self.port));
     }
 }
 

@@ -74,6 +74,12 @@ async fn a_promoted_replica_lacking_writes_is_healed_from_the_database() {
         .unwrap()
         .expect("a heal after the failover");
     assert!(report.days_rebuilt > 0, "{report:?}");
+    let heals: u64 = redis::cmd("GET")
+        .arg(heal::heals_key(&prefix))
+        .query_async(&mut services.redis.clone())
+        .await
+        .unwrap();
+    assert_eq!(heals, 1, "one heal since the failover");
     assert_eq!(
         kpi::verify(&app.ctx().db, &services.redis, &prefix)
             .await
