@@ -522,6 +522,7 @@ ours=$(awk -v a="$(delta orders-flow-cli)" -v b="$import_cpu" 'BEGIN { printf "%
 relay=$(delta orders-flow-rel)
 pg=$(delta postgres)
 redis=$(delta redis-server)
+bouncer=$(delta pgbouncer)
 per_order=$(awk -v n="${total:-0}" -v a="$ours" -v b="$pg" -v c="$redis" 'BEGIN { printf "%d", (n > 0) ? (a + b + c) * 1e6 / n : 0 }')
 per_order_of() { awk -v a="$1" -v b="$2" -v n="${total:-0}" 'BEGIN { printf "%.2f", (n > 0) ? (b - a) / n : 0 }'; }
 redis_per_order=$(per_order_of "$redis_calls0" "$redis_calls1")
@@ -550,7 +551,7 @@ orders-flow cluster run ($tag: pg, $redis_topology, 2 worker hosts × $per_host,
   Redis heals   $heal_lines (in the worker logs; markers: $(redis_marks))
   orders        ${total:-0}
   end to end    ${elapsed}s → $rate orders/s
-  CPU seconds   ours $ours (import task $import_cpu), PostgreSQL $pg, Redis $redis; relays $relay
+  CPU seconds   ours $ours (import task $import_cpu), PostgreSQL $pg, Redis $redis; relays $relay$($pgbouncer && echo "; PgBouncer $bouncer" || true)
   CPU per order $per_order µs (ours + PostgreSQL + Redis, relays not counted)
   per order     $redis_per_order Redis commands, $pg_per_order PostgreSQL transactions
   checks        $checks
