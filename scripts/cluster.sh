@@ -30,7 +30,8 @@
 # --pgbouncer: the product (web, workers, import) reaches PostgreSQL through
 #   PgBouncer on the PostgreSQL host (port 6432; Debian's `pgbouncer`, installed
 #   when missing, or the binary CLUSTER_PGBOUNCER names; --pgbouncer-pool N
-#   server connections, default 20). PgBouncer 1.21 or later runs in
+#   server connections, default 20 in transaction mode and the sum of the
+#   processes' pools in session mode). PgBouncer 1.21 or later runs in
 #   transaction mode with `max_prepared_statements = 200`, which carries sqlx's
 #   named prepared statements. Older ones (Debian 12 ships 1.18) cannot carry
 #   them in transaction mode, named or unnamed (README, Deployment): the run
@@ -72,7 +73,7 @@ keep=false
 redis_aof=false
 redis_replica=false
 pgbouncer=false
-pgbouncer_pool=20
+pgbouncer_pool=""
 pgbouncer_mode=""
 results=bench/cluster-results.csv
 while [[ $# -gt 0 ]]; do
@@ -96,9 +97,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 whole() { [[ "$1" =~ ^[0-9]+$ ]]; }
-whole "$orders" && whole "$per_host" && whole "$lose_after" && whole "$lose_for" && whole "$pgbouncer_pool" \
+whole "$orders" && whole "$per_host" && whole "$lose_after" && whole "$lose_for" && whole "${pgbouncer_pool:-1}" \
   || { echo "--orders, --workers-per-host, --lose-after, --lose-for and --pgbouncer-pool take whole numbers" >&2; exit 2; }
-(( pgbouncer_pool > 0 && pgbouncer_pool <= 200 )) || { echo "--pgbouncer-pool is between 1 and 200" >&2; exit 2; }
+(( ${pgbouncer_pool:-1} > 0 && ${pgbouncer_pool:-1} <= 200 )) || { echo "--pgbouncer-pool is between 1 and 200" >&2; exit 2; }
 case "$pgbouncer_mode" in ""|transaction|session) ;; *) echo "--pgbouncer-mode is transaction or session" >&2; exit 2 ;; esac
 [[ "$rtt_ms" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "--rtt-ms takes a number of milliseconds (1, 0.5)" >&2; exit 2; }
 (( orders > 0 && orders <= 10000000 )) || { echo "--orders is between 1 and 10000000" >&2; exit 2; }
@@ -240,6 +241,12 @@ if $pgbouncer; then
   elif [[ -z "$pgbouncer_mode" ]]; then
     pgbouncer_mode=session
     echo "==> PgBouncer $pgbouncer_version is older than 1.21: no prepared statements through transaction mode, so session mode"
+  fi
+  # Session mode gives each client connection a server connection of its own:
+  # its pool covers every process's (web, 2 worker hosts × K, the import).
+  if [[ -z "$pgbouncer_pool" ]]; then
+    if [[ "$pgbouncer_mode" == session ]]; then pgbouncer_pool=$(( (3 + 2 * per_host) * ${DB_MAX_CONNECTIONS:-24} )); else pgbouncer_pool=20; fi
+    (( pgbouncer_pool <= 200 )) || pgbouncer_pool=200
   fi
   echo "==> PgBouncer $pgbouncer_version on ${addr[pg]}:6432 ($pgbouncer_mode mode, $pgbouncer_pool server connections${prepared:+, $prepared})"
   echo '"postgres" ""' >"$work/pgbouncer-users.txt"
