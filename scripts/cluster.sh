@@ -6,8 +6,10 @@
 # torn down at the end, even on failure or Ctrl-C.
 #
 #   sudo bash scripts/cluster.sh [--orders N] [--rtt-ms MS] [--workers-per-host K]
-#                                [--lose worker|redis|redis-data|db] [--lose-after S] [--lose-for S]
-#                                [--redis-aof] [--debug] [--check] [--keep] [--results FILE]
+#                                [--lose worker|redis|redis-data|redis-primary|db] [--lose-after S] [--lose-for S]
+#                                [--redis-aof] [--redis-replica] [--pgbouncer] [--pgbouncer-pool N]
+#                                [--pgbouncer-mode transaction|session]
+#                                [--debug] [--check] [--keep] [--results FILE]
 #
 # --rtt-ms (default 1): the round trip between any two hosts. With `tc netem`
 #   (kernel CONFIG_NET_SCH_NETEM) each host's link delays what it sends by half
@@ -25,6 +27,27 @@
 # --redis-aof: Redis with AOF (appendfsync everysec), as production should run it.
 # --lose redis|db: the Redis or PostgreSQL host's link is down for --lose-for
 #   seconds (default 10) in the middle of the run; the run must still finish.
+# --pgbouncer: the product (web, workers, import) reaches PostgreSQL through
+#   PgBouncer on the PostgreSQL host (port 6432; Debian's `pgbouncer`, installed
+#   when missing, or the binary CLUSTER_PGBOUNCER names; --pgbouncer-pool N
+#   server connections, default 20 in transaction mode and the sum of the
+#   processes' pools in session mode). PgBouncer 1.21 or later runs in
+#   transaction mode with `max_prepared_statements = 200`, which carries sqlx's
+#   named prepared statements. Older ones (Debian 12 ships 1.18) cannot carry
+#   them in transaction mode, named or unnamed (README, Deployment): the run
+#   uses session mode there and says so; --pgbouncer-mode transaction forces
+#   it (the run then fails, as measured). CLUSTER_PG_PARAMS adds a query
+#   string to DATABASE_URL (e.g. `statement-cache-capacity=0`). Migrations go
+#   straight to PostgreSQL. The run samples the pools every second (SHOW
+#   POOLS, pg_stat_activity) and reports the server connections used; without
+#   --pgbouncer it samples pg_stat_activity, for the same figure direct.
+# --redis-replica: a second Redis host (10.231.0.4) replicating the first
+#   (--replicaof), AOF on both. --lose redis-primary (implies it): --lose-after
+#   seconds in, the primary is killed (SIGKILL), the replica promoted
+#   (REPLICAOF NO ONE) and the primary's address 10.231.0.3 moved to the
+#   replica's host (the neighbours' ARP entries flushed, as a gratuitous ARP
+#   would); the processes must notice the other server and heal from the
+#   database what it had not replicated.
 # --check exits non-zero unless every check passed (CI runs a small one).
 # Results are printed and appended as a CSV row to bench/cluster-results.csv.
 # --debug uses the debug build; CLUSTER_BIN=path runs that binary (the relay
@@ -48,6 +71,10 @@ profile=release
 check=false
 keep=false
 redis_aof=false
+redis_replica=false
+pgbouncer=false
+pgbouncer_pool=""
+pgbouncer_mode=""
 results=bench/cluster-results.csv
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -61,17 +88,26 @@ while [[ $# -gt 0 ]]; do
     --check) check=true; shift ;;
     --keep) keep=true; shift ;;
     --redis-aof) redis_aof=true; shift ;;
+    --redis-replica) redis_replica=true; shift ;;
+    --pgbouncer) pgbouncer=true; shift ;;
+    --pgbouncer-pool) pgbouncer_pool="$2"; shift 2 ;;
+    --pgbouncer-mode) pgbouncer_mode="$2"; shift 2 ;;
     --results) results="$2"; shift 2 ;;
     *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
   esac
 done
 whole() { [[ "$1" =~ ^[0-9]+$ ]]; }
-whole "$orders" && whole "$per_host" && whole "$lose_after" && whole "$lose_for" \
-  || { echo "--orders, --workers-per-host, --lose-after and --lose-for take whole numbers" >&2; exit 2; }
+whole "$orders" && whole "$per_host" && whole "$lose_after" && whole "$lose_for" && whole "${pgbouncer_pool:-1}" \
+  || { echo "--orders, --workers-per-host, --lose-after, --lose-for and --pgbouncer-pool take whole numbers" >&2; exit 2; }
+(( ${pgbouncer_pool:-1} > 0 && ${pgbouncer_pool:-1} <= 200 )) || { echo "--pgbouncer-pool is between 1 and 200" >&2; exit 2; }
+case "$pgbouncer_mode" in ""|transaction|session) ;; *) echo "--pgbouncer-mode is transaction or session" >&2; exit 2 ;; esac
 [[ "$rtt_ms" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "--rtt-ms takes a number of milliseconds (1, 0.5)" >&2; exit 2; }
 (( orders > 0 && orders <= 10000000 )) || { echo "--orders is between 1 and 10000000" >&2; exit 2; }
 (( per_host > 0 && per_host <= 8 )) || { echo "--workers-per-host is between 1 and 8" >&2; exit 2; }
-case "$lose" in ""|worker|redis|redis-data|db) ;; *) echo "--lose is worker, redis, redis-data or db" >&2; exit 2 ;; esac
+case "$lose" in ""|worker|redis|redis-data|redis-primary|db) ;; *) echo "--lose is worker, redis, redis-data, redis-primary or db" >&2; exit 2 ;; esac
+[[ "$lose" == redis-primary ]] && redis_replica=true
+# A replica is for production, and production runs Redis with AOF.
+$redis_replica && redis_aof=true
 stall_secs="${CLUSTER_STALL_SECS:-120}"
 max_secs="${CLUSTER_MAX_SECS:-3600}"
 whole "$stall_secs" && whole "$max_secs" || { echo "CLUSTER_STALL_SECS and CLUSTER_MAX_SECS take whole seconds" >&2; exit 2; }
@@ -92,6 +128,18 @@ fi
 bash scripts/services.sh --postgres
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [[ -x "$pg_bin/initdb" ]] || { echo "no PostgreSQL server binaries under /usr/lib/postgresql" >&2; exit 2; }
+pgbouncer_bin="${CLUSTER_PGBOUNCER:-pgbouncer}"
+if $pgbouncer && [[ -z "${CLUSTER_PGBOUNCER:-}" ]] && ! command -v pgbouncer >/dev/null; then
+  echo "==> installing pgbouncer"
+  # The package would start its own system-wide instance: this run starts
+  # its own in the PostgreSQL host's namespace only (policy-rc.d 101 = don't start).
+  no_start=false
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && no_start=true
+  fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null
+  $no_start && rm -f /usr/sbin/policy-rc.d
+fi
 
 if [[ -n "${CLUSTER_BIN:-}" ]]; then
   bin=$CLUSTER_BIN
@@ -108,7 +156,8 @@ tag="ofc$((RANDOM % 90000 + 10000))"
 work=$(mktemp -d /tmp/orders-flow-cluster.XXXXXX)
 chmod 755 "$work"
 hosts=(pg redis w1 w2 web)
-declare -A addr=([pg]=10.231.0.2 [redis]=10.231.0.3 [w1]=10.231.0.11 [w2]=10.231.0.12 [web]=10.231.0.20)
+$redis_replica && hosts+=(redis2)
+declare -A addr=([pg]=10.231.0.2 [redis]=10.231.0.3 [redis2]=10.231.0.4 [w1]=10.231.0.11 [w2]=10.231.0.12 [web]=10.231.0.20)
 ns() { echo "$tag-$1"; }
 on() { local host=$1; shift; ip netns exec "$(ns "$host")" "$@"; }
 # Background processes are started with `ip netns exec` itself, not through a
@@ -167,7 +216,7 @@ if [[ "$half_us" -eq 0 ]]; then
   latency=none
 elif on pg tc qdisc add dev eth0 root netem delay "${half_us}us" 2>/dev/null; then
   latency=netem
-  for host in redis w1 w2 web; do on "$host" tc qdisc add dev eth0 root netem delay "${half_us}us"; done
+  for host in "${hosts[@]}"; do [[ "$host" == pg ]] || on "$host" tc qdisc add dev eth0 root netem delay "${half_us}us"; done
 fi
 
 echo "==> PostgreSQL host ${addr[pg]}"
@@ -179,6 +228,52 @@ ip netns exec "$(ns pg)" runuser -u postgres -- "$pg_bin/postgres" -D "$work/pg"
   -c port=5432 -c "unix_socket_directories=$work/pgsock" -c max_connections=300 \
   >"$work/postgres.log" 2>&1 &
 pids+=($!)
+# The product's port on the PostgreSQL host: PostgreSQL's, or PgBouncer's.
+db_port=5432
+if $pgbouncer; then
+  db_port=6432
+  pgbouncer_version=$("$pgbouncer_bin" --version | head -n 1 | awk '{print $2}')
+  # Protocol-level prepared statements through transaction mode: 1.21 and later.
+  prepared=""
+  if [[ "$(printf '%s\n' 1.21 "$pgbouncer_version" | sort -V | head -n 1)" == 1.21 ]]; then
+    prepared="max_prepared_statements = 200"
+    [[ -n "$pgbouncer_mode" ]] || pgbouncer_mode=transaction
+  elif [[ -z "$pgbouncer_mode" ]]; then
+    pgbouncer_mode=session
+    echo "==> PgBouncer $pgbouncer_version is older than 1.21: no prepared statements through transaction mode, so session mode"
+  fi
+  # Session mode gives each client connection a server connection of its own:
+  # its pool covers every process's (web, 2 worker hosts × K, the import).
+  if [[ -z "$pgbouncer_pool" ]]; then
+    if [[ "$pgbouncer_mode" == session ]]; then pgbouncer_pool=$(( (3 + 2 * per_host) * ${DB_MAX_CONNECTIONS:-24} )); else pgbouncer_pool=20; fi
+    (( pgbouncer_pool <= 200 )) || pgbouncer_pool=200
+  fi
+  echo "==> PgBouncer $pgbouncer_version on ${addr[pg]}:6432 ($pgbouncer_mode mode, $pgbouncer_pool server connections${prepared:+, $prepared})"
+  echo '"postgres" ""' >"$work/pgbouncer-users.txt"
+  cat >"$work/pgbouncer.ini" <<INI
+[databases]
+orders_flow = host=$work/pgsock port=5432 dbname=orders_flow
+[pgbouncer]
+listen_addr = ${addr[pg]}
+listen_port = 6432
+unix_socket_dir =
+auth_type = trust
+auth_file = $work/pgbouncer-users.txt
+admin_users = postgres
+stats_users = postgres
+pool_mode = $pgbouncer_mode
+default_pool_size = $pgbouncer_pool
+$prepared
+max_client_conn = 1000
+; sqlx sends it at connect time; PgBouncer refuses startup parameters it does not track.
+ignore_startup_parameters = extra_float_digits
+log_connections = 0
+log_disconnections = 0
+INI
+  chown postgres "$work/pgbouncer.ini" "$work/pgbouncer-users.txt"
+  ip netns exec "$(ns pg)" runuser -u postgres -- "$pgbouncer_bin" "$work/pgbouncer.ini" >"$work/pgbouncer.log" 2>&1 &
+  pids+=($!)
+fi
 echo "==> Redis host ${addr[redis]}"
 start_redis() {
   local persistence=(--appendonly no)
@@ -191,13 +286,22 @@ start_redis() {
 }
 start_redis
 pids+=("$redis_pid")
+if $redis_replica; then
+  echo "==> Redis replica host ${addr[redis2]} (--replicaof ${addr[redis]}, AOF)"
+  mkdir -p "$work/redis2-data"
+  # Bound to every address of its host: the primary's address moves here on a failover.
+  ip netns exec "$(ns redis2)" redis-server --bind 0.0.0.0 --port 6379 --save "" \
+    --appendonly yes --appendfsync everysec --dir "$work/redis2-data" \
+    --replicaof "${addr[redis]}" 6379 --protected-mode no >>"$work/redis2.log" 2>&1 &
+  pids+=($!)
+fi
 
 # Clients reach the servers straight (netem) or through a relay on their own
 # host's loopback.
 pg_host=${addr[pg]}; redis_host=${addr[redis]}
 if [[ "$latency" == relay && "$half_us" -gt 0 ]]; then
   for host in w1 w2 web; do
-    ip netns exec "$(ns "$host")" "$relay_bin" 127.0.0.1:5432 "${addr[pg]}:5432" "$half_us" >>"$work/relay.log" 2>&1 &
+    ip netns exec "$(ns "$host")" "$relay_bin" "127.0.0.1:$db_port" "${addr[pg]}:$db_port" "$half_us" >>"$work/relay.log" 2>&1 &
     pids+=($!)
     ip netns exec "$(ns "$host")" "$relay_bin" 127.0.0.1:6379 "${addr[redis]}:6379" "$half_us" >>"$work/relay.log" 2>&1 &
     pids+=($!)
@@ -216,11 +320,23 @@ wait_port() {
 }
 wait_port web "${addr[pg]}" 5432
 wait_port web "${addr[redis]}" 6379
+$pgbouncer && wait_port web "${addr[pg]}" 6432
+if $redis_replica; then
+  for _ in $(seq 1 100); do
+    on redis2 redis-cli -h "${addr[redis2]}" info replication | grep -q master_link_status:up && break
+    sleep 0.1
+  done
+  on redis2 redis-cli -h "${addr[redis2]}" info replication | grep -q master_link_status:up \
+    || { echo "the Redis replica did not sync" >&2; exit 1; }
+fi
 for _ in $(seq 1 50); do on web psql -h "${addr[pg]}" -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
 on web psql -h "${addr[pg]}" -U postgres -d postgres -qc "CREATE DATABASE orders_flow" >/dev/null
 
 export LOCO_ENV=development LOG_LEVEL=warn API_TOKENS=cluster-token PORT=5150
-export DATABASE_URL="postgres://postgres@$pg_host:5432/orders_flow"
+pg_params="${CLUSTER_PG_PARAMS:-}"
+export DATABASE_URL="postgres://postgres@$pg_host:$db_port/orders_flow${pg_params:+?$pg_params}"
+# Migrations run straight against PostgreSQL, as a release step would.
+direct_database_url="postgres://postgres@${addr[pg]}:5432/orders_flow"
 export REDIS_URL="redis://$redis_host:6379"
 export REDIS_PREFIX="orders-flow:cluster"
 export DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-24}"
@@ -228,7 +344,8 @@ export DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-24}"
 csv="$work/orders.csv"
 echo "==> generating $orders orders"
 on web "$bin" task orders_generate "file=$csv" "orders=$orders" seed=1 >/dev/null
-on web "$bin" db migrate >"$work/migrate.log" 2>&1 || { echo "migrating failed:"; cat "$work/migrate.log"; exit 1; }
+on web env DATABASE_URL="$direct_database_url" "$bin" db migrate >"$work/migrate.log" 2>&1 \
+  || { echo "migrating failed:"; cat "$work/migrate.log"; exit 1; }
 
 echo "==> web host ${addr[web]}, worker hosts w1 and w2 ($per_host worker process(es) each)"
 ip netns exec "$(ns web)" "$bin" start --no-banner >"$work/web.log" 2>&1 &
@@ -258,6 +375,20 @@ if [[ -n "$lose" ]]; then
         echo "==> Redis flushed at ${lose_after}s"
         sleep "$lose_for"; kill -KILL "$redis_pid"; start_redis
         echo "==> Redis killed and started again empty at $((lose_after + lose_for))s" ) &
+      pids+=($!)
+      ;;
+    redis-primary)
+      # The primary dies; the replica is promoted and takes over its address.
+      # Whatever the primary had not replicated yet is gone with it.
+      ( sleep "$lose_after"; kill -KILL "$redis_pid"
+        on redis2 redis-cli -h "${addr[redis2]}" replicaof no one >/dev/null
+        ip -n "$(ns redis)" addr del "${addr[redis]}/24" dev eth0
+        ip -n "$(ns redis2)" addr add "${addr[redis]}/24" dev eth0
+        # What a gratuitous ARP from the new holder does: the neighbours forget
+        # the old MAC address of 10.231.0.3.
+        for host in "${hosts[@]}"; do ip -n "$(ns "$host")" neigh flush to "${addr[redis]}" 2>/dev/null; done
+        touch "$work/redis-moved"
+        echo "==> Redis primary killed at ${lose_after}s; the replica promoted behind ${addr[redis]}" ) &
       pids+=($!)
       ;;
     redis|db)
@@ -292,7 +423,8 @@ cpu_of_program() { awk -F= -v n="$2" '$1 == n {print $2; found = 1} END {if (!fo
 # PostgreSQL transactions (each is at least a round trip; a statement outside
 # an explicit transaction is one too).
 redis_calls() {
-  on redis redis-cli -h "${addr[redis]}" info commandstats \
+  # (after a failover the address, and the counts, are the promoted replica's)
+  on "$([[ -f "$work/redis-moved" ]] && echo redis2 || echo redis)" redis-cli -h "${addr[redis]}" info commandstats \
     | awk -F'[=,]' '/^cmdstat_/ {s += $2} END {print s + 0}'
 }
 pg_xacts() {
@@ -300,12 +432,40 @@ pg_xacts() {
     "select xact_commit + xact_rollback from pg_stat_database where datname = 'orders_flow'"
 }
 
+# Connections to PostgreSQL over the run, twice a second: the database's
+# backends for orders_flow (all, and those in a statement or a transaction) and, through
+# PgBouncer, its pool (server connections active / open, clients active /
+# waiting for a server connection). Summed up in the report.
+pool_samples="$work/pool-samples.txt"
+: >"$pool_samples"
+sample_pools() {
+  local backends pools
+  while true; do
+    backends=$(on pg psql -h "${addr[pg]}" -U postgres -d postgres -AtF' ' -c \
+      "select count(*), count(*) filter (where state <> 'idle') from pg_stat_activity
+        where datname = 'orders_flow' and backend_type = 'client backend'" 2>/dev/null || true)
+    pools="0 0 0 0"
+    if $pgbouncer; then
+      pools=$(on pg psql -h "${addr[pg]}" -p 6432 -U postgres -d pgbouncer -AF' ' -c 'SHOW POOLS' 2>/dev/null \
+        | awk 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+               $c["database"] == "orders_flow" { print $c["sv_active"], $c["sv_active"] + $c["sv_idle"] + $c["sv_used"] + $c["sv_tested"] + $c["sv_login"], $c["cl_active"], $c["cl_waiting"] }' || true)
+    fi
+    echo "${backends:-0 0} ${pools:-0 0 0 0}" >>"$pool_samples"
+    sleep 0.5
+  done
+}
+# "max (mean)" of column $1 of the samples.
+pool_figure() { awk -v c="$1" '{ s += $c; if ($c > m) m = $c; n++ } END { printf "%d (mean %.1f)", m, n ? s / n : 0 }' "$pool_samples"; }
+
 # The import waits until every chunk is committed (its default), so chunks a
 # lost Redis takes with it are sent again, as a user's import would.
 echo "==> importing"
 redis_calls0=$(redis_calls); pg_xacts0=$(pg_xacts)
 cpu0=$(cpu_by_program)
 start=$(date +%s.%N)
+sample_pools &
+sampler_pid=$!
+pids+=("$sampler_pid")
 ip netns exec "$(ns web)" /usr/bin/time -f "%U %S" -o "$work/import.cpu" "$bin" task orders_import "file=$csv" >"$work/import.out" 2>"$work/import.err" &
 import_pid=$!
 if [[ "$lose" == worker ]]; then sleep "$lose_after"; lose_worker_host; fi
@@ -318,6 +478,7 @@ run_on=(ip netns exec "$(ns web)")
 source scripts/lib/settle.sh
 wait_until_settled
 end=$(date +%s.%N)
+kill "$sampler_pid" 2>/dev/null || true
 cpu_at_end=$(cpu_by_program)
 redis_calls1=$(redis_calls); pg_xacts1=$(pg_xacts)
 elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
@@ -330,6 +491,22 @@ checks=pass
 $stalled && checks=fail
 run_checks || checks=fail
 cat "$work/check.err"
+# A promoted replica may lack what the primary had not replicated: the
+# processes must have noticed the other server and healed from the database.
+redis_marks() {
+  on "$([[ -f "$work/redis-moved" ]] && echo redis2 || echo redis)" redis-cli -h "${addr[redis]}" \
+    mget "$REDIS_PREFIX:redis:generation" "$REDIS_PREFIX:redis:healed" "$REDIS_PREFIX:redis:heals" | paste -sd' '
+}
+heal_lines=$(cat "$work"/w1.log "$work"/w2.log 2>/dev/null | grep -c "Redis healed from the database" || true)
+if [[ "$lose" == redis-primary ]]; then
+  read -r generation healed heals <<<"$(redis_marks)"
+  if [[ ! -f "$work/redis-moved" ]]; then
+    echo "check failed: the failover did not happen before the run ended (raise --orders or lower --lose-after)"; checks=fail
+  elif [[ -z "$generation" || "$generation" != "$healed" || "$heals" != 1 ]] || (( heal_lines < 2 )); then
+    # One heal at the start (a fresh Redis), exactly one after the failover.
+    echo "check failed: not healed once after the failover (generation $generation, healed $healed, heals $heals; heals in the logs: $heal_lines)"; checks=fail
+  fi
+fi
 if [[ "$lose" == worker ]]; then
   # The frozen host comes back with whatever it held: its stale work must be
   # refused by the guarded transitions, so the checks hold after it too.
@@ -352,21 +529,48 @@ ours=$(awk -v a="$(delta orders-flow-cli)" -v b="$import_cpu" 'BEGIN { printf "%
 relay=$(delta orders-flow-rel)
 pg=$(delta postgres)
 redis=$(delta redis-server)
+bouncer=$(delta pgbouncer)
 per_order=$(awk -v n="${total:-0}" -v a="$ours" -v b="$pg" -v c="$redis" 'BEGIN { printf "%d", (n > 0) ? (a + b + c) * 1e6 / n : 0 }')
 per_order_of() { awk -v a="$1" -v b="$2" -v n="${total:-0}" 'BEGIN { printf "%.2f", (n > 0) ? (b - a) / n : 0 }'; }
 redis_per_order=$(per_order_of "$redis_calls0" "$redis_calls1")
 pg_per_order=$(per_order_of "$pg_xacts0" "$pg_xacts1")
+if $pgbouncer; then
+  database_via="PgBouncer $pgbouncer_version, $pgbouncer_mode mode, pool $pgbouncer_pool${prepared:+, $prepared}${pg_params:+, ?$pg_params}"
+  # Transactions through PgBouncer and how long clients waited for a server connection.
+  bouncer_stats=$(on pg psql -h "${addr[pg]}" -p 6432 -U postgres -d pgbouncer -AF' ' -c 'SHOW STATS' 2>/dev/null \
+    | awk 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+           $c["database"] == "orders_flow" { printf "%d transactions, %d statements, clients waited %.1f s for a server connection in all", $c["total_xact_count"], $c["total_query_count"], $c["total_wait_time"] / 1e6 }' || true)
+  connections="PgBouncer server connections active max $(pool_figure 3), open max $(pool_figure 4); clients active max $(pool_figure 5), waiting max $(pool_figure 6)
+                PostgreSQL backends max $(pool_figure 1), busy (in a statement or transaction) max $(pool_figure 2)
+  PgBouncer     ${bouncer_stats:-no SHOW STATS}"
+else
+  database_via="direct"
+  connections="PostgreSQL backends max $(pool_figure 1), busy (in a statement or transaction) max $(pool_figure 2)"
+fi
+redis_topology=redis
+$redis_aof && redis_topology="redis with AOF"
+$redis_replica && redis_topology="redis primary + replica (AOF)"
 cat <<REPORT
 
-orders-flow cluster run ($tag: pg, redis$($redis_aof && echo " with AOF"), 2 worker hosts × $per_host, web; RTT ${rtt_ms} ms by $latency; loss: ${lose:-none})
+orders-flow cluster run ($tag: pg, $redis_topology, 2 worker hosts × $per_host, web; RTT ${rtt_ms} ms by $latency; loss: ${lose:-none})
+  database      $database_via (DB_MAX_CONNECTIONS=$DB_MAX_CONNECTIONS per process)
+  connections   $connections
+  Redis heals   $heal_lines (in the worker logs; markers: $(redis_marks))
   orders        ${total:-0}
   end to end    ${elapsed}s → $rate orders/s
-  CPU seconds   ours $ours (import task $import_cpu), PostgreSQL $pg, Redis $redis; relays $relay
+  CPU seconds   ours $ours (import task $import_cpu), PostgreSQL $pg, Redis $redis; relays $relay$($pgbouncer && echo "; PgBouncer $bouncer" || true)
   CPU per order $per_order µs (ours + PostgreSQL + Redis, relays not counted)
   per order     $redis_per_order Redis commands, $pg_per_order PostgreSQL transactions
   checks        $checks
 REPORT
 mkdir -p "$(dirname "$results")"
-[[ -f "$results" ]] || echo "when,latency_by,rtt_ms,workers_per_host,lost,orders,seconds,orders_per_s,cpu_ours_s,cpu_pg_s,cpu_redis_s,cpu_relays_s,redis_cmds_per_order,pg_xacts_per_order,checks" >"$results"
-echo "$(date -u +%FT%TZ),$latency,$rtt_ms,$per_host,${lose:-none},${total:-0},$elapsed,$rate,$ours,$pg,$redis,$relay,$redis_per_order,$pg_per_order,$checks" >>"$results"
+header="when,latency_by,rtt_ms,workers_per_host,lost,orders,seconds,orders_per_s,cpu_ours_s,cpu_pg_s,cpu_redis_s,cpu_relays_s,redis_cmds_per_order,pg_xacts_per_order,checks,database_via,redis,pg_backends_max"
+[[ -f "$results" ]] || echo "$header" >"$results"
+# A file from before the last three columns: a new file beside it.
+if [[ "$(head -n 1 "$results")" != "$header" ]]; then
+  results="${results%.csv}-2.csv"
+  [[ -f "$results" ]] || echo "$header" >"$results"
+fi
+backends_max=$(awk '{ if ($1 > m) m = $1 } END { print m + 0 }' "$pool_samples")
+echo "$(date -u +%FT%TZ),$latency,$rtt_ms,$per_host,${lose:-none},${total:-0},$elapsed,$rate,$ours,$pg,$redis,$relay,$redis_per_order,$pg_per_order,$checks,$($pgbouncer && echo "pgbouncer-$pgbouncer_version-$pgbouncer_mode-$pgbouncer_pool" || echo direct),$($redis_replica && echo replica || echo single),$backends_max" >>"$results"
 if $check && [[ "$checks" != pass ]]; then exit 1; fi

@@ -7,6 +7,15 @@
 //! - `{prefix}:redis:generation`: a random id, written by the first process
 //!   that finds it missing. A flush, a restart without persistence or an
 //!   eviction takes it away with the rest of the data.
+//! - `{prefix}:redis:server`: the `run_id` of the server that answered when
+//!   the generation was written. Some losses keep the markers: a replica
+//!   promoted after its primary died (issue 21) carries them over by
+//!   replication but lacks the writes the primary had not replicated yet, and
+//!   a server restarted from its AOF lacks up to a second of writes. Both
+//!   answer with a new `run_id` (each `redis-server` process draws its own),
+//!   so a different server answering is a loss too: a new generation, healed
+//!   as any other. Healing what was not lost only queues work again, which
+//!   the guarded transitions absorb.
 //! - `{prefix}:redis:healed`: the generation whose jobs and figures were last
 //!   poured in from the database (and `{prefix}:redis:heals` counts the heals
 //!   since the last loss: 1 when one process healed it).
@@ -37,15 +46,22 @@ const HEAL_LEASE: Duration = Duration::from_secs(30);
 /// How often a live healer renews its lease.
 const RENEW_EVERY: Duration = Duration::from_secs(10);
 
-/// Reads the generation, writing a new one when it is missing, and the
-/// generation last healed. KEYS: generation, healed. ARGV: a fresh id.
+/// Reads the generation, writing a new one when it is missing or was written
+/// by another server than the one answering (its `run_id`, read inside the
+/// script so that it is the server that holds the keys), and the generation
+/// last healed. A new generation starts the count of heals again (a flush
+/// took it away already). KEYS: generation, healed, server, heals. ARGV: a
+/// fresh id.
 static NOTICE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
+local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
 local generation = redis.call('GET', KEYS[1])
-if not generation then
+if not generation or redis.call('GET', KEYS[3]) ~= run_id then
   generation = ARGV[1]
   redis.call('SET', KEYS[1], generation)
+  redis.call('SET', KEYS[3], run_id)
+  redis.call('DEL', KEYS[4])
 end
 return {generation, redis.call('GET', KEYS[2])}
 ",
@@ -76,6 +92,10 @@ fn healed_key(prefix: &str) -> String {
     format!("{prefix}:redis:healed")
 }
 
+fn server_key(prefix: &str) -> String {
+    format!("{prefix}:redis:server")
+}
+
 /// Heals finished since Redis last lost everything: 1 after each loss when
 /// exactly one process healed it (operators and tests read it).
 #[must_use]
@@ -93,7 +113,7 @@ pub enum State {
 }
 
 /// Checks the markers (one script call), writing a new generation when the
-/// old one is gone.
+/// old one is gone or another server answers than the one that wrote it.
 ///
 /// # Errors
 /// Redis errors.
@@ -102,6 +122,8 @@ pub async fn check<C: ConnectionLike>(conn: &mut C, prefix: &str) -> RedisResult
     let (generation, healed): (String, Option<String>) = NOTICE
         .key(generation_key(prefix))
         .key(healed_key(prefix))
+        .key(server_key(prefix))
+        .key(heals_key(prefix))
         .arg(fresh)
         .invoke_async(conn)
         .await?;

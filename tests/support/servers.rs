@@ -29,9 +29,39 @@ impl PrivateRedis {
     }
 
     fn start_on(port: u16) -> Self {
+        Self::start_with(port, &[])
+    }
+
+    /// A replica of `primary` (`--replicaof`), returned once its link to the
+    /// primary is up (the initial sync done).
+    pub fn start_replica_of(primary: &Self) -> Self {
+        let replica = Self::start_with(
+            free_port(),
+            &["--replicaof", "127.0.0.1", &primary.port.to_string()],
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !replica
+            .query::<String>(redis::cmd("INFO").arg("replication"))
+            .contains("master_link_status:up")
+        {
+            assert!(Instant::now() < deadline, "the replica did not sync");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        replica
+    }
+
+    fn start_with(port: u16, extra: &[&str]) -> Self {
+        // A directory of its own: a primary writes the RDB for its replica's
+        // sync there (and the replica the one it receives), never in the
+        // checkout.
+        let dir = Self::dir(port);
+        std::fs::create_dir_all(&dir).expect("redis dir");
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -47,6 +77,14 @@ impl PrivateRedis {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn dir(port: u16) -> PathBuf {
+        std::env::temp_dir().join(format!("of-redis-{port}"))
     }
 
     fn connection(&self) -> redis::RedisResult<redis::Connection> {
@@ -86,11 +124,71 @@ impl PrivateRedis {
 
     /// An empty server on the same port again (after [`Self::kill`]).
     pub fn start_again(&mut self) {
-        *self = Self::start_on(self.port);
+        let new = Self::start_on(self.port);
+        // The old server is dead and reaped, and its directory is the new
+        // one's: nothing of it to drop.
+        std::mem::forget(std::mem::replace(self, new));
     }
 }
 
 impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(Self::dir(self.port));
+    }
+}
+
+/// One address in front of a server that may change: `orders-flow-relay`
+/// (no delay) from a port of its own to the target, as a service address (a
+/// virtual IP) that an operator moves to another host. Killed on drop.
+pub struct Address {
+    port: u16,
+    child: Child,
+}
+
+impl Address {
+    /// An address that leads to `127.0.0.1:target`.
+    pub fn to(target: u16) -> Self {
+        let port = free_port();
+        Self {
+            port,
+            child: Self::relay(port, target),
+        }
+    }
+
+    fn relay(port: u16, target: u16) -> Child {
+        let child = Command::new(env!("CARGO_BIN_EXE_orders-flow-relay"))
+            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("127.0.0.1:{target}"))
+            .arg("0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("orders-flow-relay");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the relay did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child
+    }
+
+    /// The address as a Redis URL.
+    pub fn redis_url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Moves the address to `127.0.0.1:target`: every connection through it
+    /// is cut, and new ones reach the new target.
+    pub fn move_to(&mut self, target: u16) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Self::relay(self.port, target);
+    }
+}
+
+impl Drop for Address {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

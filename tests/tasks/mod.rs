@@ -7,5 +7,6 @@ mod import_whole;
 mod orders_check;
 mod orders_import;
 mod queues_retry;
+mod redis_failover;
 mod redis_heal;
 mod refund;
