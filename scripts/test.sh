@@ -34,11 +34,14 @@ bash scripts/bench.sh --orders 2000 --db sqlite --debug --check --results target
 bash scripts/bench.sh --orders 2000 --db postgres --debug --check --results target/bench-smoke.csv
 
 # The cluster script at a small size (network namespaces need root): five
-# hosts, 1 ms RTT, a worker host cut off and frozen mid-run; checks on, no
+# hosts, 1 ms RTT, a worker host cut off and frozen mid-run, then a Redis
+# failover (primary killed, replica promoted behind its address); checks on, no
 # speed bar.
 if [[ $(id -u) -eq 0 ]]; then
   echo "[test] cluster smoke run (20,000 orders, a worker host lost mid-run)"
   bash scripts/cluster.sh --orders 20000 --lose worker --lose-after 3 --debug --check --results target/cluster-smoke.csv
+  echo "[test] cluster smoke run (5,000 orders, the Redis primary lost and its replica promoted mid-run)"
+  bash scripts/cluster.sh --orders 5000 --redis-replica --lose redis-primary --lose-after 2 --debug --check --results target/cluster-smoke.csv
 else
   echo "[test] cluster smoke run skipped: network namespaces need root (sudo bash scripts/cluster.sh --debug --check)"
 fi
