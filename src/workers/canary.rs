@@ -3,7 +3,8 @@ use async_trait::async_trait;
 use loco_rs::app::AppContext;
 use serde::{Deserialize, Serialize};
 
-use super::{queue_names, Job, JobResult, Services};
+use super::Services;
+use crate::queue::{queue_names, Job, JobResult};
 use crate::settings::{QueueSettings, Settings};
 
 /// Pushed by `POST /api/ops/canary`; records who ran it and how long it waited.

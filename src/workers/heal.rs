@@ -28,8 +28,9 @@ use loco_rs::app::AppContext;
 use redis::{aio::ConnectionLike, RedisResult, Script};
 use serde::Serialize;
 
-use super::{Lease, Services};
+use super::Services;
 use crate::models::{kpi, workflow::recovery};
+use crate::queue::Lease;
 
 /// How long a healer holds its lease without renewing it: a healer that dies
 /// leaves the heal to another process this long after.
@@ -133,7 +134,12 @@ pub async fn heal_if_lost(ctx: &AppContext) -> anyhow::Result<Option<HealReport>
     let State::Lost { generation } = check(&mut conn, &prefix).await? else {
         return Ok(None);
     };
-    let Some(lease) = Lease::acquire(&services, &format!("heal:{generation}"), HEAL_LEASE).await?
+    let Some(lease) = Lease::acquire(
+        &services.queues(),
+        &format!("heal:{generation}"),
+        HEAL_LEASE,
+    )
+    .await?
     else {
         return Ok(None);
     };

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use loco_rs::app::AppContext;
 use serde::{Deserialize, Serialize};
 
-use super::{order_workflow::OrderWorkflowJob, queue_names, Job, JobError, JobResult, Services};
+use super::{order_workflow::OrderWorkflowJob, Services};
+use crate::queue::{queue_names, Job, JobError, JobResult};
 use crate::{
     models::{
         import::ParsedOrder,

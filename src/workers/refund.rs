@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use loco_rs::app::AppContext;
 use serde::{Deserialize, Serialize};
 
-use super::{queue_names, Job, JobResult};
+use crate::queue::{queue_names, Job, JobResult};
 use crate::settings::{QueueSettings, Settings};
 
 /// Carries the refund id only; the database holds the state.

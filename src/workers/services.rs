@@ -1,8 +1,8 @@
 //! Shared handles, built once per process in `after_context`.
 use std::sync::Arc;
 
-use apalis_redis::ConnectionManager;
 use loco_rs::{app::AppContext, Error, Result};
+use redis::aio::ConnectionManager;
 
 use crate::{
     models::workflow::{
@@ -10,6 +10,7 @@ use crate::{
         gateway::{FakeGateway, PaymentGateway},
     },
     models::{order_notifications::LogBatcher, refunds::RefundBatcher},
+    queue::{Job, JobQueue, Queues},
     settings::Settings,
 };
 
@@ -48,13 +49,15 @@ impl Services {
         let web_redis = connect_web(&settings.redis.url, settings.redis.web).map_err(|e| {
             Error::string(&format!("invalid Redis URL {} ({e})", settings.redis.url))
         })?;
+        let settings = Arc::new(settings);
+        Queues::install(ctx, redis.clone(), Arc::clone(&settings));
         ctx.shared_store.insert(Self {
             web_redis,
             gateway: Arc::new(FakeGateway::new(&settings.payment)),
             batcher: Arc::new(Batcher::concurrent(settings.workflow.batches_in_flight)),
             log_batcher: Arc::new(LogBatcher::default()),
             refund_batcher: Arc::new(RefundBatcher::default()),
-            settings: Arc::new(settings),
+            settings,
             redis,
         });
         Ok(())
@@ -82,10 +85,19 @@ impl Services {
         })
     }
 
+    /// The queues' handle, on this connection.
+    #[must_use]
+    pub fn queues(&self) -> Queues {
+        Queues {
+            redis: self.redis.clone(),
+            settings: Arc::clone(&self.settings),
+        }
+    }
+
     /// The push side of `J`'s queue.
     #[must_use]
-    pub fn queue<J: super::Job>(&self) -> super::JobQueue<J> {
-        super::JobQueue::new(self)
+    pub fn queue<J: Job>(&self) -> JobQueue<J> {
+        self.queues().queue::<J>()
     }
 }
 

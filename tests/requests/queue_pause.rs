@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use orders_flow::{
-    models::_entities::orders,
-    workers::{order_workflow::OrderWorkflowJob, WorkerProcess},
+    models::_entities::orders, queue::WorkerProcess, workers::order_workflow::OrderWorkflowJob,
 };
 use sea_orm::EntityTrait;
 use serde_json::{json, Value};

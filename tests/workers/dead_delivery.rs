@@ -10,11 +10,12 @@ use orders_flow::{
         order_notifications::{self, status},
         workflow::gateway::{Charge, ChargeOutcome, GatewayError, PaymentGateway},
     },
+    queue::Job,
     workers::{
         dead::{self, DeadJobError, OperatedQueue, RetryRequest},
         notify::NotificationJob,
         refund::RefundJob,
-        Job, Services,
+        Services,
     },
 };
 use sea_orm::EntityTrait;

@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use orders_flow::{
     models::order_notifications::{deliver, status},
-    workers::{JobAttempt, JobError},
+    queue::{JobAttempt, JobError},
 };
 use tokio::sync::Barrier;
 

@@ -12,9 +12,8 @@ use orders_flow::{
             recovery,
         },
     },
-    workers::{
-        notify::NotificationJob, refund::RefundJob, register_all, JobError, Services, WorkerSet,
-    },
+    queue::{JobError, WorkerSet},
+    workers::{notify::NotificationJob, refund::RefundJob, register_all, Services},
 };
 use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 

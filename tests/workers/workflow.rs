@@ -18,7 +18,8 @@ use orders_flow::{
             recovery,
         },
     },
-    workers::{notify::NotificationJob, order_workflow::OrderWorkflowJob, Services, WorkerSet},
+    queue::WorkerSet,
+    workers::{notify::NotificationJob, order_workflow::OrderWorkflowJob, Services},
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,

@@ -8,7 +8,8 @@ use sea_orm::EntityTrait;
 use super::{channel, status, Entity, Model, Payload};
 use crate::{
     mailers::order_notification::OrderNotificationMailer,
-    workers::{notify::NotificationJob, JobAttempt, JobError, JobResult, Lease, Services},
+    queue::{JobAttempt, JobError, JobResult, Lease},
+    workers::{notify::NotificationJob, Services},
 };
 
 /// Added to the queue's timeout for the email lease: an attempt is abandoned at
@@ -231,7 +232,7 @@ async fn email(ctx: &AppContext, id: i64, attempt: JobAttempt) -> JobResult {
     // the attempts together outlast a lease left by a cut-off attempt (seen
     // after a Redis restart: every delivery of a row died "being sent").
     let lease = Lease::acquire_waiting(
-        &services,
+        &services.queues(),
         &format!("notification:{id}"),
         queue.timeout() + LEASE_MARGIN,
         queue.timeout() / 4,

@@ -18,7 +18,8 @@ use crate::{
         orders::REFUNDABLE,
         workflow::gateway::{ChargeOutcome, RefundRequest},
     },
-    workers::{notify::NotificationJob, JobError, JobResult, Services},
+    queue::{JobError, JobResult},
+    workers::{notify::NotificationJob, Services},
 };
 
 pub const PARTIALLY_REFUNDED: &str = "partially_refunded";

@@ -13,7 +13,8 @@ use super::{
 };
 use crate::{
     models::{_entities::orders, group_commit::GroupCommit},
-    workers::{notify::NotificationJob, JobError, JobResult, Services},
+    queue::{JobError, JobResult},
+    workers::{notify::NotificationJob, Services},
 };
 
 /// Groups this process's workflow jobs into batches.

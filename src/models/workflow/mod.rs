@@ -19,7 +19,8 @@ use self::{
 };
 use crate::{
     models::_entities::{order_notifications, orders},
-    workers::{notify::NotificationJob, JobError, JobResult, Services},
+    queue::{JobError, JobResult},
+    workers::{notify::NotificationJob, Services},
 };
 
 /// Moves one order as far as it can go. Safe to call any number of times.

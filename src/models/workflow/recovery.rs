@@ -20,9 +20,9 @@ use crate::{
         _entities::{orders, refunds},
         idempotency_keys,
     },
+    queue::{Job, JobQueue},
     workers::{
-        notify::NotificationJob, order_workflow::OrderWorkflowJob, refund::RefundJob, Job,
-        JobQueue, Services,
+        notify::NotificationJob, order_workflow::OrderWorkflowJob, refund::RefundJob, Services,
     },
 };
 

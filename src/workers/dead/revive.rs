@@ -15,10 +15,7 @@
 use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::Value;
 
-use crate::{
-    models::order_notifications,
-    workers::{notify::NotificationJob, queue_names},
-};
+use crate::{models::order_notifications, queue::queue_names, workers::notify::NotificationJob};
 
 /// Reopens the rows of dead jobs of `queue` (short name) whose payloads are
 /// `payloads`; returns how many rows changed. Unreadable payloads are left to
