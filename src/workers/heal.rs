@@ -28,8 +28,9 @@ use loco_rs::app::AppContext;
 use redis::{aio::ConnectionLike, RedisResult, Script};
 use serde::Serialize;
 
+use super::recovery;
 use super::Services;
-use crate::models::{kpi, workflow::recovery};
+use crate::models::kpi;
 use crate::queue::Lease;
 
 /// How long a healer holds its lease without renewing it: a healer that dies

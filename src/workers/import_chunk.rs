@@ -4,13 +4,13 @@ use async_trait::async_trait;
 use loco_rs::app::AppContext;
 use serde::{Deserialize, Serialize};
 
-use super::{order_workflow::OrderWorkflowJob, Services};
-use crate::queue::{queue_names, Job, JobError, JobResult};
+use super::Services;
 use crate::{
     models::{
         import::ParsedOrder,
         import_writer::{ChunkError, ChunkWrite},
     },
+    queue::{queue_names, Job, JobError, JobResult, OrderWorkflowJob},
     settings::{QueueSettings, Settings},
 };
 

@@ -7,23 +7,25 @@ pub mod canary;
 pub mod dead;
 pub mod heal;
 pub mod import_chunk;
+pub mod import_run;
 pub mod notify;
 pub mod order_workflow;
 pub mod overview;
+pub mod recovery;
 pub mod refund;
 mod services;
 pub mod start;
 
 pub use services::Services;
 
-use crate::queue::WorkerSet;
+use crate::queue::{NotificationJob, OrderWorkflowJob, RefundJob, WorkerSet};
 
 /// Registers every job of the product on a worker set. Each job issue adds its line here.
 #[must_use]
 pub fn register_all(set: WorkerSet) -> WorkerSet {
     set.add::<canary::CanaryJob>()
-        .add::<order_workflow::OrderWorkflowJob>()
-        .add::<notify::NotificationJob>()
+        .add::<OrderWorkflowJob>()
+        .add::<NotificationJob>()
         .add::<import_chunk::ImportChunkJob>()
-        .add::<refund::RefundJob>()
+        .add::<RefundJob>()
 }

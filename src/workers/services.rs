@@ -4,12 +4,12 @@ use std::sync::Arc;
 use loco_rs::{app::AppContext, Error, Result};
 use redis::aio::ConnectionManager;
 
+use super::{notify::LogBatcher, order_workflow::batcher::Batcher};
 use crate::{
-    models::workflow::{
-        batcher::Batcher,
-        gateway::{FakeGateway, PaymentGateway},
+    models::{
+        refunds::RefundBatcher,
+        workflow::gateway::{FakeGateway, PaymentGateway},
     },
-    models::{order_notifications::LogBatcher, refunds::RefundBatcher},
     queue::{Job, JobQueue, Queues},
     settings::Settings,
 };

@@ -102,7 +102,7 @@ async fn recovery_loop(ctx: AppContext, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             () = stop_requested(&mut stop) => return,
             _ = every.tick() => {
-                if let Err(e) = crate::models::workflow::recovery::sweep(&ctx, stuck_after).await {
+                if let Err(e) = super::recovery::sweep(&ctx, stuck_after).await {
                     tracing::warn!(error = %e, "recovery sweep failed");
                 }
             }

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use orders_flow::{
-    models::_entities::orders, queue::WorkerProcess, workers::order_workflow::OrderWorkflowJob,
+    models::_entities::orders,
+    queue::{OrderWorkflowJob, WorkerProcess},
 };
 use sea_orm::EntityTrait;
 use serde_json::{json, Value};

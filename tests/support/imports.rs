@@ -10,8 +10,8 @@ use orders_flow::{
         _entities::{customers, order_items, orders, products},
         imports::Model as Import,
     },
-    queue::{WorkerProcess, WorkerSet},
-    workers::{import_chunk::ImportChunkJob, order_workflow::OrderWorkflowJob},
+    queue::{OrderWorkflowJob, WorkerProcess, WorkerSet},
+    workers::import_chunk::ImportChunkJob,
 };
 use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
 

@@ -10,11 +10,9 @@ use orders_flow::{
         order_notifications::{self, status},
         workflow::gateway::{Charge, ChargeOutcome, GatewayError, PaymentGateway},
     },
-    queue::Job,
+    queue::{Job, NotificationJob, RefundJob},
     workers::{
         dead::{self, DeadJobError, OperatedQueue, RetryRequest},
-        notify::NotificationJob,
-        refund::RefundJob,
         Services,
     },
 };

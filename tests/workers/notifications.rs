@@ -7,8 +7,8 @@ use orders_flow::{
         order_notifications::{self, queue_for, status},
         orders,
     },
-    queue::{Job, WorkerProcess, WorkerSet},
-    workers::{notify::NotificationJob, register_all},
+    queue::{Job, NotificationJob, WorkerProcess, WorkerSet},
+    workers::register_all,
 };
 use sea_orm::EntityTrait;
 

@@ -1,10 +1,7 @@
 //! The queue machinery: deep backlogs, retries, dead jobs, unique worker names.
 use std::time::Duration;
 
-use orders_flow::{
-    queue::WorkerSet,
-    workers::{notify::NotificationJob, order_workflow::OrderWorkflowJob},
-};
+use orders_flow::queue::{NotificationJob, OrderWorkflowJob, WorkerSet};
 use serde_json::json;
 
 use crate::support::{

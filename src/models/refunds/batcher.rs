@@ -19,7 +19,8 @@ use super::{
 };
 use crate::{
     models::{_entities::orders, group_commit::GroupCommit},
-    workers::{refund::RefundJob, Services},
+    queue::RefundJob,
+    workers::Services,
 };
 
 /// How a batch answered one request.

@@ -15,7 +15,8 @@ use crate::{
         idempotency_keys::{self, Claim, StoredResponse},
         orders::REFUNDABLE,
     },
-    workers::{refund::RefundJob, Services},
+    queue::RefundJob,
+    workers::Services,
 };
 
 /// Longest a refund request waits for its job to be queued. The refund is

@@ -15,7 +15,10 @@
 use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::Value;
 
-use crate::{models::order_notifications, queue::queue_names, workers::notify::NotificationJob};
+use crate::{
+    models::order_notifications,
+    queue::{queue_names, NotificationJob},
+};
 
 /// Reopens the rows of dead jobs of `queue` (short name) whose payloads are
 /// `payloads`; returns how many rows changed. Unreadable payloads are left to

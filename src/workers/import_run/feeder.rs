@@ -21,8 +21,8 @@ use crate::{
         import::{Chunk, OrderStream, RejectsWriter, Warning},
         imports::{FileCounts, Model as Import},
     },
-    queue::JobQueue,
-    workers::{import_chunk::ImportChunkJob, order_workflow::OrderWorkflowJob},
+    queue::{JobQueue, OrderWorkflowJob},
+    workers::import_chunk::ImportChunkJob,
 };
 
 /// The pushing side of one import.

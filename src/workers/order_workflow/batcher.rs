@@ -1,20 +1,24 @@
 //! Group commit for workflow jobs: concurrent jobs of one worker process hand
-//! their order to a leader, which moves the whole batch with [`super::batch`]
+//! their order to a leader, which moves the whole batch with `models::workflow::batch`
 //! and tells each job how its order went.
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use loco_rs::app::AppContext;
 use sea_orm::{EntityTrait, QueryFilter};
 
-use super::{
-    batch,
-    gateway::{Charge, ChargeOutcome},
-    transitions::{PENDING, RESERVED},
-};
+use super::advance::advance;
 use crate::{
-    models::{_entities::orders, group_commit::GroupCommit},
-    queue::{JobError, JobResult},
-    workers::{notify::NotificationJob, Services},
+    models::{
+        _entities::orders,
+        group_commit::GroupCommit,
+        workflow::{
+            batch,
+            gateway::{Charge, ChargeOutcome},
+            transitions::{PENDING, RESERVED},
+        },
+    },
+    queue::{JobError, JobResult, NotificationJob},
+    workers::Services,
 };
 
 /// Groups this process's workflow jobs into batches.
@@ -63,9 +67,7 @@ async fn answer(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Result<(), String
         let runs = ids
             .iter()
             .filter(|id| !results.contains_key(id))
-            .map(
-                |&id| async move { (id, super::advance(ctx, id).await.map_err(|e| e.to_string())) },
-            );
+            .map(|&id| async move { (id, advance(ctx, id).await.map_err(|e| e.to_string())) });
         results.extend(futures::future::join_all(runs).await);
     }
     results
@@ -163,7 +165,7 @@ async fn run(
         .chain(ids.iter().copied().filter(|id| !found.contains(id)))
         .collect();
     for id in unusual {
-        results.insert(id, super::advance(ctx, id).await.map_err(|e| e.to_string()));
+        results.insert(id, advance(ctx, id).await.map_err(|e| e.to_string()));
     }
     for id in ids {
         results.entry(*id).or_insert(Ok(()));

@@ -14,16 +14,14 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::transitions::{PENDING, RESERVED};
+use super::Services;
 use crate::{
     models::{
         _entities::{orders, refunds},
         idempotency_keys,
+        workflow::transitions::{PENDING, RESERVED},
     },
-    queue::{Job, JobQueue},
-    workers::{
-        notify::NotificationJob, order_workflow::OrderWorkflowJob, refund::RefundJob, Services,
-    },
+    queue::{Job, JobQueue, NotificationJob, OrderWorkflowJob, RefundJob},
 };
 
 /// Most jobs one sweep queues per kind; the next sweep takes the rest.
