@@ -15,12 +15,14 @@
 //! `total − reserved`, so a refund never counts against itself.
 mod batch;
 mod batcher;
+mod desk;
 mod error;
 mod input;
 mod process;
 mod request;
 
 pub use batcher::{BatchStats, RefundBatcher};
+pub use desk::RefundDesk;
 pub use error::RefundError;
 pub use input::{parse_amount_cents, IdempotencyKey, RefundInput, MAX_REASON_CHARS};
 pub use process::{complete, decline, event, Move, PARTIALLY_REFUNDED, REFUNDED};

@@ -1,5 +1,5 @@
 //! Shared handles, built once per process in `after_context`.
-use std::sync::Arc;
+use std::{future::Future, sync::Arc, time::Duration};
 
 use loco_rs::{app::AppContext, Error, Result};
 use redis::aio::ConnectionManager;
@@ -7,11 +7,11 @@ use redis::aio::ConnectionManager;
 use super::{notify::LogBatcher, order_workflow::batcher::Batcher};
 use crate::{
     models::{
-        refunds::RefundBatcher,
+        refunds::{RefundBatcher, RefundDesk},
         workflow::gateway::{FakeGateway, PaymentGateway},
     },
-    queue::{Job, JobQueue, Queues},
-    settings::Settings,
+    queue::{Job, JobQueue, Queues, RefundJob},
+    settings::{RefundSettings, Settings},
 };
 
 /// What controllers, tasks and jobs need beyond the database.
@@ -98,6 +98,35 @@ impl Services {
     #[must_use]
     pub fn queue<J: Job>(&self) -> JobQueue<J> {
         self.queues().queue::<J>()
+    }
+}
+
+impl RefundDesk for Services {
+    fn refund_settings(&self) -> RefundSettings {
+        self.settings.refunds
+    }
+
+    fn batcher(&self) -> &RefundBatcher {
+        &self.refund_batcher
+    }
+
+    fn queue_refunds(
+        &self,
+        refund_ids: Vec<i64>,
+        wait: Duration,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        let queue = self.queue::<RefundJob>();
+        let jobs = refund_ids
+            .into_iter()
+            .map(|refund_id| RefundJob { refund_id })
+            .collect();
+        async move {
+            queue
+                .push_bulk_within(jobs, wait)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
     }
 }
 
