@@ -71,7 +71,7 @@ impl Job for CanaryJob {
     }
 
     async fn run(self, ctx: &AppContext) -> JobResult {
-        let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let services = Services::of(ctx)?;
         let now = chrono::Utc::now().timestamp_millis();
         let mut conn = services.redis.clone();
         let () = redis::pipe()

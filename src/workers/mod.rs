@@ -16,7 +16,7 @@ pub mod refund;
 mod services;
 pub mod start;
 
-pub use services::Services;
+pub use services::{Batcher, LogBatcher, Services};
 
 use crate::queue::{NotificationJob, OrderWorkflowJob, RefundJob, WorkerSet};
 

@@ -122,9 +122,6 @@ fn log_line(row: &Model, p: &Payload) {
     );
 }
 
-/// Batches of `log` rows share one commit (see `group_commit`).
-pub type LogBatcher = crate::models::group_commit::GroupCommit<i64, bool>;
-
 /// [`deliver`], with `log` rows sent in a batch with the other jobs of this
 /// process: one guarded update marks them all sent. Email rows, and rows the
 /// batch did not take, go through [`deliver`] one by one.
@@ -136,7 +133,7 @@ pub async fn deliver_batched(
     notification_id: i64,
     attempt: JobAttempt,
 ) -> JobResult {
-    let services = Services::of(ctx).map_err(|e| anyhow!("{e}"))?;
+    let services = Services::of(ctx)?;
     let settings = &services.settings.workflow;
     let sent = services
         .log_batcher
@@ -193,12 +190,8 @@ pub async fn deliver_many(ctx: &AppContext, ids: &[i64]) -> JobResult {
         .await
         .map_err(anyhow::Error::from)?;
     let jobs: Vec<NotificationJob> = queued.into_iter().map(NotificationJob::one).collect();
-    let services = Services::of(ctx).map_err(|e| anyhow!("{e}"))?;
-    services
-        .queue::<NotificationJob>()
-        .push_bulk(&jobs)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let services = Services::of(ctx)?;
+    services.queue::<NotificationJob>().push_bulk(&jobs).await?;
     Ok(())
 }
 
@@ -252,7 +245,7 @@ async fn mark_logs_sent(
 
 /// The lease keeps two deliveries of one row from mailing at the same time.
 async fn email(ctx: &AppContext, id: i64, attempt: JobAttempt) -> JobResult {
-    let services = Services::of(ctx).map_err(|e| anyhow!("{e}"))?;
+    let services = Services::of(ctx)?;
     let queue = services.settings.queues.notifications;
     // Waiting a quarter of the attempt leaves the send its budget (3/4), and
     // the attempts together outlast a lease left by a cut-off attempt (seen

@@ -39,7 +39,7 @@ impl Job for RefundJob {
 /// or when the order's refund figures disagree with the refund.
 #[tracing::instrument(skip_all, fields(refund_id))]
 pub async fn process(ctx: &AppContext, refund_id: i64) -> JobResult {
-    let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let services = Services::of(ctx)?;
     let db = &ctx.db;
     let refund = refunds::Entity::find_by_id(refund_id)
         .one(db)
@@ -94,7 +94,7 @@ async fn push(services: &Services, notification_id: i64) -> JobResult {
         .queue::<NotificationJob>()
         .push(&NotificationJob::one(notification_id))
         .await
-        .map_err(|e| JobError::Retry(anyhow::anyhow!("{e}")))
+        .map_err(JobError::from)
 }
 
 /// A decided refund whose notification is still `queued` (a crash between

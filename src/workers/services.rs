@@ -4,15 +4,21 @@ use std::{future::Future, sync::Arc, time::Duration};
 use loco_rs::{app::AppContext, Error, Result};
 use redis::aio::ConnectionManager;
 
-use super::{notify::LogBatcher, order_workflow::batcher::Batcher};
 use crate::{
     models::{
+        group_commit::GroupCommit,
         refunds::{RefundBatcher, RefundDesk},
         workflow::gateway::{FakeGateway, PaymentGateway},
     },
     queue::{Job, JobQueue, Queues, RefundJob},
     settings::{RefundSettings, Settings},
 };
+
+/// Groups this process's workflow jobs into batches (`order_workflow/batcher.rs`).
+pub type Batcher = GroupCommit<i64, Result<(), String>>;
+
+/// Batches of `log` rows share one commit (`notify.rs`).
+pub type LogBatcher = GroupCommit<i64, bool>;
 
 /// What controllers, tasks and jobs need beyond the database.
 #[derive(Clone)]

@@ -28,7 +28,7 @@ use crate::{
 /// Retryable on database or gateway trouble; permanent for an unknown order.
 #[tracing::instrument(skip_all, fields(order_id))]
 pub async fn advance(ctx: &AppContext, order_id: i64) -> JobResult {
-    let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let services = Services::of(ctx)?;
     let email_enabled = services.settings.notifications_email_enabled();
     // pending → reserved → paid/failed: at most three moves per run.
     for _ in 0..4 {
@@ -89,7 +89,7 @@ async fn push_notification(services: &Services, notification_id: i64) -> JobResu
         .queue::<NotificationJob>()
         .push(&NotificationJob::one(notification_id))
         .await
-        .map_err(|e| JobError::Retry(anyhow::anyhow!("{e}")))
+        .map_err(JobError::from)
 }
 
 async fn push_queued_notifications(

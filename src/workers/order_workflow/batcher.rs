@@ -10,7 +10,6 @@ use super::advance::advance;
 use crate::{
     models::{
         _entities::orders,
-        group_commit::GroupCommit,
         workflow::{
             batch,
             gateway::{Charge, ChargeOutcome},
@@ -21,16 +20,13 @@ use crate::{
     workers::Services,
 };
 
-/// Groups this process's workflow jobs into batches.
-pub type Batcher = GroupCommit<i64, Result<(), String>>;
-
 /// Moves `order_id` as far as it goes, in a batch with whatever other jobs of
 /// this process submit within the batch window.
 ///
 /// # Errors
 /// Retryable when the order's batch or its payment failed.
 pub async fn submit(ctx: &AppContext, order_id: i64) -> JobResult {
-    let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let services = Services::of(ctx)?;
     let settings = &services.settings.workflow;
     let window = Duration::from_millis(settings.batch_window_ms);
     let outcome = services
@@ -57,7 +53,7 @@ pub async fn submit(ctx: &AppContext, order_id: i64) -> JobResult {
 async fn answer(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Result<(), String>> {
     let batch = match Services::of(ctx) {
         Ok(services) => run(ctx, &services, ids).await,
-        Err(e) => Err(anyhow::anyhow!("{e}")),
+        Err(e) => Err(e.into()),
     };
     let mut results = batch.unwrap_or_else(|e| {
         tracing::warn!(error = %e, orders = ids.len(), "workflow batch failed; running its orders one by one");
@@ -138,11 +134,7 @@ async fn run(
     notifications.extend(finished.notifications);
     // One job for the whole batch's notifications (see `NotificationJob`).
     let jobs = NotificationJob::batches(&notifications, services.settings.workflow.batch_size);
-    services
-        .queue::<NotificationJob>()
-        .push_bulk(&jobs)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    services.queue::<NotificationJob>().push_bulk(&jobs).await?;
     tracing::debug!(
         orders = ids.len(),
         loaded = ?t_load,

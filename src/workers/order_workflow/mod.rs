@@ -22,7 +22,7 @@ impl Job for OrderWorkflowJob {
     }
 
     async fn run(self, ctx: &AppContext) -> JobResult {
-        let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let services = Services::of(ctx)?;
         if services.settings.workflow.batch_size > 1 {
             batcher::submit(ctx, self.order_id).await
         } else {
