@@ -65,13 +65,13 @@ impl Hooks for App {
     /// in this process; plain `start` runs only the web server.
     async fn before_run(ctx: &AppContext) -> Result<()> {
         if cli_args::start_role() == StartRole::WithWorkers {
-            workers::WorkerProcess::spawn(ctx).await?;
+            workers::start::spawn(ctx).await?;
         }
         Ok(())
     }
 
     async fn on_shutdown(ctx: &AppContext) {
-        workers::WorkerProcess::shutdown(ctx).await;
+        workers::start::shutdown(ctx).await;
     }
 
     async fn initializers(_ctx: &AppContext) -> Result<Vec<Box<dyn Initializer>>> {

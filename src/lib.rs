@@ -4,6 +4,7 @@ pub mod controllers;
 pub mod initializers;
 pub mod mailers;
 pub mod models;
+pub mod queue;
 pub mod settings;
 pub mod tasks;
 pub mod views;

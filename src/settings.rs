@@ -42,13 +42,19 @@ pub struct ImportSettings {
     pub max_id_chars: usize,
 }
 
+/// Default `settings.import.max_line_bytes`.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
+/// Default `settings.import.max_field_chars`.
+pub const DEFAULT_MAX_FIELD_CHARS: usize = 1_000;
+/// Default `settings.import.max_id_chars`.
+pub const DEFAULT_MAX_ID_CHARS: usize = 255;
+
 impl Default for ImportSettings {
     fn default() -> Self {
-        use crate::models::import::chunk;
         Self {
-            max_line_bytes: chunk::DEFAULT_MAX_LINE_BYTES,
-            max_field_chars: chunk::DEFAULT_MAX_FIELD_CHARS,
-            max_id_chars: chunk::DEFAULT_MAX_ID_CHARS,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            max_field_chars: DEFAULT_MAX_FIELD_CHARS,
+            max_id_chars: DEFAULT_MAX_ID_CHARS,
         }
     }
 }

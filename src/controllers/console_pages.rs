@@ -12,10 +12,11 @@ use loco_rs::prelude::*;
 use super::{auth::ConsolePage, dashboard::render, error::ApiError, params};
 use crate::{
     models::{_entities::orders, imports},
+    queue::{queue_names, unix_now, worker_info},
     views::{console, mask},
     workers::{
         dead::{self, DeadJobs, OperatedQueue, OrderJobKeys},
-        queue_names, unix_now, worker_info, Services,
+        Services,
     },
 };
 

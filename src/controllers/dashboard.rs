@@ -13,8 +13,9 @@ use super::{
 };
 use crate::{
     models::kpi::{figures, store},
+    queue::stats_report,
     views::{dashboard, kpi_page, mask},
-    workers::{dead, heal, overview::OpsStatus, stats_report, Services},
+    workers::{dead, heal, overview::OpsStatus, Services},
 };
 
 /// Dead jobs shown per queue; the API pages through more.
@@ -50,7 +51,7 @@ pub async fn queues(
         }
         dead_pages.push(page);
     }
-    let stats = stats_report::last_hour(&services).await?;
+    let stats = stats_report::last_hour(&services.queues()).await?;
     let page = dashboard::build(
         &status,
         &dead_pages,

@@ -21,7 +21,13 @@ use crate::{
         refunds::{self, IdempotencyKey, RefundCall, RefundError, RefundInput},
     },
     views::{self, orders::OrderResponse},
+    workers::Services,
 };
+
+/// What a refund request needs besides the database (see [`refunds::RefundDesk`]).
+fn refund_desk(ctx: &AppContext) -> Result<Services, RefundError> {
+    Services::of(ctx).map_err(|e| RefundError::Internal(e.to_string()))
+}
 
 /// The request header carrying the client's idempotency key.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -67,7 +73,7 @@ pub async fn create_refund(
         input: &input,
     };
     Ok(views::refunds::recorded(
-        refunds::request(&ctx, call).await?,
+        refunds::request(&ctx.db, &refund_desk(&ctx)?, call).await?,
     ))
 }
 

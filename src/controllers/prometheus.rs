@@ -20,8 +20,9 @@ use super::{
 use crate::{
     app::App,
     models::orders,
+    queue::stats_report,
     views::{prometheus, prometheus_flow},
-    workers::{overview::OpsStatus, stats_report, Services},
+    workers::{overview::OpsStatus, Services},
 };
 
 /// Queue depths by state, worker liveness, the KPI outbox and the canary; jobs
@@ -44,7 +45,7 @@ pub async fn scrape(
     }
     params::query(query.as_deref(), &[])?;
     let status = OpsStatus::read(&ctx).await?;
-    let jobs = stats_report::totals(&Services::web(&ctx)?).await?;
+    let jobs = stats_report::totals(&Services::web(&ctx)?.queues()).await?;
     let by_status = OrderStatusCache::of(&ctx).read(&ctx.db).await?;
     let version = <App as Hooks>::app_version();
     let mut page = prometheus::render(&version, &status);

@@ -15,6 +15,7 @@ use super::{
     params,
 };
 use crate::{
+    queue::{pause, stats_report, QueueCounts},
     views::{
         mask,
         queues::{
@@ -23,7 +24,7 @@ use crate::{
     },
     workers::{
         dead::{self, DeadJobs, OperatedQueue, RetryRequest},
-        overview, pause, stats_report, QueueCounts, Services,
+        overview, Services,
     },
 };
 
@@ -84,7 +85,7 @@ pub async fn stats(
     params::query(query.as_deref(), &[])?;
     Ok(Json(QueueStatsResponse {
         minutes: stats_report::MINUTES,
-        queues: stats_report::last_hour(&Services::web(&ctx)?).await?,
+        queues: stats_report::last_hour(&Services::web(&ctx)?.queues()).await?,
     }))
 }
 

@@ -4,7 +4,6 @@ pub mod group_commit;
 pub mod idempotency_keys;
 pub mod import;
 pub mod import_chunks;
-pub mod import_run;
 pub mod import_writer;
 pub mod imports;
 pub mod kpi;

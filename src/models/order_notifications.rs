@@ -1,5 +1,5 @@
 //! Customer notifications: one row per (order, event), queued inside the caller's
-//! transaction by [`queue_for`] and sent from the `notifications` queue by [`deliver`].
+//! transaction by [`queue_for`] and sent by the notification job (`workers/notify.rs`).
 use std::time::Duration;
 
 use chrono::Utc;
@@ -13,9 +13,6 @@ use serde::{Deserialize, Serialize};
 
 pub use super::_entities::order_notifications::{ActiveModel, Column, Entity, Model};
 use super::{customers, orders};
-
-mod delivery;
-pub use delivery::{deliver, deliver_batched, deliver_many, LogBatcher};
 
 pub type OrderNotifications = Entity;
 
@@ -278,6 +275,27 @@ impl Entity {
             .order_by_asc(Column::Id)
             .all(db)
             .await
+    }
+
+    /// Ids of one order's rows still `queued`, optionally of one event only: a
+    /// crash between commit and push leaves them for the next run to queue.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn queued_ids<C: ConnectionTrait>(
+        db: &C,
+        order_id: i64,
+        event: Option<&str>,
+    ) -> Result<Vec<i64>, DbErr> {
+        let mut query = Self::find()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::OrderId.eq(order_id))
+            .filter(Column::Status.eq(status::QUEUED));
+        if let Some(event) = event {
+            query = query.filter(Column::Event.eq(event));
+        }
+        query.order_by_asc(Column::Id).into_tuple().all(db).await
     }
 
     /// `queued` → `sent`. False when the row was no longer queued.

@@ -7,22 +7,25 @@
 //!   writes the `pending` refund and stores the response, then queues the job;
 //!   concurrent requests of one process do this together, one transaction and
 //!   one Redis call per batch ([`RefundBatcher`]).
-//! - [`process`]: the refund job, `pending → processed | failed`.
+//! - [`complete`] and [`decline`]: `pending → processed | failed`, made by the
+//!   refund job (`workers/refund.rs`).
 //!
 //! An order's `refund_reserved_cents` holds refunds pending or processed and
 //! `refunded_cents` the processed ones: the remainder a new refund may take is
 //! `total − reserved`, so a refund never counts against itself.
 mod batch;
 mod batcher;
+mod desk;
 mod error;
 mod input;
 mod process;
 mod request;
 
 pub use batcher::{BatchStats, RefundBatcher};
+pub use desk::RefundDesk;
 pub use error::RefundError;
 pub use input::{parse_amount_cents, IdempotencyKey, RefundInput, MAX_REASON_CHARS};
-pub use process::{complete, decline, event, process, Move, PARTIALLY_REFUNDED, REFUNDED};
+pub use process::{complete, decline, event, Move, PARTIALLY_REFUNDED, REFUNDED};
 pub use request::{request, Recorded, RefundCall};
 
 pub use super::_entities::refunds::{ActiveModel, Column, Entity, Model};

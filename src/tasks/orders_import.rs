@@ -11,13 +11,12 @@ use super::{
     args::{Arg, TaskArgs},
     progress::Bars,
 };
-use crate::models::{
-    import::StreamOptions,
-    import_run::{
+use crate::{
+    models::{import::StreamOptions, imports::Model as Import},
+    workers::import_run::{
         ImportEvent, ImportFile, ImportProgress, Queued, Started, WaitEnd, MAX_PENDING_CHUNKS,
         WARNINGS_SHOWN,
     },
-    imports::Model as Import,
 };
 
 const NAME: &str = "orders_import";

@@ -8,7 +8,7 @@ use loco_rs::{
 };
 
 use super::args::{Arg, TaskArgs};
-use crate::{models::workflow::recovery, workers::Services};
+use crate::workers::{recovery, Services};
 
 const NAME: &str = "orders_recover";
 const ARGS: &[Arg] = &[Arg::optional(

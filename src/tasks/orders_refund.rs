@@ -12,6 +12,7 @@ use crate::models::{
     import::money::format_cents,
     refunds::{self, parse_amount_cents, IdempotencyKey, RefundCall, RefundInput, CLI_SCOPE},
 };
+use crate::workers::Services;
 
 const NAME: &str = "orders_refund";
 const ARGS: &[Arg] = &[
@@ -63,7 +64,11 @@ impl Task for OrdersRefund {
             order_ref: order,
             input: &input,
         };
-        let answer = refunds::request(ctx, call).await.map_err(rejected)?;
+        let desk = Services::of(ctx)
+            .map_err(|e| rejected(refunds::RefundError::Internal(e.to_string())))?;
+        let answer = refunds::request(&ctx.db, &desk, call)
+            .await
+            .map_err(rejected)?;
         let body: serde_json::Value = serde_json::from_str(&answer.body)?;
         if answer.status >= 400 {
             return Err(Error::string(&format!(

@@ -7,7 +7,10 @@ use loco_rs::{
 };
 
 use super::args::{Arg, TaskArgs};
-use crate::workers::{dead::OperatedQueue, pause, Services};
+use crate::{
+    queue::pause,
+    workers::{dead::OperatedQueue, Services},
+};
 
 const PAUSE: &str = "queues_pause";
 const RESUME: &str = "queues_resume";

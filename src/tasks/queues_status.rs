@@ -6,7 +6,7 @@ use loco_rs::{
 };
 
 use super::args::{Arg, TaskArgs};
-use crate::{controllers::queues::all_counts, workers::queue_names};
+use crate::{controllers::queues::all_counts, queue::queue_names};
 
 const NAME: &str = "queues_status";
 const ARGS: &[Arg] = &[

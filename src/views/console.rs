@@ -7,7 +7,8 @@ use serde_json::Value;
 use super::dashboard::utc_seconds;
 use crate::{
     models::{_entities::orders, import::money::format_cents, imports},
-    workers::{dead::DeadJob, worker_info::WorkerInfo},
+    queue::worker_info::WorkerInfo,
+    workers::dead::DeadJob,
 };
 
 #[derive(Debug, Serialize)]

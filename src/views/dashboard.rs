@@ -3,12 +3,13 @@
 use serde::Serialize;
 
 use super::last_hour::{self, HourRow};
-use crate::workers::{
-    canary::CanaryReport,
-    dead::{DeadJob, DeadJobs},
-    overview::OpsStatus,
-    stats_report::QueueStats,
-    QueueCounts,
+use crate::{
+    queue::{stats_report::QueueStats, QueueCounts},
+    workers::{
+        canary::CanaryReport,
+        dead::{DeadJob, DeadJobs},
+        overview::OpsStatus,
+    },
 };
 
 /// Characters of a payload shown before it is cut.

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::sparkline::{self, Sparkline};
-use crate::workers::{
+use crate::queue::{
     stats::{RUNTIME_BOUNDS_MS, WAIT_BOUNDS_MS},
     stats_report::{Quantiles, QueueStats},
 };

@@ -4,7 +4,7 @@
 use super::prometheus::Exposition;
 use crate::{
     controllers::http_metrics::{RouteCounts, RouteKey, LATENCY_BOUNDS_US},
-    workers::stats::{Histogram, Outcome, Tally, RUNTIME_BOUNDS_MS, WAIT_BOUNDS_MS},
+    queue::stats::{Histogram, Outcome, Tally, RUNTIME_BOUNDS_MS, WAIT_BOUNDS_MS},
 };
 
 /// Jobs by queue and outcome, and the two job histograms.

@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use crate::workers::{stats_report::QueueStats, QueueCounts};
+use crate::queue::{stats_report::QueueStats, QueueCounts};
 
 /// `GET /api/queues`: the depth of every queue, for people and probes.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

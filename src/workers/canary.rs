@@ -3,7 +3,8 @@ use async_trait::async_trait;
 use loco_rs::app::AppContext;
 use serde::{Deserialize, Serialize};
 
-use super::{queue_names, Job, JobResult, Services};
+use super::Services;
+use crate::queue::{queue_names, Job, JobResult};
 use crate::settings::{QueueSettings, Settings};
 
 /// Pushed by `POST /api/ops/canary`; records who ran it and how long it waited.
@@ -70,7 +71,7 @@ impl Job for CanaryJob {
     }
 
     async fn run(self, ctx: &AppContext) -> JobResult {
-        let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let services = Services::of(ctx)?;
         let now = chrono::Utc::now().timestamp_millis();
         let mut conn = services.redis.clone();
         let () = redis::pipe()

@@ -37,8 +37,10 @@ use loco_rs::app::AppContext;
 use redis::{aio::ConnectionLike, RedisResult, Script};
 use serde::Serialize;
 
-use super::{Lease, Services};
-use crate::models::{kpi, workflow::recovery};
+use super::recovery;
+use super::Services;
+use crate::models::kpi;
+use crate::queue::Lease;
 
 /// How long a healer holds its lease without renewing it: a healer that dies
 /// leaves the heal to another process this long after.
@@ -155,7 +157,12 @@ pub async fn heal_if_lost(ctx: &AppContext) -> anyhow::Result<Option<HealReport>
     let State::Lost { generation } = check(&mut conn, &prefix).await? else {
         return Ok(None);
     };
-    let Some(lease) = Lease::acquire(&services, &format!("heal:{generation}"), HEAL_LEASE).await?
+    let Some(lease) = Lease::acquire(
+        &services.queues(),
+        &format!("heal:{generation}"),
+        HEAL_LEASE,
+    )
+    .await?
     else {
         return Ok(None);
     };

@@ -4,12 +4,13 @@ use async_trait::async_trait;
 use loco_rs::app::AppContext;
 use serde::{Deserialize, Serialize};
 
-use super::{order_workflow::OrderWorkflowJob, queue_names, Job, JobError, JobResult, Services};
+use super::Services;
 use crate::{
     models::{
         import::ParsedOrder,
         import_writer::{ChunkError, ChunkWrite},
     },
+    queue::{queue_names, Job, JobError, JobResult, OrderWorkflowJob},
     settings::{QueueSettings, Settings},
 };
 
@@ -34,7 +35,7 @@ impl Job for ImportChunkJob {
 
     #[tracing::instrument(skip_all, fields(import_id = self.import_id, seq = self.seq, orders = self.orders.len()))]
     async fn run(self, ctx: &AppContext) -> JobResult {
-        let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let services = Services::of(ctx)?;
         let outcome = ChunkWrite {
             import_id: self.import_id,
             seq: self.seq,
@@ -60,8 +61,7 @@ impl Job for ImportChunkJob {
         services
             .queue::<OrderWorkflowJob>()
             .push_bulk(&jobs)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .await?;
         tracing::info!(queued = jobs.len(), outcome = ?outcome_kind(&outcome), "chunk imported");
         Ok(())
     }

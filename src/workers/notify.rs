@@ -1,63 +1,23 @@
-//! The notification job: sends `order_notifications` rows, one or a batch.
+//! The notification job: sends `order_notifications` rows, one or a batch, at
+//! most once per row however often its job runs.
+use std::time::Duration;
+
+use anyhow::anyhow;
 use async_trait::async_trait;
 use loco_rs::app::AppContext;
-use serde::{Deserialize, Serialize};
+use sea_orm::EntityTrait;
 
-use super::{queue_names, Job, JobAttempt, JobResult};
+use super::Services;
 use crate::{
-    models::order_notifications,
+    mailers::order_notification::OrderNotificationMailer,
+    models::order_notifications::{channel, status, Column, Entity, Model, Payload},
+    queue::{queue_names, Job, JobAttempt, JobError, JobResult, Lease, NotificationJob},
     settings::{QueueSettings, Settings},
 };
 
-/// Carries notification row ids; the rows say what to send and record the outcome.
-///
-/// A workflow batch queues its notifications as one job: every queued job costs
-/// about ten Redis commands and its share of apalis's machinery, and the `log`
-/// rows of a batch are marked sent by one statement anyway. A job for one row
-/// (refunds, a retried email) runs as before; see [`NotificationJob::run_attempt`].
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(from = "Payload")]
-pub struct NotificationJob {
-    pub notification_ids: Vec<i64>,
-}
-
-impl NotificationJob {
-    /// The job that sends one row.
-    #[must_use]
-    pub fn one(notification_id: i64) -> Self {
-        Self {
-            notification_ids: vec![notification_id],
-        }
-    }
-
-    /// Jobs for `ids`, at most `per_job` rows each (`per_job` 0 counts as 1).
-    #[must_use]
-    pub fn batches(ids: &[i64], per_job: usize) -> Vec<Self> {
-        ids.chunks(per_job.max(1))
-            .map(|chunk| Self {
-                notification_ids: chunk.to_vec(),
-            })
-            .collect()
-    }
-}
-
-/// What the queue may hold: today's shape, or the one-row shape queued before
-/// batches existed (a deploy must not strand the jobs already in Redis).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Payload {
-    Batch { notification_ids: Vec<i64> },
-    One { notification_id: i64 },
-}
-
-impl From<Payload> for NotificationJob {
-    fn from(payload: Payload) -> Self {
-        match payload {
-            Payload::Batch { notification_ids } => Self { notification_ids },
-            Payload::One { notification_id } => Self::one(notification_id),
-        }
-    }
-}
+/// Added to the queue's timeout for the email lease: an attempt is abandoned at
+/// its timeout, so no holder outlives this.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 #[async_trait]
 impl Job for NotificationJob {
@@ -79,36 +39,287 @@ impl Job for NotificationJob {
     async fn run_attempt(self, ctx: &AppContext, attempt: JobAttempt) -> JobResult {
         match self.notification_ids.as_slice() {
             [] => Ok(()),
-            [id] => order_notifications::deliver_batched(ctx, *id, attempt).await,
-            ids => order_notifications::deliver_many(ctx, ids).await,
+            [id] => deliver_batched(ctx, *id, attempt).await,
+            ids => deliver_many(ctx, ids).await,
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::NotificationJob;
-
-    #[test]
-    fn a_job_queued_by_the_one_row_version_still_decodes() {
-        let old: NotificationJob = serde_json::from_str(r#"{"notification_id":42}"#).unwrap();
-        assert_eq!(old, NotificationJob::one(42));
-        let new: NotificationJob =
-            serde_json::from_str(&serde_json::to_string(&NotificationJob::one(42)).unwrap())
-                .unwrap();
-        assert_eq!(new, old);
-        assert!(serde_json::from_str::<NotificationJob>(r#"{"order_id":1}"#).is_err());
+/// Sends notification `notification_id` and records the outcome on its row.
+///
+/// A row already `sent` or `failed` is left alone. A failed send records its
+/// error and is retried; on the queue's last `attempt` the row becomes `failed`.
+/// The order itself is never touched.
+///
+/// # Errors
+/// Retryable when the channel or the database fails; permanent when the row is
+/// missing, unreadable, or has just been marked `failed`.
+pub async fn deliver(ctx: &AppContext, notification_id: i64, attempt: JobAttempt) -> JobResult {
+    let Some(row) = load(ctx, notification_id).await? else {
+        return Ok(());
+    };
+    match row.channel.as_str() {
+        channel::LOG => log(ctx, &row).await,
+        channel::EMAIL => email(ctx, notification_id, attempt).await,
+        other => Err(JobError::Permanent(anyhow!(
+            "notification {notification_id}: unknown channel {other:?}"
+        ))),
     }
+}
 
-    #[test]
-    fn batches_cover_every_id_once_in_order() {
-        let ids: Vec<i64> = (1..=5).collect();
-        let jobs = NotificationJob::batches(&ids, 2);
-        let sizes: Vec<usize> = jobs.iter().map(|j| j.notification_ids.len()).collect();
-        assert_eq!(sizes, [2, 2, 1]);
-        let again: Vec<i64> = jobs.into_iter().flat_map(|j| j.notification_ids).collect();
-        assert_eq!(again, ids);
-        assert_eq!(NotificationJob::batches(&ids, 0).len(), 5);
-        assert!(NotificationJob::batches(&[], 256).is_empty());
+/// The row if it still waits to be sent.
+async fn load(ctx: &AppContext, id: i64) -> Result<Option<Model>, JobError> {
+    let row = Entity::find_by_id(id)
+        .one(&ctx.db)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| JobError::Permanent(anyhow!("notification {id} does not exist")))?;
+    Ok((row.status == status::QUEUED).then_some(row))
+}
+
+/// A payload that cannot be read never will be: the row is failed at once.
+async fn payload(ctx: &AppContext, row: &Model) -> Result<Payload, JobError> {
+    match serde_json::from_str(&row.payload) {
+        Ok(payload) => Ok(payload),
+        Err(e) => {
+            let error = format!("unreadable payload: {e}");
+            Entity::record_failure(&ctx.db, row.id, &error, true)
+                .await
+                .map_err(anyhow::Error::from)?;
+            Err(JobError::Permanent(anyhow!(
+                "notification {}: {error}",
+                row.id
+            )))
+        }
+    }
+}
+
+async fn log(ctx: &AppContext, row: &Model) -> JobResult {
+    let p = payload(ctx, row).await?;
+    // Marked first, written after: a second delivery finds it sent and writes nothing.
+    if Entity::mark_sent(&ctx.db, row.id)
+        .await
+        .map_err(anyhow::Error::from)?
+    {
+        log_line(row, &p);
+    }
+    Ok(())
+}
+
+/// The `log` channel's notification: one structured line.
+fn log_line(row: &Model, p: &Payload) {
+    tracing::info!(
+        notification_id = row.id,
+        event = %row.event,
+        order_id = %p.order_id,
+        internal_order_id = p.internal_order_id,
+        customer_id = %p.customer_id,
+        status = %p.status,
+        total_cents = p.total_cents,
+        currency = %p.currency,
+        reason = p.reason.as_deref(),
+        "order notification"
+    );
+}
+
+/// [`deliver`], with `log` rows sent in a batch with the other jobs of this
+/// process: one guarded update marks them all sent. Email rows, and rows the
+/// batch did not take, go through [`deliver`] one by one.
+///
+/// # Errors
+/// As [`deliver`].
+pub async fn deliver_batched(
+    ctx: &AppContext,
+    notification_id: i64,
+    attempt: JobAttempt,
+) -> JobResult {
+    let services = Services::of(ctx)?;
+    let settings = &services.settings.workflow;
+    let sent = services
+        .log_batcher
+        .submit(
+            notification_id,
+            Duration::from_millis(settings.batch_window_ms),
+            settings.batch_size,
+            || {
+                let batch_ctx = ctx.clone();
+                move |ids: Vec<i64>| {
+                    let ctx = batch_ctx.clone();
+                    async move { send_logs(&ctx, &ids).await }
+                }
+            },
+        )
+        .await;
+    if sent == Some(true) {
+        return Ok(());
+    }
+    deliver(ctx, notification_id, attempt).await
+}
+
+/// A batch of rows (see `NotificationJob`): the `log` rows are marked sent by
+/// one statement, and each row still queued after it (email) is handed to a job
+/// of its own, with its own attempts. Rows already sent, failed or missing are
+/// left alone, so running the batch again sends nothing twice.
+///
+/// # Errors
+/// Retryable when the database or Redis fails.
+pub async fn deliver_many(ctx: &AppContext, ids: &[i64]) -> JobResult {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let sent = mark_logs_sent(ctx, ids)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let rest: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| !sent.contains(id))
+        .collect();
+    if rest.is_empty() {
+        return Ok(());
+    }
+    let queued: Vec<i64> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(crate::models::sql::id_in(
+            ctx.db.get_database_backend(),
+            Column::Id,
+            rest,
+        ))
+        .filter(Column::Status.eq(status::QUEUED))
+        .into_tuple()
+        .all(&ctx.db)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let jobs: Vec<NotificationJob> = queued.into_iter().map(NotificationJob::one).collect();
+    let services = Services::of(ctx)?;
+    services.queue::<NotificationJob>().push_bulk(&jobs).await?;
+    Ok(())
+}
+
+/// The batch behind [`deliver_batched`]: `true` for each row it sent. When the
+/// statement fails every job falls back to [`deliver`] on its own.
+async fn send_logs(ctx: &AppContext, ids: &[i64]) -> std::collections::HashMap<i64, bool> {
+    let sent = mark_logs_sent(ctx, ids).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "batched notification update failed; sending one by one");
+        std::collections::HashSet::new()
+    });
+    ids.iter().map(|id| (*id, sent.contains(id))).collect()
+}
+
+/// Marks every still-queued `log` row of `ids` sent in one statement, then
+/// writes their lines; returns the rows it sent.
+async fn mark_logs_sent(
+    ctx: &AppContext,
+    ids: &[i64],
+) -> Result<std::collections::HashSet<i64>, sea_orm::DbErr> {
+    use sea_orm::{
+        sea_query::{Expr, ExprTrait},
+        ColumnTrait, QueryFilter,
+    };
+    let now = chrono::Utc::now();
+    let rows = Entity::update_many()
+        .col_expr(Column::Status, Expr::value(status::SENT))
+        .col_expr(Column::SentAt, Expr::value(now))
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .col_expr(Column::UpdatedAt, Expr::value(now.naive_utc()))
+        .filter(crate::models::sql::id_in(
+            ctx.db.get_database_backend(),
+            Column::Id,
+            ids.iter().copied(),
+        ))
+        .filter(Column::Status.eq(status::QUEUED))
+        .filter(Column::Channel.eq(channel::LOG))
+        .exec_with_returning(&ctx.db)
+        .await?;
+    let mut sent = std::collections::HashSet::with_capacity(rows.len());
+    for row in rows {
+        match serde_json::from_str::<Payload>(&row.payload) {
+            Ok(p) => log_line(&row, &p),
+            Err(e) => {
+                tracing::warn!(notification_id = row.id, error = %e, payload = %row.payload, "order notification with an unreadable payload")
+            }
+        }
+        sent.insert(row.id);
+    }
+    Ok(sent)
+}
+
+/// The lease keeps two deliveries of one row from mailing at the same time.
+async fn email(ctx: &AppContext, id: i64, attempt: JobAttempt) -> JobResult {
+    let services = Services::of(ctx)?;
+    let queue = services.settings.queues.notifications;
+    // Waiting a quarter of the attempt leaves the send its budget (3/4), and
+    // the attempts together outlast a lease left by a cut-off attempt (seen
+    // after a Redis restart: every delivery of a row died "being sent").
+    let lease = Lease::acquire_waiting(
+        &services.queues(),
+        &format!("notification:{id}"),
+        queue.timeout() + LEASE_MARGIN,
+        queue.timeout() / 4,
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
+    let Some(lease) = lease else {
+        return Err(JobError::Retry(anyhow!(
+            "notification {id} is being sent by another worker"
+        )));
+    };
+    let outcome = send_under_lease(ctx, &services, id, attempt).await;
+    if let Err(e) = lease.release().await {
+        tracing::warn!(notification_id = id, error = %e, "releasing the lease failed; it expires");
+    }
+    outcome
+}
+
+async fn send_under_lease(
+    ctx: &AppContext,
+    services: &Services,
+    id: i64,
+    attempt: JobAttempt,
+) -> JobResult {
+    // Read again under the lease: a delivery that just finished has marked it sent.
+    let Some(row) = load(ctx, id).await? else {
+        return Ok(());
+    };
+    let payload = payload(ctx, &row).await?;
+    // A hanging server must fail inside the attempt, so the error is recorded
+    // before the queue's own timeout abandons the attempt.
+    let budget = services.settings.queues.notifications.timeout() * 3 / 4;
+    let from = &services.settings.notifications.from;
+    let sent = tokio::time::timeout(
+        budget,
+        OrderNotificationMailer::send_now(ctx, from, &payload),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err(loco_rs::Error::string(&format!(
+            "no answer from SMTP in {budget:?}"
+        )))
+    });
+    match sent {
+        Ok(()) => {
+            let marked = Entity::mark_sent(&ctx.db, id)
+                .await
+                .map_err(anyhow::Error::from)?;
+            if !marked {
+                tracing::warn!(
+                    notification_id = id,
+                    "sent, but the row was no longer queued"
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let error = e.to_string();
+            let give_up = attempt.is_last();
+            Entity::record_failure(&ctx.db, id, &error, give_up)
+                .await
+                .map_err(anyhow::Error::from)?;
+            let e = anyhow!("notification {id}: {error}");
+            Err(if give_up {
+                JobError::Permanent(e)
+            } else {
+                JobError::Retry(e)
+            })
+        }
     }
 }

@@ -3,8 +3,9 @@
 use loco_rs::{app::AppContext, Error, Result};
 use serde::Serialize;
 
-use super::{canary::CanaryReport, queue_names, scripts, QueueCounts, Services};
+use super::{canary::CanaryReport, Services};
 use crate::models::kpi::ledger;
+use crate::queue::{queue_names, unix_now, QueueCounts};
 
 /// What the dashboard and `/metrics` show; every part is cheap to read.
 pub struct OpsStatus {
@@ -47,7 +48,7 @@ pub struct QueueOverview {
 /// When Redis fails.
 pub async fn read_all(services: &Services) -> Result<Vec<QueueOverview>> {
     let ttl = services.settings.apalis.worker_ttl_secs();
-    let now = scripts::unix_now();
+    let now = unix_now();
     let mut all = Vec::with_capacity(queue_names::ALL.len());
     for short in queue_names::ALL {
         let name = services.settings.redis.key(short);

@@ -1,16 +1,21 @@
-//! The refund job: one per refund, sends it to the gateway and records the outcome.
+//! The refund job: one per refund, sends it to the gateway and records the
+//! outcome with the refund's guarded transitions (`models::refunds`).
+use anyhow::Context as _;
 use async_trait::async_trait;
 use loco_rs::app::AppContext;
-use serde::{Deserialize, Serialize};
+use sea_orm::{DatabaseConnection, EntityTrait};
 
-use super::{queue_names, Job, JobResult};
-use crate::settings::{QueueSettings, Settings};
-
-/// Carries the refund id only; the database holds the state.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct RefundJob {
-    pub refund_id: i64,
-}
+use super::Services;
+use crate::{
+    models::{
+        _entities::{orders, refunds},
+        order_notifications,
+        refunds::{complete, decline, event, Move, PENDING},
+        workflow::gateway::{ChargeOutcome, RefundRequest},
+    },
+    queue::{queue_names, Job, JobError, JobResult, NotificationJob, RefundJob},
+    settings::{QueueSettings, Settings},
+};
 
 #[async_trait]
 impl Job for RefundJob {
@@ -21,6 +26,93 @@ impl Job for RefundJob {
     }
 
     async fn run(self, ctx: &AppContext) -> JobResult {
-        crate::models::refunds::process(ctx, self.refund_id).await
+        process(ctx, self.refund_id).await
+    }
+}
+
+/// Sends one pending refund to the gateway and records the outcome. Safe to
+/// call any number of times: a decided refund is only checked for its
+/// notification having been queued.
+///
+/// # Errors
+/// Retryable on database or gateway trouble; permanent for an unknown refund
+/// or when the order's refund figures disagree with the refund.
+#[tracing::instrument(skip_all, fields(refund_id))]
+pub async fn process(ctx: &AppContext, refund_id: i64) -> JobResult {
+    let services = Services::of(ctx)?;
+    let db = &ctx.db;
+    let refund = refunds::Entity::find_by_id(refund_id)
+        .one(db)
+        .await
+        .context("loading the refund")?
+        .ok_or_else(|| JobError::Permanent(anyhow::anyhow!("refund {refund_id} does not exist")))?;
+    if refund.status != PENDING {
+        return push_queued_notification(&services, db, &refund).await;
+    }
+    let order = orders::Entity::find_by_id(refund.order_id)
+        .one(db)
+        .await
+        .context("loading the order")?
+        .ok_or_else(|| {
+            JobError::Permanent(anyhow::anyhow!("order of refund {refund_id} is gone"))
+        })?;
+    let request = RefundRequest {
+        refund_id,
+        order_id: order.id,
+        idempotency_key: format!("refund-{refund_id}"),
+        amount_cents: refund.amount_cents,
+        currency: order.currency.clone(),
+    };
+    // A gateway error is not a decline: the queue retries the job.
+    let email_enabled = services.settings.notifications_email_enabled();
+    let moved = match services
+        .gateway
+        .refund(&request)
+        .await
+        .context("refunding")?
+    {
+        ChargeOutcome::Approved { reference } => {
+            tracing::info!(refund_id, reference, "refund approved");
+            complete(db, &refund, email_enabled).await
+        }
+        ChargeOutcome::Declined { reason } => {
+            tracing::info!(refund_id, reason, "refund declined");
+            decline(db, &refund, &reason, email_enabled).await
+        }
+    };
+    match moved.context("recording the refund outcome")? {
+        Move::Done(Some(notification_id)) => push(&services, notification_id).await,
+        Move::Done(None) | Move::Lost => Ok(()),
+        Move::Inconsistent => Err(JobError::Permanent(anyhow::anyhow!(
+            "refund {refund_id}: the order's refund figures do not allow it"
+        ))),
+    }
+}
+
+async fn push(services: &Services, notification_id: i64) -> JobResult {
+    services
+        .queue::<NotificationJob>()
+        .push(&NotificationJob::one(notification_id))
+        .await
+        .map_err(JobError::from)
+}
+
+/// A decided refund whose notification is still `queued` (a crash between
+/// commit and push): hand it to the queue again.
+async fn push_queued_notification(
+    services: &Services,
+    db: &DatabaseConnection,
+    refund: &refunds::Model,
+) -> JobResult {
+    let queued = order_notifications::Entity::queued_ids(
+        db,
+        refund.order_id,
+        Some(event(refund.id).as_str()),
+    )
+    .await
+    .context("loading the refund's notification")?;
+    match queued.first() {
+        Some(&notification_id) => push(services, notification_id).await,
+        None => Ok(()),
     }
 }

@@ -1,17 +1,24 @@
 //! Shared handles, built once per process in `after_context`.
-use std::sync::Arc;
+use std::{future::Future, sync::Arc, time::Duration};
 
-use apalis_redis::ConnectionManager;
 use loco_rs::{app::AppContext, Error, Result};
+use redis::aio::ConnectionManager;
 
 use crate::{
-    models::workflow::{
-        batcher::Batcher,
-        gateway::{FakeGateway, PaymentGateway},
+    models::{
+        group_commit::GroupCommit,
+        refunds::{RefundBatcher, RefundDesk},
+        workflow::gateway::{FakeGateway, PaymentGateway},
     },
-    models::{order_notifications::LogBatcher, refunds::RefundBatcher},
-    settings::Settings,
+    queue::{Job, JobQueue, Queues, RefundJob},
+    settings::{RefundSettings, Settings},
 };
+
+/// Groups this process's workflow jobs into batches (`order_workflow/batcher.rs`).
+pub type Batcher = GroupCommit<i64, Result<(), String>>;
+
+/// Batches of `log` rows share one commit (`notify.rs`).
+pub type LogBatcher = GroupCommit<i64, bool>;
 
 /// What controllers, tasks and jobs need beyond the database.
 #[derive(Clone)]
@@ -48,13 +55,15 @@ impl Services {
         let web_redis = connect_web(&settings.redis.url, settings.redis.web).map_err(|e| {
             Error::string(&format!("invalid Redis URL {} ({e})", settings.redis.url))
         })?;
+        let settings = Arc::new(settings);
+        Queues::install(ctx, redis.clone(), Arc::clone(&settings));
         ctx.shared_store.insert(Self {
             web_redis,
             gateway: Arc::new(FakeGateway::new(&settings.payment)),
             batcher: Arc::new(Batcher::concurrent(settings.workflow.batches_in_flight)),
             log_batcher: Arc::new(LogBatcher::default()),
             refund_batcher: Arc::new(RefundBatcher::default()),
-            settings: Arc::new(settings),
+            settings,
             redis,
         });
         Ok(())
@@ -82,10 +91,48 @@ impl Services {
         })
     }
 
+    /// The queues' handle, on this connection.
+    #[must_use]
+    pub fn queues(&self) -> Queues {
+        Queues {
+            redis: self.redis.clone(),
+            settings: Arc::clone(&self.settings),
+        }
+    }
+
     /// The push side of `J`'s queue.
     #[must_use]
-    pub fn queue<J: super::Job>(&self) -> super::JobQueue<J> {
-        super::JobQueue::new(self)
+    pub fn queue<J: Job>(&self) -> JobQueue<J> {
+        self.queues().queue::<J>()
+    }
+}
+
+impl RefundDesk for Services {
+    fn refund_settings(&self) -> RefundSettings {
+        self.settings.refunds
+    }
+
+    fn batcher(&self) -> &RefundBatcher {
+        &self.refund_batcher
+    }
+
+    fn queue_refunds(
+        &self,
+        refund_ids: Vec<i64>,
+        wait: Duration,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        let queue = self.queue::<RefundJob>();
+        let jobs = refund_ids
+            .into_iter()
+            .map(|refund_id| RefundJob { refund_id })
+            .collect();
+        async move {
+            queue
+                .push_bulk_within(jobs, wait)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
     }
 }
 

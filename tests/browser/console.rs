@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use orders_flow::{
     models::order_notifications::{self, status},
-    workers::notify::NotificationJob,
+    queue::NotificationJob,
 };
 use sea_orm::EntityTrait;
 

@@ -3,7 +3,7 @@
 //! ran, and a queue paused from the page is paused for the API and its workers.
 use std::time::Duration;
 
-use orders_flow::workers::order_workflow::OrderWorkflowJob;
+use orders_flow::queue::OrderWorkflowJob;
 use serde_json::{json, Value};
 
 use crate::support::{

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use orders_flow::{
     models::{_entities::orders, imports::Model as Import, kpi::store},
+    queue::{worker_info, Job, NotificationJob},
     workers::{
         dead::{self, OperatedQueue},
-        notify::NotificationJob,
-        worker_info, Job, Services,
+        Services,
     },
 };
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};

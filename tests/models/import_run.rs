@@ -4,10 +4,12 @@ use std::io::{self, Read};
 use orders_flow::{
     models::{
         import::{OrderStream, StreamOptions},
-        import_run::{ImportEvent, ImportFile, ImportProgress, ImportRunError},
         imports::Model as Import,
     },
-    workers::import_chunk::ImportChunkJob,
+    workers::{
+        import_chunk::ImportChunkJob,
+        import_run::{ImportEvent, ImportFile, ImportProgress, ImportRunError},
+    },
 };
 
 use crate::support::TestApp;

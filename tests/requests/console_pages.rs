@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use crate::support::{dead_jobs::dead_notification, jobs::start_worker, smtp::SmtpSink, TestApp};
-use orders_flow::workers::notify::NotificationJob;
+use orders_flow::queue::NotificationJob;
 
 const PAGES: [&str; 5] = [
     "/dashboard/workers",

@@ -1,6 +1,6 @@
 //! The operators' HTML pages: the queue dashboard and the live KPI page.
 use axum::http::StatusCode;
-use orders_flow::{models::kpi::store, workers::notify::NotificationJob};
+use orders_flow::{models::kpi::store, queue::NotificationJob};
 
 use crate::support::{
     dead_jobs::dead_notification,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use orders_flow::workers::notify::NotificationJob;
+use orders_flow::queue::NotificationJob;
 use serde_json::json;
 
 use crate::support::{

@@ -5,7 +5,8 @@ use orders_flow::{
         import::{OrderStream, StreamOptions},
         imports::{FileCounts, Model as Import},
     },
-    workers::{import_chunk::ImportChunkJob, Job},
+    queue::Job,
+    workers::import_chunk::ImportChunkJob,
 };
 use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
 

@@ -3,7 +3,7 @@
 //! must accept as it is.
 use std::{io::Write, process::Stdio, time::Duration};
 
-use orders_flow::workers::order_workflow::OrderWorkflowJob;
+use orders_flow::queue::OrderWorkflowJob;
 use serde_json::{json, Value};
 
 use crate::support::{eventually, jobs::start_worker, seed, TestApp};

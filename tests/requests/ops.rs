@@ -1,7 +1,7 @@
 //! A job pushed from a request is processed by a worker started in the test.
 use std::time::Duration;
 
-use orders_flow::workers::{canary::CanaryReport, WorkerSet};
+use orders_flow::{queue::WorkerSet, workers::canary::CanaryReport};
 
 use crate::support::{eventually, TestApp};
 

@@ -1,6 +1,6 @@
 //! `GET /api/orders/{id}` and `GET /api/refunds/{id}`: what an operator sees.
 use axum::http::StatusCode;
-use orders_flow::models::refunds;
+use orders_flow::workers::refund;
 
 use crate::support::{
     refunds::{boot, post, refunds_of, summary},
@@ -40,7 +40,7 @@ async fn an_order_shows_items_payments_refunds_and_notifications() {
     .await
     .assert_status(StatusCode::ACCEPTED);
     let first = refunds_of(&app, paid.id).await[0].id;
-    refunds::process(app.ctx(), first).await.unwrap();
+    refund::process(app.ctx(), first).await.unwrap();
 
     let shown = server
         .get("/api/orders/ORD-2025-001")

@@ -1,5 +1,5 @@
 //! `GET /metrics`: the Prometheus exposition of queues, workers and the KPI outbox.
-use orders_flow::workers::notify::NotificationJob;
+use orders_flow::queue::NotificationJob;
 
 use crate::support::TestApp;
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use orders_flow::{
     models::_entities::orders,
-    workers::{order_workflow::OrderWorkflowJob, WorkerProcess},
+    queue::{OrderWorkflowJob, WorkerProcess},
 };
 use sea_orm::EntityTrait;
 use serde_json::{json, Value};

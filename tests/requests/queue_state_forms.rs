@@ -3,7 +3,7 @@
 //! does what `POST /api/queues/{queue}/pause|resume` does.
 use axum::http::StatusCode;
 use axum_test::TestServer;
-use orders_flow::workers::notify::NotificationJob;
+use orders_flow::queue::NotificationJob;
 use serde_json::{json, Value};
 
 use super::console::{csrf_field, session};

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use orders_flow::workers::notify::NotificationJob;
+use orders_flow::queue::NotificationJob;
 
 use crate::support::{eventually, jobs::start_worker, TestApp};
 

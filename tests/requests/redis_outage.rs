@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum_test::{TestResponse, TestServer};
 use serde_json::{json, Value};
 
-use orders_flow::{models::_entities::orders, workers::refund::RefundJob};
+use orders_flow::{models::_entities::orders, queue::RefundJob};
 
 use crate::support::{refunds, seed, servers::PrivateRedis, TestApp};
 

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use axum::http::StatusCode;
 use axum_test::TestServer;
-use orders_flow::{models::_entities::refunds, workers::refund::RefundJob};
+use orders_flow::{models::_entities::refunds, queue::RefundJob};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait};
 use serde_json::{json, Value};
 

@@ -2,7 +2,7 @@
 //! more refunded than the order's total, whatever arrives at once.
 use axum::http::StatusCode;
 use axum_test::TestServer;
-use orders_flow::models::refunds;
+use orders_flow::workers::refund;
 use serde_json::Value;
 
 use crate::support::{
@@ -83,7 +83,7 @@ async fn fifty_keys_for_ten_percent_each_refund_exactly_the_total() {
     assert_eq!(order(&app, paid.id).await.refund_reserved_cents, 10_000);
 
     for refund in &refunds {
-        refunds::process(app.ctx(), refund.id).await.unwrap();
+        refund::process(app.ctx(), refund.id).await.unwrap();
     }
     let refunded = order(&app, paid.id).await;
     assert_eq!(

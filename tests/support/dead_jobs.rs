@@ -2,7 +2,7 @@
 //! it, run by a real worker (`smtp::app_mailing_to(sink, 0)`: no retries).
 use std::time::Duration;
 
-use orders_flow::{models::order_notifications::queue_for, workers::notify::NotificationJob};
+use orders_flow::{models::order_notifications::queue_for, queue::NotificationJob};
 
 use super::{eventually, shop, smtp::SmtpSink, TestApp};
 

@@ -10,9 +10,8 @@ use orders_flow::{
         _entities::{customers, order_items, orders, products},
         imports::Model as Import,
     },
-    workers::{
-        import_chunk::ImportChunkJob, order_workflow::OrderWorkflowJob, WorkerProcess, WorkerSet,
-    },
+    queue::{OrderWorkflowJob, WorkerProcess, WorkerSet},
+    workers::import_chunk::ImportChunkJob,
 };
 use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
 

@@ -2,8 +2,9 @@
 use async_trait::async_trait;
 use loco_rs::app::AppContext;
 use orders_flow::{
+    queue::{Job, JobAttempt, JobError, JobResult, WorkerProcess, WorkerSet},
     settings::{QueueSettings, Settings},
-    workers::{Job, JobAttempt, JobError, JobResult, Services, WorkerProcess, WorkerSet},
+    workers::Services,
 };
 use serde::{Deserialize, Serialize};
 

@@ -5,7 +5,10 @@ use std::{
     time::Duration,
 };
 
-use orders_flow::models::{_entities::orders, kpi, workflow};
+use orders_flow::{
+    models::{_entities::orders, kpi},
+    workers::order_workflow,
+};
 use redis::aio::ConnectionManager;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
 
@@ -47,7 +50,7 @@ pub async fn run_orders(app: &TestApp, n: usize) -> Vec<orders::Model> {
         ids.push(active.update(db).await.unwrap().id);
     }
     for id in &ids {
-        workflow::advance(app.ctx(), *id).await.unwrap();
+        order_workflow::advance(app.ctx(), *id).await.unwrap();
     }
     orders::Entity::find().all(db).await.unwrap()
 }

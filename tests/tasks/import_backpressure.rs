@@ -5,7 +5,8 @@ use std::{fs::File, process::Stdio, time::Duration};
 use chrono::{TimeZone, Utc};
 use orders_flow::{
     models::import::{generate, Format, GenerateOptions},
-    workers::{import_chunk::ImportChunkJob, order_workflow::OrderWorkflowJob},
+    queue::OrderWorkflowJob,
+    workers::import_chunk::ImportChunkJob,
 };
 use tokio::io::AsyncReadExt;
 

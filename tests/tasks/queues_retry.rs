@@ -1,7 +1,7 @@
 //! `queues_dead`, `queues_retry` and `queues_discard` from the shell, on a job a real worker killed.
 use std::time::Duration;
 
-use orders_flow::workers::notify::NotificationJob;
+use orders_flow::queue::NotificationJob;
 
 use crate::support::{
     dead_jobs::dead_notification,

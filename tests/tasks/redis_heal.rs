@@ -23,7 +23,8 @@ use orders_flow::{
         kpi,
         pipeline::PipelineStatus,
     },
-    workers::{heal, notify::NotificationJob, order_workflow::OrderWorkflowJob},
+    queue::{NotificationJob, OrderWorkflowJob},
+    workers::heal,
 };
 use sea_orm::{EntityTrait, PaginatorTrait, QuerySelect};
 use serde_json::json;

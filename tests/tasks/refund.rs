@@ -66,7 +66,7 @@ async fn the_cli_queues_a_refund_and_a_repeated_key_changes_nothing() {
     assert_eq!(order(&app, paid.id).await.refund_reserved_cents, 2_500);
     let queued = app
         .services()
-        .queue::<orders_flow::workers::refund::RefundJob>()
+        .queue::<orders_flow::queue::RefundJob>()
         .counts()
         .await
         .unwrap();
@@ -124,7 +124,7 @@ async fn the_cli_refuses_an_order_that_was_never_paid() {
     let item = seed::product(db, "SKU-1", 5_000, 10).await;
     let buyer = seed::customer(db, "CUST-1", None).await;
     let failed = seed::order(db, "ORD-FAILED", &buyer, &[(&item, 1)]).await;
-    orders_flow::models::workflow::advance(app.ctx(), failed.id)
+    orders_flow::workers::order_workflow::advance(app.ctx(), failed.id)
         .await
         .unwrap();
     seed::order(db, "ORD-PENDING", &buyer, &[(&item, 1)]).await;

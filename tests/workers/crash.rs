@@ -6,7 +6,7 @@ use std::{
 
 use orders_flow::{
     models::_entities::{order_items, order_notifications, orders, products},
-    workers::order_workflow::OrderWorkflowJob,
+    queue::OrderWorkflowJob,
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,

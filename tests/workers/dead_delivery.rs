@@ -10,11 +10,10 @@ use orders_flow::{
         order_notifications::{self, status},
         workflow::gateway::{Charge, ChargeOutcome, GatewayError, PaymentGateway},
     },
+    queue::{Job, NotificationJob, RefundJob},
     workers::{
         dead::{self, DeadJobError, OperatedQueue, RetryRequest},
-        notify::NotificationJob,
-        refund::RefundJob,
-        Job, Services,
+        Services,
     },
 };
 use sea_orm::EntityTrait;

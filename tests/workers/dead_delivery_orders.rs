@@ -11,11 +11,11 @@ use orders_flow::{
         imports::{FileCounts, Model as Import},
         workflow::gateway::{Charge, ChargeOutcome, GatewayError, PaymentGateway},
     },
+    queue::{Job, OrderWorkflowJob},
     workers::{
         dead::{OperatedQueue, RetryRequest},
         import_chunk::ImportChunkJob,
-        order_workflow::OrderWorkflowJob,
-        Job, Services,
+        Services,
     },
 };
 use sea_orm::{ConnectionTrait, EntityTrait};

@@ -2,9 +2,9 @@
 //! and a refused retry moves nothing.
 use std::time::Duration;
 
-use orders_flow::workers::{
-    dead::{self, DeadJobError, OperatedQueue, RetryRequest},
-    Job,
+use orders_flow::{
+    queue::Job,
+    workers::dead::{self, DeadJobError, OperatedQueue, RetryRequest},
 };
 
 use crate::support::{

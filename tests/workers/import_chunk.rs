@@ -4,7 +4,8 @@ use orders_flow::{
         import::{OrderStream, ParsedOrder, StreamOptions},
         imports::{FileCounts, Model as Import},
     },
-    workers::{import_chunk::ImportChunkJob, Job, JobError},
+    queue::{Job, JobError},
+    workers::import_chunk::ImportChunkJob,
 };
 use sea_orm::EntityTrait;
 

@@ -7,7 +7,8 @@ use orders_flow::{
         order_notifications::{self, queue_for, status},
         orders,
     },
-    workers::{notify::NotificationJob, register_all, Job, WorkerProcess, WorkerSet},
+    queue::{Job, NotificationJob, WorkerProcess, WorkerSet},
+    workers::register_all,
 };
 use sea_orm::EntityTrait;
 

@@ -3,8 +3,9 @@
 use std::{sync::Arc, time::Duration};
 
 use orders_flow::{
-    models::order_notifications::{deliver, status},
-    workers::{JobAttempt, JobError},
+    models::order_notifications::status,
+    queue::{JobAttempt, JobError},
+    workers::notify::deliver,
 };
 use tokio::sync::Barrier;
 

@@ -1,7 +1,7 @@
 //! The queue machinery: deep backlogs, retries, dead jobs, unique worker names.
 use std::time::Duration;
 
-use orders_flow::workers::{notify::NotificationJob, order_workflow::OrderWorkflowJob, WorkerSet};
+use orders_flow::queue::{NotificationJob, OrderWorkflowJob, WorkerSet};
 use serde_json::json;
 
 use crate::support::{
@@ -179,7 +179,7 @@ async fn one_pass_trims_every_finished_job_past_retention() {
     let app = TestApp::boot().await;
     let services = app.services();
     let queue = services.settings.redis.key("test:retention");
-    let now = orders_flow::workers::unix_now();
+    let now = orders_flow::queue::unix_now();
     let mut conn = services.redis.clone();
     let mut pipe = redis::pipe();
     for i in 0..OLD + RECENT {
@@ -188,7 +188,7 @@ async fn one_pass_trims_every_finished_job_past_retention() {
     }
     let () = pipe.query_async(&mut conn).await.unwrap();
 
-    let removed = orders_flow::workers::reap_expired(&mut conn, &queue, "done", Some(now - 60))
+    let removed = orders_flow::queue::reap_expired(&mut conn, &queue, "done", Some(now - 60))
         .await
         .unwrap();
 
@@ -218,7 +218,7 @@ async fn keeping_nothing_deletes_every_finished_job_and_its_metadata() {
     let app = TestApp::boot().await;
     let services = app.services();
     let queue = services.settings.redis.key("test:reap-all");
-    let now = orders_flow::workers::unix_now();
+    let now = orders_flow::queue::unix_now();
     let mut conn = services.redis.clone();
     let mut pipe = redis::pipe();
     for i in 0..=DONE {
@@ -227,7 +227,7 @@ async fn keeping_nothing_deletes_every_finished_job_and_its_metadata() {
     }
     let () = pipe.query_async(&mut conn).await.unwrap();
 
-    let removed = orders_flow::workers::reap_expired(&mut conn, &queue, "done", None)
+    let removed = orders_flow::queue::reap_expired(&mut conn, &queue, "done", None)
         .await
         .unwrap();
 
@@ -262,7 +262,7 @@ async fn each_queue_keeps_its_finished_jobs_as_long_as_it_says() {
     let services = app.services();
     let workflow = services.queue::<OrderWorkflowJob>().name().to_string();
     let notifications = services.queue::<NotificationJob>().name().to_string();
-    let finished_at = orders_flow::workers::unix_now() - 10;
+    let finished_at = orders_flow::queue::unix_now() - 10;
     let mut conn = services.redis.clone();
     let mut pipe = redis::pipe();
     for queue in [&workflow, &notifications] {
@@ -317,10 +317,10 @@ async fn each_queue_keeps_its_finished_jobs_as_long_as_it_says() {
 /// restarted under a new name and beats again.
 #[tokio::test]
 async fn the_watchdog_names_only_a_silent_worker_with_jobs_waiting() {
-    use orders_flow::workers::watchdog::{stalled_queues, Stalled};
+    use orders_flow::queue::watchdog::{stalled_queues, Stalled};
     let app = TestApp::boot().await;
     let services = app.services();
-    let now = orders_flow::workers::unix_now();
+    let now = orders_flow::queue::unix_now();
     let mut conn = services.redis.clone();
     let queue = |name: &str| {
         services
@@ -369,6 +369,6 @@ async fn the_watchdog_names_only_a_silent_worker_with_jobs_waiting() {
             silent_secs: 600
         }]
     );
-    assert_eq!(orders_flow::workers::watchdog::stale_after_secs(2, 2), 60);
-    assert_eq!(orders_flow::workers::watchdog::stale_after_secs(10, 3), 300);
+    assert_eq!(orders_flow::queue::watchdog::stale_after_secs(2, 2), 60);
+    assert_eq!(orders_flow::queue::watchdog::stale_after_secs(10, 3), 300);
 }

@@ -15,10 +15,10 @@ use orders_flow::{
         workflow::{
             self,
             gateway::{Charge, ChargeOutcome, GatewayError, PaymentGateway},
-            recovery,
         },
     },
-    workers::{notify::NotificationJob, order_workflow::OrderWorkflowJob, Services, WorkerSet},
+    queue::{NotificationJob, OrderWorkflowJob, WorkerSet},
+    workers::{order_workflow, recovery, Services},
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
@@ -80,7 +80,7 @@ async fn enough_stock_reserves_charges_and_pays() {
     let jane = seed::customer(db, "CUST-001", Some("jane@example.com")).await;
     let order = seed::order(db, "ORD-1", &jane, &[(&phone, 1), (&charger, 3)]).await;
 
-    workflow::advance(app.ctx(), order.id).await.unwrap();
+    order_workflow::advance(app.ctx(), order.id).await.unwrap();
 
     let paid = order_of(&app, order.id).await;
     assert_eq!(paid.status, "paid");
@@ -135,7 +135,7 @@ async fn a_shortage_fails_the_order_without_charging_or_touching_stock() {
     let john = seed::customer(db, "CUST-002", None).await;
     let order = seed::order(db, "ORD-2", &john, &[(&plenty, 2), (&scarce, 2)]).await;
 
-    workflow::advance(app.ctx(), order.id).await.unwrap();
+    order_workflow::advance(app.ctx(), order.id).await.unwrap();
 
     let failed = order_of(&app, order.id).await;
     assert_eq!(
@@ -214,8 +214,8 @@ async fn a_decline_gives_the_stock_back_exactly() {
     let mila = seed::customer(db, "CUST-003", None).await;
     let order = seed::order(db, "ORD-3", &mila, &[(&item, 2)]).await;
 
-    workflow::advance(app.ctx(), order.id).await.unwrap();
-    workflow::advance(app.ctx(), order.id).await.unwrap();
+    order_workflow::advance(app.ctx(), order.id).await.unwrap();
+    order_workflow::advance(app.ctx(), order.id).await.unwrap();
 
     let failed = order_of(&app, order.id).await;
     assert_eq!(failed.failure_reason.as_deref(), Some("payment_declined"));
@@ -235,15 +235,19 @@ async fn running_the_same_job_again_changes_nothing() {
     let sequential = seed::order(db, "ORD-SEQ", &cust, &[(&item, 3)]).await;
     let concurrent = seed::order(db, "ORD-CON", &cust, &[(&item, 4)]).await;
 
-    workflow::advance(app.ctx(), sequential.id).await.unwrap();
+    order_workflow::advance(app.ctx(), sequential.id)
+        .await
+        .unwrap();
     let first = effects(&app, sequential.id).await;
-    workflow::advance(app.ctx(), sequential.id).await.unwrap();
+    order_workflow::advance(app.ctx(), sequential.id)
+        .await
+        .unwrap();
     assert_eq!(effects(&app, sequential.id).await, first);
     assert_eq!(first, ("paid".to_string(), 1, 1, 1));
 
     let runs = (0..8).map(|_| {
         let ctx = app.ctx().clone();
-        tokio::spawn(async move { workflow::advance(&ctx, concurrent.id).await })
+        tokio::spawn(async move { order_workflow::advance(&ctx, concurrent.id).await })
     });
     for run in futures::future::join_all(runs).await {
         run.unwrap().unwrap();
@@ -467,7 +471,7 @@ async fn a_batch_keeps_every_order_rule_and_runs_duplicates_once() {
         .flat_map(|o| std::iter::repeat_n(o.id, 3))
         .map(|id| {
             let ctx = app.ctx().clone();
-            tokio::spawn(async move { workflow::batcher::submit(&ctx, id).await })
+            tokio::spawn(async move { order_workflow::batcher::submit(&ctx, id).await })
         });
     for done in futures::future::join_all(submits).await {
         done.unwrap().unwrap();

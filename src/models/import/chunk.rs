@@ -31,12 +31,7 @@ pub struct StreamOptions {
     pub max_id_chars: usize,
 }
 
-/// Default `settings.import.max_line_bytes`.
-pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
-/// Default `settings.import.max_field_chars`.
-pub const DEFAULT_MAX_FIELD_CHARS: usize = 1_000;
-/// Default `settings.import.max_id_chars`.
-pub const DEFAULT_MAX_ID_CHARS: usize = 255;
+use crate::settings::{DEFAULT_MAX_FIELD_CHARS, DEFAULT_MAX_ID_CHARS, DEFAULT_MAX_LINE_BYTES};
 
 impl Default for StreamOptions {
     fn default() -> Self {

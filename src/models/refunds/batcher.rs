@@ -13,14 +13,12 @@ use std::{
 
 use sea_orm::DatabaseConnection;
 
+use super::desk::RefundDesk;
 use super::{
     batch::{self, BatchError, Entry},
     IdempotencyKey, Recorded, RefundCall, RefundInput,
 };
-use crate::{
-    models::{_entities::orders, group_commit::GroupCommit},
-    workers::{refund::RefundJob, Services},
-};
+use crate::models::{_entities::orders, group_commit::GroupCommit};
 
 /// How a batch answered one request.
 #[derive(Debug, Clone)]
@@ -120,13 +118,13 @@ impl RefundBatcher {
     /// Puts `call` in the next batch and waits for its answer. `None`: the
     /// batch was lost before answering (nothing of it committed, or it did and
     /// the single path replays it).
-    pub async fn submit(
+    pub async fn submit<D: RefundDesk>(
         &self,
         db: &DatabaseConnection,
-        services: &Services,
+        desk: &D,
         call: &RefundCall<'_>,
     ) -> Option<Answer> {
-        let settings = services.settings.refunds;
+        let settings = desk.refund_settings();
         let ticket = Ticket {
             seq: self.next.fetch_add(1, Ordering::Relaxed),
             call: Arc::new(OwnedCall {
@@ -143,12 +141,12 @@ impl RefundBatcher {
                 settings.batch_size,
                 || {
                     // Not the AppContext: cloning it copies the whole config.
-                    let (db, services) = (db.clone(), services.clone());
+                    let (db, desk) = (db.clone(), desk.clone());
                     let counters = Arc::clone(&self.counters);
                     move |tickets: Vec<Ticket>| {
-                        let (db, services) = (db.clone(), services.clone());
+                        let (db, desk) = (db.clone(), desk.clone());
                         let counters = Arc::clone(&counters);
-                        async move { answer(&db, &services, tickets, &counters).await }
+                        async move { answer(&db, &desk, tickets, &counters).await }
                     }
                 },
             )
@@ -170,13 +168,13 @@ impl RefundBatcher {
 
 /// Runs one batch and answers every ticket: what the batch committed, or
 /// [`Answer::Single`].
-async fn answer(
+async fn answer<D: RefundDesk>(
     db: &DatabaseConnection,
-    services: &Services,
+    desk: &D,
     tickets: Vec<Ticket>,
     counters: &Counters,
 ) -> HashMap<Ticket, Answer> {
-    let answers = run(db, services, &tickets).await;
+    let answers = run(db, desk, &tickets).await;
     let answered = answers.len() as u64;
     counters.batches.fetch_add(1, Ordering::Relaxed);
     counters.answered.fetch_add(answered, Ordering::Relaxed);
@@ -197,9 +195,9 @@ async fn answer(
 }
 
 /// The batch itself; returns the answers it committed, by ticket index.
-async fn run(
+async fn run<D: RefundDesk>(
     db: &DatabaseConnection,
-    services: &Services,
+    desk: &D,
     tickets: &[Ticket],
 ) -> HashMap<usize, Recorded> {
     let calls: Vec<RefundCall<'_>> = tickets.iter().map(|t| t.call.call()).collect();
@@ -232,7 +230,7 @@ async fn run(
         });
         indexes.push(i);
     }
-    let ttl = Duration::from_secs(services.settings.refunds.key_ttl_secs);
+    let ttl = Duration::from_secs(desk.refund_settings().key_ttl_secs);
     let mut answers = HashMap::new();
     // A key that already has a refund (rare: expired and deleted) sends the
     // batch back once without it; any other failure sends all to the single path.
@@ -265,19 +263,12 @@ async fn run(
             }
         }
     }
-    let jobs: Vec<RefundJob> = answers
-        .values()
-        .filter_map(|r| r.refund_id)
-        .map(|refund_id| RefundJob { refund_id })
-        .collect();
+    let jobs: Vec<i64> = answers.values().filter_map(|r| r.refund_id).collect();
     if !jobs.is_empty() {
         // Committed already: if Redis fails now, the recovery sweep queues the
         // pending refunds again; the answers stay 202.
         // Within a bound: the callers wait for this answer (see `PUSH_WAIT`).
-        let queued = services
-            .queue::<RefundJob>()
-            .push_bulk_within(jobs, super::request::PUSH_WAIT)
-            .await;
+        let queued = desk.queue_refunds(jobs, super::request::PUSH_WAIT).await;
         if let Err(e) = queued {
             tracing::warn!(error = %e, "refund jobs not queued; the sweep will");
         }

@@ -1,87 +1,21 @@
-//! The refund job's transitions: `pending → processed` or `pending → failed`.
+//! The refund's transitions: `pending → processed` or `pending → failed`.
 //! Each runs in one transaction that starts with `UPDATE refunds … WHERE id = ?
 //! AND status = 'pending'`: when that matches nothing, another run already made
 //! the move and this one changes nothing at all.
-use anyhow::Context as _;
-use loco_rs::app::AppContext;
 use sea_orm::{
     sea_query::{Expr, ExprTrait},
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait,
 };
 
 use super::{FAILED, PENDING, PROCESSED};
-use crate::models::_entities::order_notifications::Column as NotificationColumn;
-use crate::{
-    models::{
-        _entities::{orders, refunds},
-        kpi_events, order_notifications,
-        orders::REFUNDABLE,
-        workflow::gateway::{ChargeOutcome, RefundRequest},
-    },
-    workers::{notify::NotificationJob, JobError, JobResult, Services},
+use crate::models::{
+    _entities::{orders, refunds},
+    kpi_events, order_notifications,
+    orders::REFUNDABLE,
 };
 
 pub const PARTIALLY_REFUNDED: &str = "partially_refunded";
 pub const REFUNDED: &str = "refunded";
-
-/// Sends one pending refund to the gateway and records the outcome. Safe to
-/// call any number of times: a decided refund is only checked for its
-/// notification having been queued.
-///
-/// # Errors
-/// Retryable on database or gateway trouble; permanent for an unknown refund
-/// or when the order's refund figures disagree with the refund.
-#[tracing::instrument(skip_all, fields(refund_id))]
-pub async fn process(ctx: &AppContext, refund_id: i64) -> JobResult {
-    let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let db = &ctx.db;
-    let refund = refunds::Entity::find_by_id(refund_id)
-        .one(db)
-        .await
-        .context("loading the refund")?
-        .ok_or_else(|| JobError::Permanent(anyhow::anyhow!("refund {refund_id} does not exist")))?;
-    if refund.status != PENDING {
-        return push_queued_notification(&services, db, &refund).await;
-    }
-    let order = orders::Entity::find_by_id(refund.order_id)
-        .one(db)
-        .await
-        .context("loading the order")?
-        .ok_or_else(|| {
-            JobError::Permanent(anyhow::anyhow!("order of refund {refund_id} is gone"))
-        })?;
-    let request = RefundRequest {
-        refund_id,
-        order_id: order.id,
-        idempotency_key: format!("refund-{refund_id}"),
-        amount_cents: refund.amount_cents,
-        currency: order.currency.clone(),
-    };
-    // A gateway error is not a decline: the queue retries the job.
-    let email_enabled = services.settings.notifications_email_enabled();
-    let moved = match services
-        .gateway
-        .refund(&request)
-        .await
-        .context("refunding")?
-    {
-        ChargeOutcome::Approved { reference } => {
-            tracing::info!(refund_id, reference, "refund approved");
-            complete(db, &refund, email_enabled).await
-        }
-        ChargeOutcome::Declined { reason } => {
-            tracing::info!(refund_id, reason, "refund declined");
-            decline(db, &refund, &reason, email_enabled).await
-        }
-    };
-    match moved.context("recording the refund outcome")? {
-        Move::Done(Some(notification_id)) => push(&services, notification_id).await,
-        Move::Done(None) | Move::Lost => Ok(()),
-        Move::Inconsistent => Err(JobError::Permanent(anyhow::anyhow!(
-            "refund {refund_id}: the order's refund figures do not allow it"
-        ))),
-    }
-}
 
 /// What one transition did.
 #[derive(Debug, PartialEq, Eq)]
@@ -236,32 +170,4 @@ async fn moved_order<C: sea_orm::ConnectionTrait>(
         return Ok(None);
     }
     orders::Entity::find_by_id(order_id).one(db).await
-}
-
-async fn push(services: &Services, notification_id: i64) -> JobResult {
-    services
-        .queue::<NotificationJob>()
-        .push(&NotificationJob::one(notification_id))
-        .await
-        .map_err(|e| JobError::Retry(anyhow::anyhow!("{e}")))
-}
-
-/// A decided refund whose notification is still `queued` (a crash between
-/// commit and push): hand it to the queue again.
-async fn push_queued_notification(
-    services: &Services,
-    db: &DatabaseConnection,
-    refund: &refunds::Model,
-) -> JobResult {
-    let queued = order_notifications::Entity::find()
-        .filter(NotificationColumn::OrderId.eq(refund.order_id))
-        .filter(NotificationColumn::Event.eq(event(refund.id)))
-        .filter(NotificationColumn::Status.eq("queued"))
-        .one(db)
-        .await
-        .context("loading the refund's notification")?;
-    match queued {
-        Some(notification) => push(services, notification.id).await,
-        None => Ok(()),
-    }
 }

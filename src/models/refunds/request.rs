@@ -1,5 +1,4 @@
 //! Taking a refund request: claim the key, reserve the amount, record the answer.
-use loco_rs::app::AppContext;
 use sea_orm::{
     sea_query::{Expr, ExprTrait},
     ActiveValue::Set,
@@ -8,14 +7,11 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{batcher::Answer, IdempotencyKey, RefundError, RefundInput, PENDING};
-use crate::{
-    models::{
-        _entities::{orders, refunds},
-        idempotency_keys::{self, Claim, StoredResponse},
-        orders::REFUNDABLE,
-    },
-    workers::{refund::RefundJob, Services},
+use super::{batcher::Answer, desk::RefundDesk, IdempotencyKey, RefundError, RefundInput, PENDING};
+use crate::models::{
+    _entities::{orders, refunds},
+    idempotency_keys::{self, Claim, StoredResponse},
+    orders::REFUNDABLE,
 };
 
 /// Longest a refund request waits for its job to be queued. The refund is
@@ -61,15 +57,14 @@ pub struct RefundCall<'a> {
 ///
 /// # Errors
 /// Refusals that are not stored (key in flight or reused) and server errors.
-pub async fn request(ctx: &AppContext, call: RefundCall<'_>) -> Result<Recorded, RefundError> {
-    let services = Services::of(ctx).map_err(|e| RefundError::Internal(e.to_string()))?;
-    match services
-        .refund_batcher
-        .submit(&ctx.db, &services, &call)
-        .await
-    {
+pub async fn request<D: RefundDesk>(
+    db: &DatabaseConnection,
+    desk: &D,
+    call: RefundCall<'_>,
+) -> Result<Recorded, RefundError> {
+    match desk.batcher().submit(db, desk, &call).await {
         Some(Answer::Recorded(recorded)) => Ok(recorded),
-        Some(Answer::Single) | None => single(ctx, &services, call).await,
+        Some(Answer::Single) | None => single(db, desk, call).await,
     }
 }
 
@@ -80,19 +75,18 @@ pub async fn request(ctx: &AppContext, call: RefundCall<'_>) -> Result<Recorded,
 /// 2. One transaction reserves the amount, writes the refund row and stores
 ///    the response on the key.
 /// 3. The refund job is queued.
-async fn single(
-    ctx: &AppContext,
-    services: &Services,
+async fn single<D: RefundDesk>(
+    db: &DatabaseConnection,
+    desk: &D,
     call: RefundCall<'_>,
 ) -> Result<Recorded, RefundError> {
-    let db = &ctx.db;
     let order = orders::Entity::find_by_external_id(db, call.order_ref).await?;
     let target = order.as_ref().map_or_else(
         || format!("order-ref:{}", call.order_ref),
         |o| format!("order:{}", o.id),
     );
     let hash = call.input.request_hash(&target);
-    let ttl = std::time::Duration::from_secs(services.settings.refunds.key_ttl_secs);
+    let ttl = std::time::Duration::from_secs(desk.refund_settings().key_ttl_secs);
     let claim_id =
         match idempotency_keys::claim(db, call.scope, call.key.as_str(), &hash, ttl).await? {
             Claim::New(id) => id,
@@ -118,11 +112,7 @@ async fn single(
                 // Committed already: if Redis fails now, the recovery sweep
                 // queues the pending refund again; the answer stays 202.
                 // Within a bound (`PUSH_WAIT`): the caller waits for this answer.
-                if let Err(e) = services
-                    .queue::<RefundJob>()
-                    .push_bulk_within(vec![RefundJob { refund_id }], PUSH_WAIT)
-                    .await
-                {
+                if let Err(e) = desk.queue_refunds(vec![refund_id], PUSH_WAIT).await {
                     tracing::warn!(refund_id, error = %e, "refund job not queued; the sweep will");
                 }
             }

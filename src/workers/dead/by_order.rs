@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::{
     models::_entities::{order_notifications, orders, refunds},
-    workers::queue_names,
+    queue::queue_names,
 };
 
 /// The ids an order's jobs carry.

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{payload_value, DeadJobError, OperatedQueue};
-use crate::workers::scripts::SLICE;
+use crate::queue::SLICE;
 
 /// The most dead ids one listing reads before sorting by death time.
 const MAX_SCANNED: usize = 10_000;

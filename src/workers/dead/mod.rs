@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use redis::RedisError;
 use serde_json::{json, Value};
 
-use super::queue_names;
+use crate::queue::queue_names;
 use crate::settings::Settings;
 
 mod by_order;

@@ -8,7 +8,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
 use super::{payload_value, requested_ids, revive::revive, DeadJobError, OperatedQueue};
-use crate::workers::scripts::SLICE;
+use crate::queue::SLICE;
 
 /// The most ids one retry request may name.
 pub const MAX_IDS: usize = SLICE;

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::{
     models::order_notifications,
-    workers::{notify::NotificationJob, queue_names},
+    queue::{queue_names, NotificationJob},
 };
 
 /// Reopens the rows of dead jobs of `queue` (short name) whose payloads are

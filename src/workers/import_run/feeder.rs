@@ -21,7 +21,8 @@ use crate::{
         import::{Chunk, OrderStream, RejectsWriter, Warning},
         imports::{FileCounts, Model as Import},
     },
-    workers::{import_chunk::ImportChunkJob, order_workflow::OrderWorkflowJob, JobQueue},
+    queue::{JobQueue, OrderWorkflowJob},
+    workers::import_chunk::ImportChunkJob,
 };
 
 /// The pushing side of one import.

@@ -5,7 +5,7 @@ use apalis_redis::{Config, ConnectionManager, RedisStorage};
 use loco_rs::{Error, Result};
 use serde::Serialize;
 
-use super::{scripts, Job, Services};
+use super::{scripts, Job};
 use crate::settings::{ApalisSettings, QueueSettings, Settings};
 
 /// The push side of one job type's queue.
@@ -19,10 +19,9 @@ pub struct JobQueue<J> {
 }
 
 impl<J: Job> JobQueue<J> {
-    pub(super) fn new(services: &Services) -> Self {
-        let settings = &services.settings;
+    pub(super) fn new(redis: &ConnectionManager, settings: &Settings) -> Self {
         Self {
-            redis: services.redis.clone(),
+            redis: redis.clone(),
             name: full_name(settings, J::QUEUE),
             max_attempts: J::settings(settings).retries + 1,
             worker_ttl_secs: settings.apalis.worker_ttl_secs(),

@@ -20,7 +20,8 @@ use super::{
 };
 use crate::{
     models::import_chunks::Model as ImportChunk,
-    workers::{import_chunk::ImportChunkJob, JobQueue, Presence},
+    queue::{JobQueue, Presence},
+    workers::import_chunk::ImportChunkJob,
 };
 
 use super::spool::Spool;

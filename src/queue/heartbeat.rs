@@ -10,7 +10,7 @@
 //! simply grows old.
 use redis::{aio::ConnectionLike, RedisResult};
 
-use super::{queue::beats_key, scripts};
+use super::{job_queue::beats_key, scripts};
 
 /// Records that `instance` is alive and works `queues`; forgets beats older
 /// than `forget_after_secs` (killed processes).

@@ -24,13 +24,16 @@ mod tracker;
 use feeder::{with_db_retries, with_retries, Feeder};
 use tracker::Tracker;
 
-use super::{
-    import::{
-        Format, ImportError, ImportStats, OrderStream, RejectsWriter, StreamOptions, Warning,
+use super::{import_chunk::ImportChunkJob, Services};
+use crate::{
+    models::{
+        import::{
+            Format, ImportError, ImportStats, OrderStream, RejectsWriter, StreamOptions, Warning,
+        },
+        imports::{FileCounts, Model as Import},
     },
-    imports::{FileCounts, Model as Import},
+    queue::OrderWorkflowJob,
 };
-use crate::workers::{import_chunk::ImportChunkJob, order_workflow::OrderWorkflowJob, Services};
 
 /// Chunk jobs pushed per Redis call.
 pub const CHUNKS_PER_PUSH: usize = 8;

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::{
     queue_names, scripts,
     stats::{self, Tally, RUNTIME_BOUNDS_MS, WAIT_BOUNDS_MS},
-    Services,
+    Queues,
 };
 
 /// Minutes of history `GET /api/queues/stats` returns.
@@ -51,19 +51,19 @@ pub struct Quantiles {
 ///
 /// # Errors
 /// When Redis fails.
-pub async fn last_hour(services: &Services) -> Result<Vec<QueueStats>> {
-    let prefix = &services.settings.redis.prefix;
+pub async fn last_hour(queues: &Queues) -> Result<Vec<QueueStats>> {
+    let prefix = &queues.settings.redis.prefix;
     let now = scripts::unix_now();
     let first = now / 60 + 1 - MINUTES;
     let mut keys = Vec::new();
     for queue in queue_names::ALL {
         keys.extend((first..first + MINUTES).map(|m| stats::minute_key(prefix, queue, m)));
     }
-    let mut conn = services.redis.clone();
+    let mut conn = queues.redis.clone();
     let tallies = stats::read_tallies(&mut conn, &keys)
         .await
         .map_err(|e| Error::string(&format!("job statistics: {e}")))?;
-    let heads = oldest_pending(services).await?;
+    let heads = oldest_pending(queues).await?;
     let mut out = Vec::new();
     let per_queue = usize::try_from(MINUTES).unwrap_or(usize::MAX);
     for ((queue, minutes), head) in queue_names::ALL
@@ -107,13 +107,13 @@ pub async fn last_hour(services: &Services) -> Result<Vec<QueueStats>> {
 ///
 /// # Errors
 /// When Redis fails.
-pub async fn totals(services: &Services) -> Result<Vec<(&'static str, Tally)>> {
-    let prefix = &services.settings.redis.prefix;
+pub async fn totals(queues: &Queues) -> Result<Vec<(&'static str, Tally)>> {
+    let prefix = &queues.settings.redis.prefix;
     let keys: Vec<String> = queue_names::ALL
         .iter()
         .map(|q| stats::total_key(prefix, q))
         .collect();
-    let mut conn = services.redis.clone();
+    let mut conn = queues.redis.clone();
     let tallies = stats::read_tallies(&mut conn, &keys)
         .await
         .map_err(|e| Error::string(&format!("job statistics: {e}")))?;
@@ -122,14 +122,14 @@ pub async fn totals(services: &Services) -> Result<Vec<(&'static str, Tally)>> {
 
 /// When the job at the head of each queue was first pushed (unix ms), read
 /// from its UUIDv7 id: jobs are appended to `{q}:active` and fetched from its head.
-async fn oldest_pending(services: &Services) -> Result<Vec<Option<u64>>> {
+async fn oldest_pending(queues: &Queues) -> Result<Vec<Option<u64>>> {
     let mut pipe = redis::pipe();
     for queue in queue_names::ALL {
         pipe.cmd("LINDEX")
-            .arg(format!("{}:active", services.settings.redis.key(queue)))
+            .arg(format!("{}:active", queues.settings.redis.key(queue)))
             .arg(0);
     }
-    let mut conn = services.redis.clone();
+    let mut conn = queues.redis.clone();
     let heads: Vec<Option<String>> = pipe
         .query_async(&mut conn)
         .await

@@ -14,16 +14,14 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::transitions::{PENDING, RESERVED};
+use super::Services;
 use crate::{
     models::{
         _entities::{orders, refunds},
         idempotency_keys,
+        workflow::transitions::{PENDING, RESERVED},
     },
-    workers::{
-        notify::NotificationJob, order_workflow::OrderWorkflowJob, refund::RefundJob, Job,
-        JobQueue, Services,
-    },
+    queue::{Job, JobQueue, NotificationJob, OrderWorkflowJob, RefundJob},
 };
 
 /// Most jobs one sweep queues per kind; the next sweep takes the rest.
@@ -46,7 +44,7 @@ pub struct SweepReport {
 /// # Errors
 /// Database or Redis errors.
 pub async fn sweep(ctx: &AppContext, stuck_after: Duration) -> anyhow::Result<SweepReport> {
-    let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let services = Services::of(ctx)?;
     let cutoff = chrono::Utc::now().naive_utc()
         - chrono::Duration::from_std(stuck_after).unwrap_or_else(|_| chrono::Duration::zero());
     let mut report = SweepReport::default();
@@ -95,7 +93,7 @@ pub async fn sweep(ctx: &AppContext, stuck_after: Duration) -> anyhow::Result<Sw
 /// # Errors
 /// Database or Redis errors (a later call queues everything again).
 pub async fn requeue_all(ctx: &AppContext) -> anyhow::Result<SweepReport> {
-    let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let services = Services::of(ctx)?;
     // Rows touched after this instant are being worked by a job queued since.
     let cutoff = chrono::Utc::now().naive_utc();
     let mut report = SweepReport::default();

@@ -23,6 +23,14 @@ pub enum JobError {
 
 pub type JobResult = std::result::Result<(), JobError>;
 
+/// The app's own plumbing failed (Redis, a push, a service not installed):
+/// worth another attempt.
+impl From<loco_rs::Error> for JobError {
+    fn from(e: loco_rs::Error) -> Self {
+        Self::Retry(e.into())
+    }
+}
+
 /// Which run of a job this is, as the queue counts them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobAttempt {

@@ -1,23 +1,24 @@
 //! Group commit for workflow jobs: concurrent jobs of one worker process hand
-//! their order to a leader, which moves the whole batch with [`super::batch`]
+//! their order to a leader, which moves the whole batch with `models::workflow::batch`
 //! and tells each job how its order went.
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use loco_rs::app::AppContext;
 use sea_orm::{EntityTrait, QueryFilter};
 
-use super::{
-    batch,
-    gateway::{Charge, ChargeOutcome},
-    transitions::{PENDING, RESERVED},
-};
+use super::advance::advance;
 use crate::{
-    models::{_entities::orders, group_commit::GroupCommit},
-    workers::{notify::NotificationJob, JobError, JobResult, Services},
+    models::{
+        _entities::orders,
+        workflow::{
+            batch,
+            gateway::{Charge, ChargeOutcome},
+            transitions::{PENDING, RESERVED},
+        },
+    },
+    queue::{JobError, JobResult, NotificationJob},
+    workers::Services,
 };
-
-/// Groups this process's workflow jobs into batches.
-pub type Batcher = GroupCommit<i64, Result<(), String>>;
 
 /// Moves `order_id` as far as it goes, in a batch with whatever other jobs of
 /// this process submit within the batch window.
@@ -25,7 +26,7 @@ pub type Batcher = GroupCommit<i64, Result<(), String>>;
 /// # Errors
 /// Retryable when the order's batch or its payment failed.
 pub async fn submit(ctx: &AppContext, order_id: i64) -> JobResult {
-    let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let services = Services::of(ctx)?;
     let settings = &services.settings.workflow;
     let window = Duration::from_millis(settings.batch_window_ms);
     let outcome = services
@@ -52,7 +53,7 @@ pub async fn submit(ctx: &AppContext, order_id: i64) -> JobResult {
 async fn answer(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Result<(), String>> {
     let batch = match Services::of(ctx) {
         Ok(services) => run(ctx, &services, ids).await,
-        Err(e) => Err(anyhow::anyhow!("{e}")),
+        Err(e) => Err(e.into()),
     };
     let mut results = batch.unwrap_or_else(|e| {
         tracing::warn!(error = %e, orders = ids.len(), "workflow batch failed; running its orders one by one");
@@ -62,9 +63,7 @@ async fn answer(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Result<(), String
         let runs = ids
             .iter()
             .filter(|id| !results.contains_key(id))
-            .map(
-                |&id| async move { (id, super::advance(ctx, id).await.map_err(|e| e.to_string())) },
-            );
+            .map(|&id| async move { (id, advance(ctx, id).await.map_err(|e| e.to_string())) });
         results.extend(futures::future::join_all(runs).await);
     }
     results
@@ -135,11 +134,7 @@ async fn run(
     notifications.extend(finished.notifications);
     // One job for the whole batch's notifications (see `NotificationJob`).
     let jobs = NotificationJob::batches(&notifications, services.settings.workflow.batch_size);
-    services
-        .queue::<NotificationJob>()
-        .push_bulk(&jobs)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    services.queue::<NotificationJob>().push_bulk(&jobs).await?;
     tracing::debug!(
         orders = ids.len(),
         loaded = ?t_load,
@@ -162,7 +157,7 @@ async fn run(
         .chain(ids.iter().copied().filter(|id| !found.contains(id)))
         .collect();
     for id in unusual {
-        results.insert(id, super::advance(ctx, id).await.map_err(|e| e.to_string()));
+        results.insert(id, advance(ctx, id).await.map_err(|e| e.to_string()));
     }
     for id in ids {
         results.entry(*id).or_insert(Ok(()));

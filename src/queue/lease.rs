@@ -8,7 +8,7 @@ use std::{sync::LazyLock, time::Duration};
 use apalis_redis::ConnectionManager;
 use redis::{RedisResult, Script};
 
-use super::Services;
+use super::Queues;
 
 /// Deletes the lease only if it is still ours (it may have expired and been taken).
 static RELEASE: LazyLock<Script> = LazyLock::new(|| {
@@ -48,14 +48,10 @@ impl Lease {
     ///
     /// # Errors
     /// When Redis fails.
-    pub async fn acquire(
-        services: &Services,
-        name: &str,
-        ttl: Duration,
-    ) -> RedisResult<Option<Self>> {
-        let key = services.settings.redis.key(&format!("lease:{name}"));
+    pub async fn acquire(queues: &Queues, name: &str, ttl: Duration) -> RedisResult<Option<Self>> {
+        let key = queues.settings.redis.key(&format!("lease:{name}"));
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let mut redis = services.redis.clone();
+        let mut redis = queues.redis.clone();
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let taken: Option<String> = redis::cmd("SET")
             .arg(&key)
@@ -76,14 +72,14 @@ impl Lease {
     /// # Errors
     /// When Redis fails.
     pub async fn acquire_waiting(
-        services: &Services,
+        queues: &Queues,
         name: &str,
         ttl: Duration,
         wait: Duration,
     ) -> RedisResult<Option<Self>> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            if let Some(lease) = Self::acquire(services, name, ttl).await? {
+            if let Some(lease) = Self::acquire(queues, name, ttl).await? {
                 return Ok(Some(lease));
             }
             if tokio::time::Instant::now() >= deadline {

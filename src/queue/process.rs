@@ -20,12 +20,13 @@ use tokio::{sync::watch, task::JoinHandle};
 use super::{
     heartbeat,
     job::handle,
+    job_queue as queue,
     pause::{self, Pausable, PauseSwitch},
-    queue, scripts,
+    scripts,
     stats::{self, JobStats},
     watchdog,
     worker_info::{self, QueueSlot, WorkerInfo},
-    Job, Lease, Services,
+    Job, Queues,
 };
 
 /// How long shutdown waits for in-flight jobs before giving up on them
@@ -38,22 +39,16 @@ const REAP_EVERY: Duration = Duration::from_secs(5);
 const WATCH_EVERY: Duration = Duration::from_secs(10);
 /// Exit status when a queue worker stopped: EX_TEMPFAIL, a supervisor restarts.
 const STALLED_EXIT_CODE: i32 = 75;
-/// How stale the live figures may be.
-const KPI_DRAIN_EVERY: Duration = Duration::from_millis(200);
-/// How long one process may drain before another may start too. A drainer that
-/// dies holding it delays the figures this long; two at once are only wasteful
-/// (applying is idempotent).
-const KPI_DRAIN_LEASE: Duration = Duration::from_secs(30);
 
 static INSTANCES: AtomicUsize = AtomicUsize::new(0);
 
 /// The queues one process works, before it starts.
 pub struct WorkerSet {
     ctx: AppContext,
-    services: Services,
+    queues: Queues,
     monitor: Monitor,
     /// Each queue's full name and how long its finished jobs are kept (seconds).
-    queues: Vec<(String, u64)>,
+    names: Vec<(String, u64)>,
     /// Each queue's full name and the pause flag its worker obeys.
     switches: Vec<(String, PauseSwitch)>,
     /// Tallies of this process's jobs, flushed to Redis by the housekeeping.
@@ -67,7 +62,7 @@ impl WorkerSet {
     /// An empty set for this process.
     ///
     /// # Errors
-    /// When the context has no services.
+    /// When the context has no [`Queues`].
     pub fn new(ctx: &AppContext) -> Result<Self> {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         let n = INSTANCES.fetch_add(1, Ordering::Relaxed);
@@ -75,9 +70,9 @@ impl WorkerSet {
         Ok(Self {
             info: WorkerInfo::of_this_process(&instance, &host),
             ctx: ctx.clone(),
-            services: Services::of(ctx)?,
+            queues: Queues::of(ctx)?,
             monitor: Monitor::new(),
-            queues: Vec::new(),
+            names: Vec::new(),
             switches: Vec::new(),
             stats: JobStats::default(),
             // Live worker names must be unique in Redis: two processes on one
@@ -89,11 +84,11 @@ impl WorkerSet {
     /// Adds a worker for `J`'s queue with the queue's configured behaviour.
     #[must_use]
     pub fn add<J: Job>(mut self) -> Self {
-        let settings = &self.services.settings;
+        let settings = &self.queues.settings;
         let queue_settings = J::settings(settings);
         let name = queue::full_name(settings, J::QUEUE);
         let storage = queue::storage::<J>(
-            self.services.redis.clone(),
+            self.queues.redis.clone(),
             &name,
             &settings.apalis,
             &queue_settings,
@@ -139,7 +134,7 @@ impl WorkerSet {
                 .build(handle::<J>)
         });
         let keep_done = queue_settings.keep_done_secs(&settings.apalis);
-        self.queues.push((name, keep_done));
+        self.names.push((name, keep_done));
         self.info.queues.push(QueueSlot {
             queue: J::QUEUE.to_string(),
             concurrency: queue_settings.concurrency,
@@ -153,8 +148,8 @@ impl WorkerSet {
     /// When Redis fails during the first promotion of due jobs.
     pub async fn start(self) -> Result<WorkerProcess> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut redis = self.services.redis.clone();
-        for (name, _) in &self.queues {
+        let mut redis = self.queues.redis.clone();
+        for (name, _) in &self.names {
             scripts::promote_due(&mut redis, name)
                 .await
                 .map_err(|e| Error::string(&format!("queue {name}: {e}")))?;
@@ -163,10 +158,10 @@ impl WorkerSet {
         refresh_pauses(&mut redis, &self.switches)
             .await
             .map_err(|e| Error::string(&format!("reading paused queues: {e}")))?;
-        let names: Vec<String> = self.queues.iter().map(|(name, _)| name.clone()).collect();
+        let names: Vec<String> = self.names.iter().map(|(name, _)| name.clone()).collect();
         let housekeeping = tokio::spawn(housekeeping(
-            self.services.clone(),
-            self.queues,
+            self.queues.clone(),
+            self.names,
             self.switches.clone(),
             self.stats.clone(),
             self.instance.clone(),
@@ -182,8 +177,8 @@ impl WorkerSet {
             .shutdown_timeout(DRAIN_TIMEOUT);
         let mut signal = stop_rx;
         let last_stats = self.stats;
-        let mut stats_redis = self.services.redis.clone();
-        let prefix = self.services.settings.redis.prefix.clone();
+        let mut stats_redis = self.queues.redis.clone();
+        let prefix = self.queues.settings.redis.prefix.clone();
         let run = tokio::spawn(async move {
             let stopped = async move {
                 stop_requested(&mut signal).await;
@@ -216,23 +211,25 @@ pub struct WorkerProcess {
 }
 
 impl WorkerProcess {
-    /// Starts every product queue in this process and keeps the handle for shutdown.
-    ///
-    /// # Errors
-    /// When the workers cannot start.
-    pub async fn spawn(ctx: &AppContext) -> Result<()> {
-        let process = super::register_all(WorkerSet::new(ctx)?).start().await?;
-        let recovery = tokio::spawn(recovery_loop(ctx.clone(), process.stop.subscribe()));
-        let figures = tokio::spawn(kpi_loop(ctx.clone(), process.stop.subscribe()));
-        let heal = tokio::spawn(heal_loop(ctx.clone(), process.stop.subscribe()));
-        if let Ok(mut tasks) = process.tasks.lock() {
-            tasks.extend([recovery, figures, heal]);
+    /// Runs `task` until [`Self::stop`]: it gets the stop signal and is awaited
+    /// like the queue workers when the process drains.
+    pub fn attach<F, Fut>(&self, task: F)
+    where
+        F: FnOnce(watch::Receiver<bool>) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let handle = tokio::spawn(task(self.stop.subscribe()));
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.push(handle);
         }
-        ctx.shared_store.insert(Arc::new(process));
-        Ok(())
     }
 
-    /// Drains the workers started by [`Self::spawn`], if any.
+    /// Keeps this process in `ctx.shared_store` for [`Self::shutdown`].
+    pub fn install(self, ctx: &AppContext) {
+        ctx.shared_store.insert(Arc::new(self));
+    }
+
+    /// Drains the workers kept by [`Self::install`], if any.
     pub async fn shutdown(ctx: &AppContext) {
         if let Some(process) = ctx.shared_store.get::<Arc<Self>>() {
             process.stop().await;
@@ -278,7 +275,7 @@ impl WorkerProcess {
 /// Promotes due retries in slices, deletes finished jobs past retention, and
 /// exits the process when one of its queue workers stopped fetching.
 async fn housekeeping(
-    services: Services,
+    handle: Queues,
     queues: Vec<(String, u64)>,
     switches: Vec<(String, PauseSwitch)>,
     job_stats: JobStats,
@@ -286,17 +283,17 @@ async fn housekeeping(
     mut info: WorkerInfo,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut redis = services.redis.clone();
+    let mut redis = handle.redis.clone();
     let mut promote = tokio::time::interval(PROMOTE_EVERY);
     let mut reap = tokio::time::interval(REAP_EVERY);
     let mut watch = tokio::time::interval(WATCH_EVERY);
     let mut pauses = tokio::time::interval(pause::CHECK_EVERY);
     let mut flush = tokio::time::interval(stats::FLUSH_EVERY);
     let names: Vec<String> = queues.iter().map(|(name, _)| name.clone()).collect();
-    let apalis = &services.settings.apalis;
+    let apalis = &handle.settings.apalis;
     let mut beat = tokio::time::interval(Duration::from_secs(apalis.heartbeat_secs.max(1)));
     let stale_after = watchdog::stale_after_secs(apalis.heartbeat_secs, apalis.missed_heartbeats);
-    let prefix = services.settings.redis.prefix.as_str();
+    let prefix = handle.settings.redis.prefix.as_str();
     loop {
         tokio::select! {
             () = stop_requested(&mut stop) => {
@@ -382,85 +379,8 @@ async fn refresh_pauses(
     Ok(())
 }
 
-/// Applies committed KPI events to Redis (the outbox drain) several times a second.
-/// When Redis is unreachable the events wait in the database and go on the next tick.
-async fn kpi_loop(ctx: AppContext, mut stop: watch::Receiver<bool>) {
-    let Ok(services) = Services::of(&ctx) else {
-        return;
-    };
-    let mut every = tokio::time::interval(KPI_DRAIN_EVERY);
-    loop {
-        tokio::select! {
-            () = stop_requested(&mut stop) => return,
-            _ = every.tick() => drain_if_free(&ctx, &services).await,
-        }
-    }
-}
-
-/// One drain, unless another worker process is draining. Two drainers would read
-/// the same events, apply them twice (the second time a no-op in Redis) and wait
-/// on each other's row locks marking them: measured, every event was marked twice
-/// with two worker processes.
-async fn drain_if_free(ctx: &AppContext, services: &Services) {
-    let lease = match Lease::acquire(services, "kpi-drain", KPI_DRAIN_LEASE).await {
-        Ok(Some(lease)) => lease,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::warn!(error = %e, "KPI drain lease unavailable; events stay queued in the database");
-            return;
-        }
-    };
-    let drained =
-        crate::models::kpi::drain(&ctx.db, &services.redis, &services.settings.redis.prefix).await;
-    if let Err(e) = drained {
-        tracing::warn!(error = %e, "applying KPI events failed; they stay queued in the database");
-    }
-    if let Err(e) = lease.release().await {
-        tracing::warn!(error = %e, "releasing the KPI drain lease failed; it expires");
-    }
-}
-
-/// Checks on every heartbeat (and at start) whether Redis lost its data, and
-/// heals it when no other process does (see `heal`).
-async fn heal_loop(ctx: AppContext, mut stop: watch::Receiver<bool>) {
-    let Ok(services) = Services::of(&ctx) else {
-        return;
-    };
-    let every = Duration::from_secs(services.settings.apalis.heartbeat_secs.max(1));
-    let mut beat = tokio::time::interval(every);
-    loop {
-        tokio::select! {
-            () = stop_requested(&mut stop) => return,
-            _ = beat.tick() => {
-                if let Err(e) = super::heal::heal_if_lost(&ctx).await {
-                    tracing::warn!(error = %format!("{e:#}"), "healing Redis failed; trying again next heartbeat");
-                }
-            }
-        }
-    }
-}
-
-/// Runs the recovery sweep at start and then every `stuck_after / 2`.
-async fn recovery_loop(ctx: AppContext, mut stop: watch::Receiver<bool>) {
-    let Ok(services) = Services::of(&ctx) else {
-        return;
-    };
-    let stuck_after = Duration::from_secs(services.settings.workflow.stuck_after_secs);
-    let mut every = tokio::time::interval((stuck_after / 2).max(Duration::from_secs(5)));
-    loop {
-        tokio::select! {
-            () = stop_requested(&mut stop) => return,
-            _ = every.tick() => {
-                if let Err(e) = crate::models::workflow::recovery::sweep(&ctx, stuck_after).await {
-                    tracing::warn!(error = %e, "recovery sweep failed");
-                }
-            }
-        }
-    }
-}
-
 /// Resolves once [`WorkerProcess::stop`] was called (or its handle dropped).
-async fn stop_requested(stop: &mut watch::Receiver<bool>) {
+pub async fn stop_requested(stop: &mut watch::Receiver<bool>) {
     while !*stop.borrow_and_update() {
         if stop.changed().await.is_err() {
             return;

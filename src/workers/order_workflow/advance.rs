@@ -1,0 +1,110 @@
+//! One order at a time: reads the order's state and makes the next guarded
+//! transition until the order is terminal. Every step can be repeated: a job
+//! delivered twice, or re-run after a crash at any instruction, finds the work done.
+use anyhow::Context as _;
+use loco_rs::app::AppContext;
+use sea_orm::EntityTrait;
+
+use crate::{
+    models::{
+        _entities::orders,
+        order_notifications,
+        workflow::{
+            batch,
+            gateway::{Charge, ChargeOutcome},
+            transitions::{FAILED, PAID, PENDING, RESERVED},
+        },
+    },
+    queue::{JobError, JobResult, NotificationJob},
+    workers::Services,
+};
+
+/// Moves one order as far as it can go. Safe to call any number of times.
+///
+/// One order is a batch of one: the same guarded transitions as the batched
+/// path ([`batch`]), so both keep exactly the same rules.
+///
+/// # Errors
+/// Retryable on database or gateway trouble; permanent for an unknown order.
+#[tracing::instrument(skip_all, fields(order_id))]
+pub async fn advance(ctx: &AppContext, order_id: i64) -> JobResult {
+    let services = Services::of(ctx)?;
+    let email_enabled = services.settings.notifications_email_enabled();
+    // pending → reserved → paid/failed: at most three moves per run.
+    for _ in 0..4 {
+        let order = orders::Entity::find_by_id(order_id)
+            .one(&ctx.db)
+            .await
+            .context("loading the order")?
+            .ok_or_else(|| {
+                JobError::Permanent(anyhow::anyhow!("order {order_id} does not exist"))
+            })?;
+        let moved = match order.status.as_str() {
+            PENDING => batch::reserve_many(&ctx.db, &[order.id], email_enabled)
+                .await
+                .context("reserving stock")?,
+            RESERVED => {
+                let charge = Charge {
+                    order_id: order.id,
+                    idempotency_key: order.external_id.clone(),
+                    amount_cents: order.total_cents,
+                    currency: order.currency.clone(),
+                };
+                // A gateway error is not a decline: the queue retries the job.
+                let (approved, declined) =
+                    match services.gateway.charge(&charge).await.context("charging")? {
+                        ChargeOutcome::Approved { reference } => {
+                            (vec![(order.id, reference)], vec![])
+                        }
+                        ChargeOutcome::Declined { .. } => (vec![], vec![order.id]),
+                    };
+                batch::finalize_many(
+                    &ctx.db,
+                    &approved,
+                    &declined,
+                    services.gateway.name(),
+                    email_enabled,
+                )
+                .await
+                .context("finalizing the order")?
+            }
+            _ => {
+                // Terminal: make sure its notification was handed to the queue
+                // (a crash between commit and push leaves it `queued`).
+                return push_queued_notifications(&services, ctx, &order).await;
+            }
+        };
+        if !moved.notifications.is_empty() {
+            for id in moved.notifications {
+                push_notification(&services, id).await?;
+            }
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+async fn push_notification(services: &Services, notification_id: i64) -> JobResult {
+    services
+        .queue::<NotificationJob>()
+        .push(&NotificationJob::one(notification_id))
+        .await
+        .map_err(JobError::from)
+}
+
+async fn push_queued_notifications(
+    services: &Services,
+    ctx: &AppContext,
+    order: &orders::Model,
+) -> JobResult {
+    if order.status != PAID && order.status != FAILED {
+        return Ok(());
+    }
+    let queued = order_notifications::Entity::queued_ids(&ctx.db, order.id, None)
+        .await
+        .context("loading notifications")?;
+    for id in queued {
+        push_notification(services, id).await?;
+    }
+    Ok(())
+}
