@@ -117,15 +117,14 @@ else
   db_label=sqlite
 fi
 
+# shellcheck source=scripts/lib/redis_prefix.sh
+source scripts/lib/redis_prefix.sh
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   if [[ "${checks:-}" == pass ]] && ! $keep; then
-    redis-cli --scan --pattern "$REDIS_PREFIX:*" | xargs -r -n 1000 redis-cli del >/dev/null || true
-    # apalis-redis also lists every queue it ever saw in one global sorted set.
-    redis-cli zrange core:apalis:queues:list 0 -1 | grep -F "$REDIS_PREFIX:" \
-      | xargs -r -n 1000 redis-cli zrem core:apalis:queues:list >/dev/null || true
+    forget_redis_prefix "$REDIS_PREFIX"
     rm -rf "$work"
   else
     echo "kept for inspection: logs in $work, Redis keys under $REDIS_PREFIX"

@@ -51,15 +51,15 @@ psql "$pg_base/postgres" -qc "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" -c "
 export DATABASE_URL="$pg_base/$dbname"
 export DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-24}"
 
+# shellcheck source=scripts/lib/redis_prefix.sh
+source scripts/lib/redis_prefix.sh
 pids=()
 checks=fail
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   if [[ "$checks" == pass && -z "${STREAM_KEEP:-}" ]]; then
-    redis-cli --scan --pattern "$REDIS_PREFIX:*" | xargs -r -n 1000 redis-cli del >/dev/null || true
-    redis-cli zrange core:apalis:queues:list 0 -1 | grep -F "$REDIS_PREFIX:" \
-      | xargs -r -n 1000 redis-cli zrem core:apalis:queues:list >/dev/null || true
+    forget_redis_prefix "$REDIS_PREFIX"
     rm -rf "$work"
   else
     echo "kept for inspection: logs in $work, Redis keys under $REDIS_PREFIX"
