@@ -13,9 +13,9 @@ use serde_json::value::RawValue;
 use super::{
     fields::{self, Invalid},
     format::{Layout, ORDERS_COLUMNS},
-    model::{CustomerRef, ParsedItem, ParsedOrder, Warning},
-    money::{self, MoneyError},
+    parsed::{CustomerRef, ParsedItem, ParsedOrder, Warning},
 };
+use crate::models::money::{self, MoneyError};
 
 const ORDER_ID: usize = 0;
 const CUSTOMER_ID: usize = 1;
