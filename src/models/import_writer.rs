@@ -429,12 +429,11 @@ fn sql_error(e: sea_orm::sea_query::error::Error) -> DbErr {
 /// this). Best effort: a failure is logged only.
 pub async fn refresh_planner_statistics(db: &DatabaseConnection) {
     use sea_orm::ConnectionTrait;
-    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+    let tables = "customers, products, orders, order_items, order_notifications, kpi_events";
+    let Some(analyze) = super::sql::Dialect::of(db).analyze(tables) else {
         return;
-    }
-    let analyze =
-        "ANALYZE customers, products, orders, order_items, order_notifications, kpi_events";
-    if let Err(e) = db.execute_unprepared(analyze).await {
+    };
+    if let Err(e) = db.execute_unprepared(&analyze).await {
         tracing::warn!(error = %e, "refreshing the planner statistics failed");
     }
 }
