@@ -15,8 +15,11 @@ mod graph;
 
 use graph::Graph;
 
-/// Layers, lowest first: (name, does this file belong to it).
-const LAYERS: &[(&str, fn(&str) -> bool)] = &[
+/// A layer: its name, and whether a file (path under `src/`) belongs to it.
+type Layer = (&'static str, fn(&str) -> bool);
+
+/// Layers, lowest first.
+const LAYERS: &[Layer] = &[
     ("settings", |p| {
         p == "settings.rs" || p.starts_with("settings/") || p == "cli_args.rs"
     }),
