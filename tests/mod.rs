@@ -1,4 +1,5 @@
 //! One test binary: requests/, models/, workers/, tasks/ share the harness in support/.
+mod architecture;
 mod browser;
 mod models;
 mod requests;

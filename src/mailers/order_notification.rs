@@ -7,7 +7,7 @@ use loco_rs::{
 };
 use serde_json::json;
 
-use crate::models::{import::format_cents, order_notifications::Payload};
+use crate::models::{money::format_cents, order_notifications::Payload};
 
 static TEMPLATE: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/src/mailers/order_notification");
 

@@ -11,8 +11,11 @@ use sea_orm::{
 };
 
 mod many;
+mod row;
 
 pub use many::{claim_many, store_responses, NewClaim};
+use row::expiry;
+pub use row::StoredResponse;
 
 pub use super::_entities::idempotency_keys::{ActiveModel, Column, Entity, Model};
 pub type IdempotencyKeys = Entity;
@@ -23,14 +26,6 @@ pub type IdempotencyKeys = Entity;
 pub const IN_FLIGHT_LEASE: Duration = Duration::from_secs(60);
 
 impl ActiveModelBehavior for ActiveModel {}
-
-/// The first response to a key, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub body: String,
-    pub refund_id: Option<i64>,
-}
 
 /// What claiming a key found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,9 +210,4 @@ fn abandoned(now: chrono::DateTime<chrono::Utc>) -> Condition {
 
 fn lease() -> chrono::Duration {
     chrono::Duration::from_std(IN_FLIGHT_LEASE).unwrap_or_else(|_| chrono::Duration::zero())
-}
-
-fn expiry(now: chrono::DateTime<chrono::Utc>, ttl: Duration) -> DateTimeWithTimeZone {
-    let ttl = chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::days(1));
-    (now + ttl).fixed_offset()
 }

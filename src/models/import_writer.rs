@@ -187,38 +187,20 @@ impl ChunkWrite<'_> {
                 .entry(order.customer.external_id.as_str())
                 .or_insert(&order.customer);
         }
-        let keys: Vec<&str> = wanted.keys().copied().collect();
-        let mut ids = ids_by_key::<customers::Entity>(txn, C::Id, C::ExternalId, &keys).await?;
-        let missing: Vec<_> = wanted
-            .iter()
-            .filter(|(key, _)| !ids.contains_key(**key))
-            .map(|(_, customer)| *customer)
-            .collect();
-        if missing.is_empty() {
-            return Ok(ids);
-        }
-        for batch in missing.chunks(MAX_PARAMS / 3) {
-            let mut insert = Query::insert();
-            insert
-                .into_table(customers::Entity)
-                .columns([C::ExternalId, C::Email, C::Name]);
-            for customer in batch {
-                insert
-                    .values([
-                        Expr::val(customer.external_id.as_str()),
-                        Expr::val(customer.email.clone()),
-                        Expr::val(customer.name.clone()),
-                    ])
-                    .map_err(sql_error)?;
-            }
-            insert.on_conflict(OnConflict::column(C::ExternalId).do_nothing().to_owned());
-            txn.execute(&insert).await?;
-        }
-        let missing_keys: Vec<&str> = missing.iter().map(|c| c.external_id.as_str()).collect();
-        ids.extend(
-            ids_by_key::<customers::Entity>(txn, C::Id, C::ExternalId, &missing_keys).await?,
-        );
-        Ok(ids)
+        insert_missing::<customers::Entity, _, 3>(
+            txn,
+            (C::Id, C::ExternalId),
+            [C::ExternalId, C::Email, C::Name],
+            &wanted,
+            |customer| {
+                [
+                    Expr::val(customer.external_id.as_str()),
+                    Expr::val(customer.email.clone()),
+                    Expr::val(customer.name.clone()),
+                ]
+            },
+        )
+        .await
     }
 
     /// Inserts unknown products with the initial stock and the item's unit
@@ -233,37 +215,21 @@ impl ChunkWrite<'_> {
         for item in self.orders.iter().flat_map(|o| &o.items) {
             wanted.entry(item.sku.as_str()).or_insert(item);
         }
-        let keys: Vec<&str> = wanted.keys().copied().collect();
-        let mut ids = ids_by_key::<products::Entity>(txn, C::Id, C::Sku, &keys).await?;
-        let missing: Vec<_> = wanted
-            .iter()
-            .filter(|(key, _)| !ids.contains_key(**key))
-            .map(|(_, item)| *item)
-            .collect();
-        if missing.is_empty() {
-            return Ok(ids);
-        }
-        for batch in missing.chunks(MAX_PARAMS / 4) {
-            let mut insert = Query::insert();
-            insert
-                .into_table(products::Entity)
-                .columns([C::Sku, C::Name, C::PriceCents, C::Stock]);
-            for item in batch {
-                insert
-                    .values([
-                        Expr::val(item.sku.as_str()),
-                        Expr::val(item.name.as_str()),
-                        Expr::val(item.unit_price_cents),
-                        Expr::val(self.initial_stock),
-                    ])
-                    .map_err(sql_error)?;
-            }
-            insert.on_conflict(OnConflict::column(C::Sku).do_nothing().to_owned());
-            txn.execute(&insert).await?;
-        }
-        let missing_keys: Vec<&str> = missing.iter().map(|item| item.sku.as_str()).collect();
-        ids.extend(ids_by_key::<products::Entity>(txn, C::Id, C::Sku, &missing_keys).await?);
-        Ok(ids)
+        insert_missing::<products::Entity, _, 4>(
+            txn,
+            (C::Id, C::Sku),
+            [C::Sku, C::Name, C::PriceCents, C::Stock],
+            &wanted,
+            |item| {
+                [
+                    Expr::val(item.sku.as_str()),
+                    Expr::val(item.name.as_str()),
+                    Expr::val(item.unit_price_cents),
+                    Expr::val(self.initial_stock),
+                ]
+            },
+        )
+        .await
     }
 
     /// Inserts the orders whose external id is new; returns them (external
@@ -429,14 +395,49 @@ fn sql_error(e: sea_orm::sea_query::error::Error) -> DbErr {
 /// this). Best effort: a failure is logged only.
 pub async fn refresh_planner_statistics(db: &DatabaseConnection) {
     use sea_orm::ConnectionTrait;
-    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+    let tables = "customers, products, orders, order_items, order_notifications, kpi_events";
+    let Some(analyze) = super::sql::Dialect::of(db).analyze(tables) else {
         return;
-    }
-    let analyze =
-        "ANALYZE customers, products, orders, order_items, order_notifications, kpi_events";
-    if let Err(e) = db.execute_unprepared(analyze).await {
+    };
+    if let Err(e) = db.execute_unprepared(&analyze).await {
         tracing::warn!(error = %e, "refreshing the planner statistics failed");
     }
+}
+
+/// Ids by natural key of the rows of `E` in `wanted` (key → source): the ids
+/// of those that exist, after inserting the others in statements of at most
+/// [`MAX_PARAMS`] values, `row` giving each one's values in the order of
+/// `columns` (the key first). An existing row is never touched: a key another
+/// chunk inserts meanwhile is left to it (`ON CONFLICT DO NOTHING`).
+async fn insert_missing<E: EntityTrait, T, const N: usize>(
+    txn: &DatabaseTransaction,
+    (id, key): (E::Column, E::Column),
+    columns: [E::Column; N],
+    wanted: &BTreeMap<&str, &T>,
+    row: impl Fn(&T) -> [sea_orm::sea_query::SimpleExpr; N],
+) -> Result<HashMap<String, i64>, DbErr> {
+    let keys: Vec<&str> = wanted.keys().copied().collect();
+    let mut ids = ids_by_key::<E>(txn, id, key, &keys).await?;
+    let missing: Vec<(&str, &T)> = wanted
+        .iter()
+        .filter(|(key, _)| !ids.contains_key(**key))
+        .map(|(key, source)| (*key, *source))
+        .collect();
+    if missing.is_empty() {
+        return Ok(ids);
+    }
+    for batch in missing.chunks(MAX_PARAMS / N) {
+        let mut insert = Query::insert();
+        insert.into_table(E::default()).columns(columns);
+        for (_, source) in batch {
+            insert.values(row(source)).map_err(sql_error)?;
+        }
+        insert.on_conflict(OnConflict::column(key).do_nothing().to_owned());
+        txn.execute(&insert).await?;
+    }
+    let missing_keys: Vec<&str> = missing.iter().map(|(key, _)| *key).collect();
+    ids.extend(ids_by_key::<E>(txn, id, key, &missing_keys).await?);
+    Ok(ids)
 }
 
 /// Ids by natural key (`key` column, e.g. a SKU) of the rows of `E` that exist.

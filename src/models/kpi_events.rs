@@ -1,9 +1,12 @@
 //! The KPI outbox: every figure-changing event is committed with the transition
 //! that causes it, then applied to Redis exactly once (the KPI issue).
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{sea_query::ArrayType, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
 pub use super::_entities::kpi_events::{ActiveModel, Entity, Model};
-use super::_entities::{orders, refunds};
+use super::{
+    _entities::{orders, refunds},
+    sql::Dialect,
+};
 
 /// What happened, as stored in `kpi_events.kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,67 +54,32 @@ pub async fn record_orders<C: ConnectionTrait>(
     if orders.is_empty() {
         return Ok(());
     }
-    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        return record_orders_unnest(db, kind, orders).await;
-    }
-    let events = orders.iter().map(|order| ActiveModel {
-        event_key: Set(format!("{}:{}", kind.as_str(), order.id)),
-        kind: Set(kind.as_str().to_string()),
-        order_id: Set(order.id),
-        refund_id: Set(None),
-        customer_id: Set(order.customer_id),
-        day: Set(order_day(order)),
-        revenue_delta_cents: Set(match kind {
-            KpiKind::OrderPaid => order.total_cents,
-            KpiKind::OrderFailed | KpiKind::RefundProcessed => 0,
-        }),
-        applied_at: Set(None),
-        ..Default::default()
-    });
-    Entity::insert_many(events)
-        .on_conflict_do_nothing_on([super::_entities::kpi_events::Column::EventKey])
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// [`record_orders`] on PostgreSQL: one array per column (see `models::sql`).
-async fn record_orders_unnest<C: ConnectionTrait>(
-    db: &C,
-    kind: KpiKind,
-    orders: &[orders::Model],
-) -> Result<(), DbErr> {
-    use sea_orm::{sea_query::ArrayType, Value};
-
-    use super::sql::{array, unnest_insert};
-    let column = |ty: ArrayType, value: &dyn Fn(&orders::Model) -> Value| {
-        array(ty, orders.iter().map(value))
-    };
     let revenue = |order: &orders::Model| match kind {
         KpiKind::OrderPaid => order.total_cents,
         KpiKind::OrderFailed | KpiKind::RefundProcessed => 0,
     };
-    let insert = unnest_insert(
+    // One array per column on PostgreSQL (see `models::sql`).
+    let insert = Dialect::of(db).insert_rows(
         "kpi_events",
         &[
-            ("event_key", "text"),
-            ("kind", "text"),
-            ("order_id", "int8"),
-            ("customer_id", "int8"),
-            ("day", "text"),
-            ("revenue_delta_cents", "int8"),
+            ("event_key", "text", ArrayType::String),
+            ("kind", "text", ArrayType::String),
+            ("order_id", "int8", ArrayType::BigInt),
+            ("customer_id", "int8", ArrayType::BigInt),
+            ("day", "text", ArrayType::String),
+            ("revenue_delta_cents", "int8", ArrayType::BigInt),
         ],
         "ON CONFLICT (event_key) DO NOTHING",
-        vec![
-            column(ArrayType::String, &|o| {
-                format!("{}:{}", kind.as_str(), o.id).into()
-            }),
-            column(ArrayType::String, &|_| kind.as_str().into()),
-            column(ArrayType::BigInt, &|o| o.id.into()),
-            column(ArrayType::BigInt, &|o| o.customer_id.into()),
-            column(ArrayType::String, &|o| order_day(o).into()),
-            column(ArrayType::BigInt, &|o| revenue(o).into()),
-        ],
+        orders.iter().map(|o| {
+            [
+                format!("{}:{}", kind.as_str(), o.id).into(),
+                kind.as_str().into(),
+                o.id.into(),
+                o.customer_id.into(),
+                order_day(o).into(),
+                revenue(o).into(),
+            ]
+        }),
     );
     db.execute_raw(insert).await?;
     Ok(())

@@ -119,22 +119,15 @@ pub async fn queue_many<C: ConnectionTrait>(
             row_for(order, customer, event, None, channel_email_enabled)
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
-    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        let inserted = db.query_all_raw(unnest_insert_of(&rows)?).await?;
-        // Every row new (the usual case): they are all queued, and their ids
-        // are here already. Otherwise some rows existed (a rerun) and the
-        // query below finds those still queued too.
-        if inserted.len() == orders.len() {
-            return inserted
-                .iter()
-                .map(|row| row.try_get_by_index::<i64>(0))
-                .collect();
-        }
-    } else {
-        Entity::insert_many(rows)
-            .on_conflict_do_nothing_on([Column::OrderId, Column::Event])
-            .exec(db)
-            .await?;
+    let inserted = db.query_all_raw(insert_of(db, &rows)?).await?;
+    // Every row new (the usual case): they are all queued, and their ids
+    // are here already. Otherwise some rows existed (a rerun) and the
+    // query below finds those still queued too.
+    if inserted.len() == orders.len() {
+        return inserted
+            .iter()
+            .map(|row| row.try_get_by_index::<i64>(0))
+            .collect();
     }
     let ids: Vec<i64> = Entity::find()
         .select_only()
@@ -152,10 +145,13 @@ pub async fn queue_many<C: ConnectionTrait>(
     Ok(ids)
 }
 
-/// The multi-row insert of [`queue_many`] on PostgreSQL: one array per column
-/// (see `models::sql`).
-fn unnest_insert_of(rows: &[ActiveModel]) -> Result<sea_orm::Statement, DbErr> {
-    use sea_orm::{sea_query::ArrayType, IdenStatic};
+/// The multi-row insert of [`queue_many`], one array per column on
+/// PostgreSQL (see `models::sql`), returning the ids of the rows it added.
+fn insert_of<C: ConnectionTrait>(
+    db: &C,
+    rows: &[ActiveModel],
+) -> Result<sea_orm::Statement, DbErr> {
+    use sea_orm::{sea_query::ArrayType, IdenStatic, Value};
     const COLUMNS: [(Column, &str, ArrayType); 8] = [
         (Column::OrderId, "int8", ArrayType::BigInt),
         (Column::Event, "text", ArrayType::String),
@@ -166,27 +162,30 @@ fn unnest_insert_of(rows: &[ActiveModel]) -> Result<sea_orm::Statement, DbErr> {
         (Column::CreatedAt, "timestamp", ArrayType::ChronoDateTime),
         (Column::UpdatedAt, "timestamp", ArrayType::ChronoDateTime),
     ];
-    let mut arrays = Vec::with_capacity(COLUMNS.len());
-    for (column, _, ty) in &COLUMNS {
-        let values = rows
-            .iter()
-            .map(|row| {
-                row.get(*column).into_value().ok_or_else(|| {
-                    DbErr::Custom(format!("notification row without {}", column.as_str()))
-                })
-            })
-            .collect::<Result<Vec<_>, DbErr>>()?;
-        arrays.push(super::sql::array(ty.clone(), values));
-    }
-    let names: Vec<(&str, &str)> = COLUMNS
+    let value = |row: &ActiveModel, column: Column| {
+        row.get(column)
+            .into_value()
+            .ok_or_else(|| DbErr::Custom(format!("notification row without {}", column.as_str())))
+    };
+    let values = rows
         .iter()
-        .map(|(column, sql_type, _)| (column.as_str(), *sql_type))
-        .collect();
-    Ok(super::sql::unnest_insert(
+        .map(|row| {
+            let mut missing = None;
+            let cells = COLUMNS.map(|(column, _, _)| {
+                value(row, column).unwrap_or_else(|e| {
+                    missing.get_or_insert(e);
+                    Value::Int(None)
+                })
+            });
+            missing.map_or(Ok(cells), Err)
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    let columns = COLUMNS.map(|(column, sql_type, ty)| (column.as_str(), sql_type, ty));
+    Ok(super::sql::Dialect::of(db).insert_rows(
         "order_notifications",
-        &names,
+        &columns,
         "ON CONFLICT (order_id, event) DO NOTHING RETURNING id",
-        arrays,
+        values,
     ))
 }
 

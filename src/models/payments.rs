@@ -1,22 +1,5 @@
 pub use super::_entities::payments::{ActiveModel, Entity, Model};
-use sea_orm::entity::prelude::*;
 pub type Payments = Entity;
 
-#[async_trait::async_trait]
-impl ActiveModelBehavior for ActiveModel {
-    async fn before_save<C>(self, _db: &C, _insert: bool) -> std::result::Result<Self, DbErr>
-    where
-        C: ConnectionTrait,
-    {
-        Ok(self)
-    }
-}
-
-// implement your read-oriented logic here
-impl Model {}
-
-// implement your write-oriented logic here
-impl ActiveModel {}
-
-// implement your custom finders, selectors oriented logic here
-impl Entity {}
+// Saving needs nothing beyond the columns: sea-orm's default hooks.
+impl sea_orm::ActiveModelBehavior for ActiveModel {}

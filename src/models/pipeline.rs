@@ -41,20 +41,10 @@ impl PipelineStatus {
     /// # Errors
     /// Database errors.
     pub async fn read(db: &DatabaseConnection) -> Result<Self, DbErr> {
-        let orders_by_status = count_by(
-            orders::Entity::find()
-                .select_only()
-                .column(orders::Column::Status)
-                .group_by(orders::Column::Status),
-            orders::Column::Id,
-            db,
-        )
-        .await?;
-        let notifications_by_status = count_by(
-            order_notifications::Entity::find()
-                .select_only()
-                .column(order_notifications::Column::Status)
-                .group_by(order_notifications::Column::Status),
+        let orders_by_status =
+            count_by::<orders::Entity>(orders::Column::Status, orders::Column::Id, db).await?;
+        let notifications_by_status = count_by::<order_notifications::Entity>(
+            order_notifications::Column::Status,
             order_notifications::Column::Id,
             db,
         )
@@ -113,16 +103,16 @@ impl PipelineStatus {
     }
 }
 
-async fn count_by<E, C>(
-    query: sea_orm::Select<E>,
-    id: C,
+/// Rows of `E` per value of its `status` column.
+async fn count_by<E: EntityTrait>(
+    status: E::Column,
+    id: E::Column,
     db: &DatabaseConnection,
-) -> Result<BTreeMap<String, i64>, DbErr>
-where
-    E: EntityTrait,
-    C: ColumnTrait,
-{
-    let rows: Vec<(String, i64)> = query
+) -> Result<BTreeMap<String, i64>, DbErr> {
+    let rows: Vec<(String, i64)> = E::find()
+        .select_only()
+        .column(status)
+        .group_by(status)
         .column_as(id.count(), "n")
         .into_tuple()
         .all(db)

@@ -8,10 +8,193 @@
 //! as one array parameter instead (`col = ANY($1)`, `UNNEST($1, $2, …)`), so
 //! each statement is parsed once per connection and its plan reused. SQLite
 //! has no arrays and plans cheaply: it keeps the plain forms.
+//!
+//! Every other difference between the two dialects is a method of
+//! [`Dialect`] too, so no caller looks at the backend itself. A method picks
+//! its text once per statement (a statement serves a whole batch), never per
+//! row, and gives the same text for any batch on PostgreSQL.
+use std::fmt::Write as _;
+
 use sea_orm::{
     sea_query::{extension::postgres::PgFunc, ArrayType, Expr, ExprTrait, SimpleExpr},
-    ColumnTrait, DbBackend, Statement, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, QueryFilter, Statement, Value,
 };
+
+/// The SQL dialect of a connection: PostgreSQL, or SQLite (any other backend
+/// gets SQLite's plain forms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+impl From<DbBackend> for Dialect {
+    fn from(backend: DbBackend) -> Self {
+        match backend {
+            DbBackend::Postgres => Self::Postgres,
+            _ => Self::Sqlite,
+        }
+    }
+}
+
+/// One column of [`Dialect::insert_rows`]: its name, its PostgreSQL type and
+/// the array type its values are bound as there.
+pub type InsertColumn = (&'static str, &'static str, ArrayType);
+
+impl Dialect {
+    /// The dialect `db` speaks.
+    pub fn of<C: ConnectionTrait>(db: &C) -> Self {
+        db.get_database_backend().into()
+    }
+
+    fn backend(self) -> DbBackend {
+        match self {
+            Self::Postgres => DbBackend::Postgres,
+            Self::Sqlite => DbBackend::Sqlite,
+        }
+    }
+
+    /// `sql` written with `?` placeholders, numbered `$1, $2, …` for PostgreSQL.
+    #[must_use]
+    pub fn statement(self, sql: &str, values: Vec<Value>) -> Statement {
+        let sql = match self {
+            Self::Postgres => {
+                let mut numbered = String::with_capacity(sql.len() + 8);
+                let mut n = 0;
+                for c in sql.chars() {
+                    if c == '?' {
+                        n += 1;
+                        let _ = write!(numbered, "${n}");
+                    } else {
+                        numbered.push(c);
+                    }
+                }
+                numbered
+            }
+            Self::Sqlite => sql.to_owned(),
+        };
+        Statement::from_sql_and_values(self.backend(), sql, values)
+    }
+
+    /// `INSERT INTO table (columns) … tail` of `rows`, each row's values in
+    /// the order of `columns`. On PostgreSQL one array per column through
+    /// `UNNEST` ([`unnest_insert`]: the same text for any number of rows);
+    /// on SQLite a `VALUES` list. `tail` (`ON CONFLICT …`, `RETURNING …`) is
+    /// written in the syntax both share.
+    #[must_use]
+    pub fn insert_rows<const N: usize>(
+        self,
+        table: &str,
+        columns: &[InsertColumn; N],
+        tail: &str,
+        rows: impl IntoIterator<Item = [Value; N]>,
+    ) -> Statement {
+        let rows = rows.into_iter();
+        match self {
+            Self::Postgres => {
+                let mut arrays: [Vec<Value>; N] =
+                    std::array::from_fn(|_| Vec::with_capacity(rows.size_hint().0));
+                for row in rows {
+                    for (array, value) in arrays.iter_mut().zip(row) {
+                        array.push(value);
+                    }
+                }
+                let arrays = columns
+                    .iter()
+                    .zip(arrays)
+                    .map(|((_, _, ty), values)| array(ty.clone(), values))
+                    .collect();
+                let names: Vec<(&str, &str)> =
+                    columns.iter().map(|&(name, ty, _)| (name, ty)).collect();
+                unnest_insert(table, &names, tail, arrays)
+            }
+            Self::Sqlite => {
+                let names: Vec<&str> = columns.iter().map(|(name, _, _)| *name).collect();
+                let one = format!("({})", vec!["?"; N].join(", "));
+                let mut values = Vec::with_capacity(rows.size_hint().0 * N);
+                let mut sql = format!("INSERT INTO {table} ({}) VALUES ", names.join(", "));
+                for (i, row) in rows.enumerate() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&one);
+                    values.extend(row);
+                }
+                let _ = write!(sql, " {tail}");
+                Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
+            }
+        }
+    }
+
+    /// Adds each delta of `moves` (row id, delta) to `column` of `table` and
+    /// sets `updated_at` to `now`, in one statement: `UPDATE … FROM UNNEST` of
+    /// ids and deltas on PostgreSQL (the same text for any number of rows), a
+    /// `CASE` on SQLite.
+    #[must_use]
+    pub fn add_by_id(
+        self,
+        table: &str,
+        column: &str,
+        moves: &[(i64, i64)],
+        now: chrono::NaiveDateTime,
+    ) -> Statement {
+        match self {
+            Self::Postgres => {
+                let (ids, deltas): (Vec<i64>, Vec<i64>) = moves.iter().copied().unzip();
+                Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    format!(
+                        "UPDATE {table} SET {column} = {table}.{column} + m.delta, updated_at = $3 \
+                         FROM UNNEST($1::int8[], $2::int8[]) AS m(id, delta) WHERE {table}.id = m.id"
+                    ),
+                    [
+                        array(ArrayType::BigInt, ids.into_iter().map(Value::from)),
+                        array(ArrayType::BigInt, deltas.into_iter().map(Value::from)),
+                        now.into(),
+                    ],
+                )
+            }
+            Self::Sqlite => {
+                let mut sql = format!("UPDATE {table} SET {column} = {column} + CASE id");
+                let mut values = Vec::with_capacity(moves.len() * 3 + 1);
+                for &(id, delta) in moves {
+                    sql.push_str(" WHEN ? THEN ?");
+                    values.extend([Value::from(id), Value::from(delta)]);
+                }
+                sql.push_str(" ELSE 0 END, updated_at = ? WHERE id IN (");
+                values.push(now.into());
+                sql.push_str(&vec!["?"; moves.len()].join(", "));
+                sql.push(')');
+                values.extend(moves.iter().map(|&(id, _)| Value::from(id)));
+                Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
+            }
+        }
+    }
+
+    /// `ANALYZE tables` where the planner needs fresh statistics after a bulk
+    /// load (PostgreSQL); `None` on SQLite, whose plans do not depend on them
+    /// here.
+    #[must_use]
+    pub fn analyze(self, tables: &str) -> Option<String> {
+        match self {
+            Self::Postgres => Some(format!("ANALYZE {tables}")),
+            Self::Sqlite => None,
+        }
+    }
+
+    /// Keeps the rows whose writing transaction (`tx_column`, filled with
+    /// `pg_current_xact_id()`) is older than every running one: no running
+    /// transaction can still commit a row before them. On SQLite, one writer
+    /// commits ids in order, so every committed row is final.
+    pub fn settled<Q: QueryFilter>(self, query: Q, tx_column: &str) -> Q {
+        match self {
+            Self::Postgres => query.filter(Expr::cust(format!(
+                "{tx_column} < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+            ))),
+            Self::Sqlite => query,
+        }
+    }
+}
 
 /// `col IN (ids)`: `col = ANY($1)` on PostgreSQL.
 pub fn id_in<C: ColumnTrait>(
@@ -38,12 +221,12 @@ fn any_of<C: ColumnTrait, V: Into<Value>>(
     ty: ArrayType,
     values: impl IntoIterator<Item = V>,
 ) -> SimpleExpr {
-    match backend {
-        DbBackend::Postgres => col.into_expr().eq(PgFunc::any(Expr::val(array(
+    match Dialect::from(backend) {
+        Dialect::Postgres => col.into_expr().eq(PgFunc::any(Expr::val(array(
             ty,
             values.into_iter().map(Into::into),
         )))),
-        _ => col.is_in(values),
+        Dialect::Sqlite => col.is_in(values),
     }
 }
 
@@ -51,7 +234,7 @@ fn any_of<C: ColumnTrait, V: Into<Value>>(
 /// PostgreSQL: one array per column (`columns` are (name, SQL type) pairs,
 /// `arrays` in the same order), the same text for any number of rows.
 #[must_use]
-pub fn unnest_insert(
+fn unnest_insert(
     table: &str,
     columns: &[(&str, &str)],
     tail: &str,
@@ -84,7 +267,7 @@ pub fn array(ty: ArrayType, values: impl IntoIterator<Item = Value>) -> Value {
 mod tests {
     use sea_orm::{DbBackend, EntityTrait, QueryFilter, QueryTrait};
 
-    use super::{id_in, key_in};
+    use super::{id_in, key_in, Dialect};
     use crate::models::_entities::{orders, products};
 
     fn sql_of(backend: DbBackend, ids: Vec<i64>) -> String {
@@ -123,6 +306,53 @@ mod tests {
             stmt.sql,
             "INSERT INTO t (a, b) SELECT * FROM UNNEST($1::int8[], $2::text[]) ON CONFLICT DO NOTHING"
         );
+    }
+
+    #[test]
+    fn placeholders_are_numbered_on_postgres_only() {
+        let sql = "UPDATE t SET a = ? WHERE b = ?";
+        assert_eq!(
+            Dialect::Postgres.statement(sql, vec![]).sql,
+            "UPDATE t SET a = $1 WHERE b = $2"
+        );
+        assert_eq!(Dialect::Sqlite.statement(sql, vec![]).sql, sql);
+    }
+
+    #[test]
+    fn inserted_rows_are_arrays_on_postgres_and_a_values_list_on_sqlite() {
+        use sea_orm::sea_query::ArrayType;
+        let columns = [
+            ("a", "int8", ArrayType::BigInt),
+            ("b", "text", ArrayType::String),
+        ];
+        let rows = |n: i64| (0..n).map(|i| [i.into(), format!("x{i}").into()]);
+        let pg = |n| Dialect::Postgres.insert_rows("t", &columns, "RETURNING id", rows(n));
+        assert_eq!(pg(1).sql, pg(300).sql);
+        assert_eq!(
+            pg(2).sql,
+            "INSERT INTO t (a, b) SELECT * FROM UNNEST($1::int8[], $2::text[]) RETURNING id"
+        );
+        assert_eq!(pg(3).values.map(|v| v.0.len()), Some(2));
+        let lite = Dialect::Sqlite.insert_rows("t", &columns, "RETURNING id", rows(2));
+        assert_eq!(
+            lite.sql,
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) RETURNING id"
+        );
+        assert_eq!(lite.values.map(|v| v.0.len()), Some(4));
+    }
+
+    #[test]
+    fn stock_moves_are_one_statement_on_both() {
+        let now = chrono::NaiveDateTime::default();
+        let pg = |moves: &[(i64, i64)]| Dialect::Postgres.add_by_id("p", "s", moves, now).sql;
+        assert_eq!(pg(&[(1, 2)]), pg(&[(1, 2), (3, -4), (5, 6)]));
+        let lite = Dialect::Sqlite.add_by_id("p", "s", &[(1, 2), (3, -4)], now);
+        assert_eq!(
+            lite.sql,
+            "UPDATE p SET s = s + CASE id WHEN ? THEN ? WHEN ? THEN ? ELSE 0 END, \
+             updated_at = ? WHERE id IN (?, ?)"
+        );
+        assert_eq!(lite.values.map(|v| v.0.len()), Some(7));
     }
 
     #[test]

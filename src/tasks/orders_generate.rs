@@ -9,7 +9,10 @@ use loco_rs::{
 };
 
 use super::args::{Arg, TaskArgs};
-use crate::models::import::{generate, Format, GenerateOptions};
+use crate::models::{
+    generator::{generate, GenerateOptions},
+    import::Format,
+};
 
 const NAME: &str = "orders_generate";
 const ARGS: &[Arg] = &[

@@ -9,7 +9,7 @@ use sea_orm::EntityTrait;
 
 use super::args::{Arg, TaskArgs};
 use crate::models::{
-    import::money::format_cents,
+    money::format_cents,
     refunds::{self, parse_amount_cents, IdempotencyKey, RefundCall, RefundInput, CLI_SCOPE},
 };
 use crate::workers::Services;

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::dashboard::utc_seconds;
 use crate::{
-    models::{_entities::orders, import::money::format_cents, imports},
+    models::{_entities::orders, imports, money::format_cents},
     queue::worker_info::WorkerInfo,
     workers::dead::DeadJob,
 };

@@ -3,7 +3,7 @@
 //! figure is integer cents or a count; bar heights are integer arithmetic too.
 use serde::Serialize;
 
-use crate::models::{import::money::format_cents, kpi::figures::DayFigures};
+use crate::models::{kpi::figures::DayFigures, money::format_cents};
 
 /// The chart's drawing box (SVG units; the page scales it to the window).
 const CHART_WIDTH: i64 = 960;

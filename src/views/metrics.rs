@@ -3,7 +3,7 @@
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use crate::models::{import::money::format_cents, kpi::figures::DayFigures};
+use crate::models::{kpi::figures::DayFigures, money::format_cents};
 
 /// Cents rendered as a decimal JSON number.
 #[derive(Debug, Clone, Copy)]

@@ -6,9 +6,10 @@ use std::{
 };
 
 use chrono::{TimeZone, Utc};
+use orders_flow::models::generator::{generate, GenerateOptions, GenerateStats};
 use orders_flow::models::import::{
-    generate, Chunk, Format, GenerateOptions, HeaderError, ImportError, ImportStats, OrderStream,
-    ParsedOrder, Reject, RejectsWriter, StreamOptions, Warning,
+    Chunk, Format, HeaderError, ImportError, ImportStats, OrderStream, ParsedOrder, Reject,
+    RejectsWriter, StreamOptions, Warning,
 };
 
 const ITEMS_HEADER: &str =
@@ -545,11 +546,7 @@ fn chunks_never_exceed_chunk_size_and_counts_add_up() {
     assert!(out.stats.bytes_read > 60_000);
 }
 
-fn generated(
-    format: Format,
-    seed: u64,
-    orders: u64,
-) -> (Vec<u8>, orders_flow::models::import::GenerateStats) {
+fn generated(format: Format, seed: u64, orders: u64) -> (Vec<u8>, GenerateStats) {
     let options = GenerateOptions {
         orders,
         format,

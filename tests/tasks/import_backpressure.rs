@@ -4,7 +4,10 @@ use std::{fs::File, process::Stdio, time::Duration};
 
 use chrono::{TimeZone, Utc};
 use orders_flow::{
-    models::import::{generate, Format, GenerateOptions},
+    models::{
+        generator::{generate, GenerateOptions},
+        import::Format,
+    },
     queue::OrderWorkflowJob,
     workers::import_chunk::ImportChunkJob,
 };

@@ -15,7 +15,8 @@ use chrono::{TimeZone, Utc};
 use orders_flow::{
     models::{
         _entities::{orders, payments},
-        import::{generate, Format, GenerateOptions},
+        generator::{generate, GenerateOptions},
+        import::Format,
         imports::Model as Import,
     },
     workers::import_chunk::ImportChunkJob,

@@ -7,7 +7,8 @@ use sea_orm::{
     ConnectionTrait, DbErr, Value,
 };
 
-use super::{expiry, Column, Entity, StoredResponse};
+use super::row::{expiry, StoredResponse};
+use crate::models::_entities::idempotency_keys::{Column, Entity};
 
 /// A key to claim for a request whose digest is `request_hash`.
 #[derive(Debug, Clone, Copy)]

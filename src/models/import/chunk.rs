@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     format::HeaderError,
-    model::{ParsedOrder, Reject, Warning},
+    parsed::{ParsedOrder, Reject, Warning},
 };
 
 /// Tuning knobs for [`OrderStream`](super::stream::OrderStream).

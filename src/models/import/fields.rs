@@ -220,31 +220,21 @@ mod tests {
     #[test]
     fn quantities() {
         assert_eq!(qty(" 3 ", "qty"), Ok(3));
-        assert_eq!(
-            qty("0", "qty").unwrap_err().reason,
-            "qty must be at least 1"
-        );
-        assert_eq!(
-            qty("-2", "qty").unwrap_err().reason,
-            "qty must be at least 1"
-        );
-        assert_eq!(
-            qty("1.5", "qty").unwrap_err().reason,
-            "qty `1.5` must be a whole number"
-        );
-        assert_eq!(
-            qty("1e2", "qty").unwrap_err().reason,
-            "qty `1e2` must be a whole number"
-        );
-        assert_eq!(
-            qty("two", "qty").unwrap_err().reason,
-            "qty `two` is not a number"
-        );
-        assert_eq!(qty("", "qty").unwrap_err().reason, "qty is empty");
-        assert_eq!(
-            qty("99999999999999999999", "qty").unwrap_err().reason,
-            "qty `99999999999999999999` is too large"
-        );
+        let refused = [
+            ("0", "qty must be at least 1"),
+            ("-2", "qty must be at least 1"),
+            ("1.5", "qty `1.5` must be a whole number"),
+            ("1e2", "qty `1e2` must be a whole number"),
+            ("two", "qty `two` is not a number"),
+            ("", "qty is empty"),
+            (
+                "99999999999999999999",
+                "qty `99999999999999999999` is too large",
+            ),
+        ];
+        for (text, reason) in refused {
+            assert_eq!(qty(text, "qty").unwrap_err().reason, reason, "{text}");
+        }
     }
 
     #[test]

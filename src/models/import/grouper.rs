@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use super::{
     fields::Invalid,
     items_row::ItemRow,
-    model::{ParsedOrder, Reject},
+    parsed::{ParsedOrder, Reject},
     spans::{key_of, GroupState, Spans},
 };
 

@@ -6,9 +6,9 @@ use csv::ByteRecord;
 use super::{
     fields::{self, Invalid},
     format::{Layout, ITEMS_COLUMNS},
-    model::{CustomerRef, ParsedItem, ParsedOrder},
-    money::{self, MoneyError},
+    parsed::{CustomerRef, ParsedItem, ParsedOrder},
 };
+use crate::models::money::{self, MoneyError};
 
 const ORDER_ID: usize = 0;
 const PLACED_AT: usize = 1;

@@ -95,7 +95,7 @@ impl<R: Read> Read for LineTracked<R> {
 mod tests {
     use csv::{ByteRecord, ReaderBuilder};
 
-    use super::*;
+    use super::{super::line_cases, *};
 
     fn lines(text: &str) -> Vec<(String, u64)> {
         let mut reader = ReaderBuilder::new()
@@ -111,12 +111,6 @@ mod tests {
             out.push((String::from_utf8_lossy(&record[0]).into_owned(), line));
         }
         out
-    }
-
-    fn expect(text: &str, want: &[(&str, u64)]) {
-        let got = lines(text);
-        let got: Vec<(&str, u64)> = got.iter().map(|(s, l)| (s.as_str(), *l)).collect();
-        assert_eq!(got, want, "{text:?}");
     }
 
     #[test]
@@ -135,44 +129,8 @@ mod tests {
     }
 
     #[test]
-    fn lf_crlf_blank_lines_and_multiline_cells() {
-        expect("h\na\nb\n", &[("h", 1), ("a", 2), ("b", 3)]);
-        expect("h\r\na\r\nb", &[("h", 1), ("a", 2), ("b", 3)]);
-        expect(
-            "h\r\n\r\na\r\n\r\n\r\nb\r\n",
-            &[("h", 1), ("a", 3), ("b", 6)],
-        );
-        expect("h\n\"x\r\ny\"\nb\n", &[("h", 1), ("x\r\ny", 2), ("b", 4)]);
-        expect(
-            "\u{feff}h\n\n\nlong-cell-spanning-buffers\n",
-            &[("h", 1), ("long-cell-spanning-buffers", 4)],
-        );
-    }
-
-    #[test]
-    fn matches_a_naive_count_on_random_files() {
-        let mut rng = super::super::prng::SplitMix64::new(11);
-        for _ in 0..200 {
-            let mut text = String::from("h\n");
-            let mut want = vec![("h".to_owned(), 1u64)];
-            let mut line = 2;
-            for row in 0..rng.below(20) {
-                for _ in 0..rng.below(3) {
-                    text.push_str(["\n", "\r\n"][rng.below(2) as usize]);
-                    line += 1;
-                }
-                let cell = format!("r{row}");
-                want.push((cell.clone(), line));
-                text.push_str(&cell);
-                if rng.below(3) == 0 {
-                    text.push_str(",\"multi\r\nline\n\"");
-                    line += 2;
-                }
-                text.push_str(["\n", "\r\n"][rng.below(2) as usize]);
-                line += 1;
-            }
-            let got = lines(&text);
-            assert_eq!(got, want, "{text:?}");
-        }
+    fn lines_are_the_physical_lines_an_editor_shows() {
+        line_cases::fixed(lines);
+        line_cases::random(lines);
     }
 }

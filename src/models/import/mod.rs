@@ -1,12 +1,25 @@
 //! Order-file import: format detection, row validation, streaming grouping
-//! into chunks, the rejects file, and the reproducible CSV generator.
+//! into chunks, the rejects file, and the products file. The order files of
+//! demos and benchmarks are written by [`crate::models::generator`].
+//!
+//! Which module is which:
+//! - Reading bytes: [`records`] (capped CSV records of order files, with
+//!   their lines), [`lines`] (line numbers under `csv::Reader`, for the
+//!   products file), [`format`] (the header and which layout it is).
+//! - Parsing rows: [`fields`] (cells), [`items_row`] and [`orders_row`] (one
+//!   row of each layout), [`products_file`] (the products file), into the
+//!   shapes of [`parsed`].
+//! - Grouping rows into orders and chunks: [`spans`], [`grouper`],
+//!   [`recent`], [`stream`], [`chunk`].
+//! - Writing: [`rejects`] (the rejects file). A chunk is written to the
+//!   database by `models::import_writer`.
 //!
 //! Nothing here touches the database or the queue: the `orders_import` task
 //! feeds each [`Chunk`] to an import-chunk job and writes its rejects with
 //! [`RejectsWriter`].
 //!
 //! Rules worth knowing:
-//! - Money is integer cents parsed from text ([`money`]); JSON item prices
+//! - Money is integer cents parsed from text ([`crate::models::money`]); JSON item prices
 //!   are read from the number's text, never through f64.
 //! - Line numbers are the physical 1-based lines an editor shows, header =
 //!   line 1, correct for CRLF files and blank lines ([`records`]).
@@ -21,18 +34,16 @@
 //!   being held ([`records`]), a cell longer than its cap is rejected.
 //! - Orders-format SKUs are slugs of the product name ([`fields::slug`]).
 
-pub mod catalog;
 pub mod chunk;
 pub mod fields;
 pub mod format;
-pub mod generator;
 pub mod grouper;
 pub mod items_row;
+#[cfg(test)]
+mod line_cases;
 pub mod lines;
-pub mod model;
-pub mod money;
 pub mod orders_row;
-pub mod prng;
+pub mod parsed;
 pub mod products_file;
 pub mod recent;
 pub mod records;
@@ -42,8 +53,6 @@ pub mod stream;
 
 pub use chunk::{Chunk, ImportError, ImportStats, StreamOptions};
 pub use format::{Format, HeaderError, Layout};
-pub use generator::{generate, GenerateOptions, GenerateStats};
-pub use model::{CustomerRef, ParsedItem, ParsedOrder, Reject, Warning};
-pub use money::{format_cents, parse_cents, parse_decimal_cents, MoneyError};
+pub use parsed::{CustomerRef, ParsedItem, ParsedOrder, Reject, Warning};
 pub use rejects::RejectsWriter;
 pub use stream::OrderStream;

@@ -13,9 +13,9 @@ use serde_json::value::RawValue;
 use super::{
     fields::{self, Invalid},
     format::{Layout, ORDERS_COLUMNS},
-    model::{CustomerRef, ParsedItem, ParsedOrder, Warning},
-    money::{self, MoneyError},
+    parsed::{CustomerRef, ParsedItem, ParsedOrder, Warning},
 };
+use crate::models::money::{self, MoneyError};
 
 const ORDER_ID: usize = 0;
 const CUSTOMER_ID: usize = 1;
@@ -186,14 +186,19 @@ mod tests {
         Layout::detect(&ByteRecord::from(ORDERS_COLUMNS.to_vec())).unwrap()
     }
 
-    fn row(total: &str, items: &str) -> Result<(ParsedOrder, Option<Warning>), Invalid> {
+    /// Row 5 with these cells: order id, customer id, total, items.
+    fn cells(cells: [&str; 4]) -> Result<(ParsedOrder, Option<Warning>), Invalid> {
         parse(
-            &ByteRecord::from(vec!["ORD-1", "7", total, items]),
+            &ByteRecord::from(cells.to_vec()),
             &layout(),
             5,
             "EUR",
             1_000,
         )
+    }
+
+    fn row(total: &str, items: &str) -> Result<(ParsedOrder, Option<Warning>), Invalid> {
+        cells(["ORD-1", "7", total, items])
     }
 
     fn reason(total: &str, items: &str) -> (String, String) {
@@ -258,53 +263,35 @@ mod tests {
                 "has no letters or digits",
             ),
             (
-                r#"[{"product":"X","qty":0,"price":1}]"#,
-                "items[0].qty",
-                "items[0].qty must be at least 1",
-            ),
-            (
-                r#"[{"product":"X","qty":1.5,"price":1}]"#,
-                "items[0].qty",
-                "must be a whole number",
-            ),
-            (
-                r#"[{"product":"X","price":1}]"#,
-                "items[0].qty",
-                "items[0].qty is missing",
-            ),
-            (
-                r#"[{"product":"X","qty":1,"price":-1}]"#,
-                "items[0].price",
-                "amount is negative",
-            ),
-            (
-                r#"[{"product":"X","qty":1,"price":1.999}]"#,
-                "items[0].price",
-                "more than 2 decimals",
-            ),
-            (
-                r#"[{"product":"X","qty":1,"price":1e2}]"#,
-                "items[0].price",
-                "exponent",
-            ),
-            (
-                r#"[{"product":"X","qty":1,"price":null}]"#,
-                "items[0].price",
-                "is missing",
-            ),
-            (
-                r#"[{"product":"X","qty":1,"price":true}]"#,
-                "items[0].price",
-                "not a number",
-            ),
-            (
                 r#"[{"product":"X","qty":1,"price":1},{"product":"Y","qty":1,"price":"abc"}]"#,
                 "items[1].price",
                 "not a number",
             ),
         ];
-        for (items, column, fragment) in cases {
-            let (got_column, got_reason) = reason(ok_total, items);
+        // One item X: the fields of `qty` and `price` as written, the column
+        // refused and a fragment of the reason.
+        let fields = [
+            (
+                r#""qty":0,"price":1"#,
+                "qty",
+                "items[0].qty must be at least 1",
+            ),
+            (r#""qty":1.5,"price":1"#, "qty", "must be a whole number"),
+            (r#""price":1"#, "qty", "items[0].qty is missing"),
+            (r#""qty":1,"price":-1"#, "price", "amount is negative"),
+            (r#""qty":1,"price":1.999"#, "price", "more than 2 decimals"),
+            (r#""qty":1,"price":1e2"#, "price", "exponent"),
+            (r#""qty":1,"price":null"#, "price", "is missing"),
+            (r#""qty":1,"price":true"#, "price", "not a number"),
+        ];
+        let one_item = fields.map(|(fields, field, fragment)| {
+            let items = format!(r#"[{{"product":"X",{fields}}}]"#);
+            (items, format!("items[0].{field}"), fragment)
+        });
+        let cases =
+            cases.map(|(items, column, fragment)| (items.to_owned(), column.to_owned(), fragment));
+        for (items, column, fragment) in cases.into_iter().chain(one_item) {
+            let (got_column, got_reason) = reason(ok_total, &items);
             assert_eq!(got_column, column, "{items}");
             assert!(got_reason.contains(fragment), "{items}: {got_reason}");
         }
@@ -321,26 +308,12 @@ mod tests {
             reason("1.234", items).1,
             "total `1.234`: amount has more than 2 decimals"
         );
-        let err = parse(
-            &ByteRecord::from(vec![" ", "7", "1", items]),
-            &layout(),
-            2,
-            "EUR",
-            1_000,
-        )
-        .unwrap_err();
+        let err = cells([" ", "7", "1", items]).unwrap_err();
         assert_eq!(
             (err.column.as_str(), err.reason.as_str()),
             ("order_id", "order_id is empty")
         );
-        let err = parse(
-            &ByteRecord::from(vec!["O", "", "1", items]),
-            &layout(),
-            2,
-            "EUR",
-            1_000,
-        )
-        .unwrap_err();
+        let err = cells(["O", "", "1", items]).unwrap_err();
         assert_eq!(err.reason, "customer_id is empty");
         let huge = r#"[{"product":"X","qty":1000,"price":92233720368547758}]"#;
         assert_eq!(reason("", huge).1, "order total is too large");

@@ -11,10 +11,10 @@ use super::{
     fields::{self, Invalid},
     format::normalize,
     lines::LineTracked,
-    model::Reject,
-    money,
+    parsed::Reject,
     recent::RecentIds,
 };
+use crate::models::money;
 
 /// Required columns, in canonical order.
 pub const PRODUCT_COLUMNS: [&str; 4] = ["sku", "name", "price_cents", "stock"];

@@ -266,7 +266,7 @@ pub fn seekable<R: Seek>(inner: &mut R) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{super::line_cases, *};
 
     fn read_all(text: &[u8], max: usize) -> Vec<(Vec<String>, u64, bool, String)> {
         let mut reader = RecordReader::new(text, max);
@@ -295,51 +295,10 @@ mod tests {
             .collect()
     }
 
-    fn expect(text: &str, want: &[(&str, u64)]) {
-        let got = lines(text);
-        let got: Vec<(&str, u64)> = got.iter().map(|(s, l)| (s.as_str(), *l)).collect();
-        assert_eq!(got, want, "{text:?}");
-    }
-
     #[test]
-    fn lf_crlf_blank_lines_and_multiline_cells() {
-        expect("h\na\nb\n", &[("h", 1), ("a", 2), ("b", 3)]);
-        expect("h\r\na\r\nb", &[("h", 1), ("a", 2), ("b", 3)]);
-        expect(
-            "h\r\n\r\na\r\n\r\n\r\nb\r\n",
-            &[("h", 1), ("a", 3), ("b", 6)],
-        );
-        expect("h\n\"x\r\ny\"\nb\n", &[("h", 1), ("x\r\ny", 2), ("b", 4)]);
-        expect(
-            "\u{feff}h\n\n\nlong-cell-spanning-buffers\n",
-            &[("h", 1), ("long-cell-spanning-buffers", 4)],
-        );
-    }
-
-    #[test]
-    fn matches_a_naive_count_on_random_files() {
-        let mut rng = super::super::prng::SplitMix64::new(11);
-        for _ in 0..200 {
-            let mut text = String::from("h\n");
-            let mut want = vec![("h".to_owned(), 1u64)];
-            let mut line = 2;
-            for row in 0..rng.below(20) {
-                for _ in 0..rng.below(3) {
-                    text.push_str(["\n", "\r\n"][rng.below(2) as usize]);
-                    line += 1;
-                }
-                let cell = format!("r{row}");
-                want.push((cell.clone(), line));
-                text.push_str(&cell);
-                if rng.below(3) == 0 {
-                    text.push_str(",\"multi\r\nline\n\"");
-                    line += 2;
-                }
-                text.push_str(["\n", "\r\n"][rng.below(2) as usize]);
-                line += 1;
-            }
-            assert_eq!(lines(&text), want, "{text:?}");
-        }
+    fn lines_are_the_physical_lines_an_editor_shows() {
+        line_cases::fixed(lines);
+        line_cases::random(lines);
     }
 
     #[test]

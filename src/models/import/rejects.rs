@@ -6,7 +6,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use super::model::Reject;
+use super::parsed::Reject;
 
 /// Writes rejected rows as CSV `line,column,reason,raw`, creating the file
 /// only when the first reject arrives.

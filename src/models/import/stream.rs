@@ -28,9 +28,8 @@ use super::{
     fields::{self, Invalid},
     format::{Format, HeaderError, Layout, ITEMS_COLUMNS, ORDERS_COLUMNS},
     grouper::{Added, GroupLimits, Grouper, Output, RowIn},
-    items_row,
-    model::{Reject, Warning},
-    orders_row,
+    items_row, orders_row,
+    parsed::{Reject, Warning},
     recent::RecentIds,
     records::{self, RawRecord, RecordReader},
     spans::{key_of, Spans},
@@ -464,7 +463,7 @@ fn parse_orders_row(
     options: &StreamOptions,
     currency: &str,
     seen: &mut RecentIds,
-) -> Result<(super::model::ParsedOrder, Option<Warning>), Invalid> {
+) -> Result<(super::parsed::ParsedOrder, Option<Warning>), Invalid> {
     check_shape(rec, layout, options)?;
     // order_id and customer_id are ids; the items JSON is bounded by the
     // line cap, its product names by the field cap (in `orders_row`).

@@ -7,7 +7,9 @@
 //! drainer that read the cursor before the rebuild cannot move it afterwards.
 use std::collections::HashSet;
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DbErr, Value};
+
+use crate::models::sql::Dialect;
 
 /// An event's place in the outbox: (writing transaction, event id).
 pub type Position = (i64, i64);
@@ -25,8 +27,7 @@ impl Cursor {
     /// Database errors, or no cursor row (migration 9 not run).
     pub async fn read<C: ConnectionTrait>(db: &C) -> Result<Self, DbErr> {
         let row = db
-            .query_one_raw(statement(
-                db,
+            .query_one_raw(Dialect::of(db).statement(
                 "SELECT tx, event_id, generation FROM kpi_cursor WHERE id = 1",
                 vec![],
             ))
@@ -46,8 +47,7 @@ impl Cursor {
     /// Database errors.
     pub async fn advance<C: ConnectionTrait>(&self, db: &C, to: Position) -> Result<bool, DbErr> {
         let moved = db
-            .execute_raw(statement(
-                db,
+            .execute_raw(Dialect::of(db).statement(
                 "UPDATE kpi_cursor SET tx = ?, event_id = ? \
                  WHERE id = 1 AND generation = ? AND (tx, event_id) < (?, ?)",
                 vec![
@@ -82,15 +82,13 @@ impl Cursor {
         at: Option<Position>,
         skips: &[Position],
     ) -> Result<(), DbErr> {
-        db.execute_raw(statement(
-            db,
+        db.execute_raw(Dialect::of(db).statement(
             "UPDATE kpi_cursor SET generation = generation + 1 WHERE id = 1",
             vec![],
         ))
         .await?;
         if let Some(at) = at {
-            db.execute_raw(statement(
-                db,
+            db.execute_raw(Dialect::of(db).statement(
                 "UPDATE kpi_cursor SET tx = ?, event_id = ? \
                  WHERE id = 1 AND (tx, event_id) < (?, ?)",
                 vec![at.0.into(), at.1.into(), at.0.into(), at.1.into()],
@@ -103,8 +101,7 @@ impl Cursor {
                 .iter()
                 .flat_map(|&(tx, id)| [Value::from(id), Value::from(tx)])
                 .collect();
-            db.execute_raw(statement(
-                db,
+            db.execute_raw(Dialect::of(db).statement(
                 &format!(
                     "INSERT INTO kpi_skips (event_id, tx) VALUES {rows} \
                      ON CONFLICT (event_id) DO NOTHING"
@@ -127,8 +124,7 @@ pub async fn skips_between<C: ConnectionTrait>(
     to: Position,
 ) -> Result<HashSet<i64>, DbErr> {
     let rows = db
-        .query_all_raw(statement(
-            db,
+        .query_all_raw(Dialect::of(db).statement(
             "SELECT event_id FROM kpi_skips \
              WHERE (tx, event_id) > (?, ?) AND (tx, event_id) <= (?, ?)",
             vec![from.0.into(), from.1.into(), to.0.into(), to.1.into()],
@@ -143,8 +139,7 @@ pub async fn skips_between<C: ConnectionTrait>(
 /// Database errors.
 pub async fn pending<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
     let row = db
-        .query_one_raw(statement(
-            db,
+        .query_one_raw(Dialect::of(db).statement(
             "SELECT COUNT(*) AS n FROM kpi_events e \
              WHERE (e.tx, e.id) > (SELECT tx, event_id FROM kpi_cursor WHERE id = 1) \
                AND e.applied_at IS NULL \
@@ -160,34 +155,11 @@ pub async fn pending<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
 }
 
 async fn forget_passed_skips<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
-    db.execute_raw(statement(
-        db,
+    db.execute_raw(Dialect::of(db).statement(
         "DELETE FROM kpi_skips \
          WHERE (tx, event_id) <= (SELECT tx, event_id FROM kpi_cursor WHERE id = 1)",
         vec![],
     ))
     .await?;
     Ok(())
-}
-
-/// `sql` with `?` placeholders, numbered `$1, $2, …` for PostgreSQL.
-fn statement<C: ConnectionTrait>(db: &C, sql: &str, values: Vec<Value>) -> Statement {
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => {
-            let mut numbered = String::with_capacity(sql.len() + 8);
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
-                    numbered.push_str(&format!("${n}"));
-                } else {
-                    numbered.push(c);
-                }
-            }
-            numbered
-        }
-        _ => sql.to_string(),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
 }

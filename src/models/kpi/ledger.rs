@@ -3,7 +3,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use sea_orm::{
     sea_query::{Expr, ExprTrait, SimpleExpr},
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
     QuerySelect, RelationTrait,
 };
 
@@ -12,7 +12,10 @@ use super::{
     figures::{DayFigures, Expected},
     store::EventArgs,
 };
-use crate::models::_entities::{customers, kpi_events};
+use crate::models::{
+    _entities::{customers, kpi_events},
+    sql::Dialect,
+};
 
 /// Which events to add up: all, or those of one day.
 #[derive(Debug, Clone, Default)]
@@ -74,7 +77,7 @@ pub async fn past_cursor<C: ConnectionTrait>(
         .filter(past(cursor.at))
         .filter(kpi_events::Column::AppliedAt.is_null());
     if settled == Settled::Only {
-        query = settled_only(query, db.get_database_backend());
+        query = Dialect::of(db).settled(query, "kpi_events.tx");
     }
     let rows: Vec<(i64, i64, String, i64, String, String)> = scope
         .apply(query)
@@ -124,18 +127,6 @@ pub async fn unapplied<C: ConnectionTrait>(
     Ok(past.events.into_iter().map(|(_, e)| e).collect())
 }
 
-/// Keeps the events whose transaction is older than every running one: they
-/// are final. On SQLite every event has `tx` 0 and ids commit in order (one
-/// writer), so every committed event is final.
-fn settled_only<Q: QueryFilter>(query: Q, backend: DbBackend) -> Q {
-    match backend {
-        DbBackend::Postgres => query.filter(Expr::cust(
-            "kpi_events.tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-        )),
-        _ => query,
-    }
-}
-
 /// Where a full rebuild may put the cursor: the last event of the snapshot
 /// that no running transaction can precede, or `at` if that is further.
 ///
@@ -146,7 +137,8 @@ pub async fn settled_end<C: ConnectionTrait>(db: &C, at: Position) -> Result<Pos
         .select_only()
         .column(kpi_events::Column::Tx)
         .column(kpi_events::Column::Id);
-    let last: Option<Position> = settled_only(query, db.get_database_backend())
+    let last: Option<Position> = Dialect::of(db)
+        .settled(query, "kpi_events.tx")
         .order_by_desc(kpi_events::Column::Tx)
         .order_by_desc(kpi_events::Column::Id)
         .limit(1)

@@ -14,7 +14,11 @@ use sea_orm::{
     QueryOrder, QuerySelect, TransactionTrait, Value,
 };
 
-use super::{request::accepted_response, Recorded, RefundCall, RefundError, PENDING};
+use super::{
+    call::{accepted_response, Recorded, RefundCall},
+    error::RefundError,
+    status::PENDING,
+};
 use crate::models::{
     _entities::{orders, refunds},
     idempotency_keys::{self, NewClaim, StoredResponse},

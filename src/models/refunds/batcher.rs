@@ -3,6 +3,7 @@
 //! transaction and queues their jobs with one Redis call.
 use std::{
     collections::{HashMap, HashSet},
+    future::Future,
     hash::{Hash, Hasher},
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -13,12 +14,35 @@ use std::{
 
 use sea_orm::DatabaseConnection;
 
-use super::desk::RefundDesk;
 use super::{
     batch::{self, BatchError, Entry},
-    IdempotencyKey, Recorded, RefundCall, RefundInput,
+    call::{Recorded, RefundCall, PUSH_WAIT},
+    input::{IdempotencyKey, RefundInput},
 };
-use crate::models::{_entities::orders, group_commit::GroupCommit};
+use crate::{
+    models::{_entities::orders, group_commit::GroupCommit},
+    settings::RefundSettings,
+};
+
+/// What a refund request needs besides the database: its settings, this
+/// process's batcher, and a way to queue the jobs of committed refunds. The
+/// worker layer provides it (`workers::Services`); models know no queue.
+/// Here, beside the batcher it hands out, because each names the other.
+pub trait RefundDesk: Clone + Send + Sync + 'static {
+    /// `settings.refunds`.
+    fn refund_settings(&self) -> RefundSettings;
+
+    /// Groups this process's refund requests into batches.
+    fn batcher(&self) -> &RefundBatcher;
+
+    /// Queues the jobs of refunds already committed, waiting at most `wait`
+    /// (what is not queued then, the recovery sweep queues).
+    fn queue_refunds(
+        &self,
+        refund_ids: Vec<i64>,
+        wait: Duration,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+}
 
 /// How a batch answered one request.
 #[derive(Debug, Clone)]
@@ -268,7 +292,7 @@ async fn run<D: RefundDesk>(
         // Committed already: if Redis fails now, the recovery sweep queues the
         // pending refunds again; the answers stay 202.
         // Within a bound: the callers wait for this answer (see `PUSH_WAIT`).
-        let queued = desk.queue_refunds(jobs, super::request::PUSH_WAIT).await;
+        let queued = desk.queue_refunds(jobs, PUSH_WAIT).await;
         if let Err(e) = queued {
             tracing::warn!(error = %e, "refund jobs not queued; the sweep will");
         }

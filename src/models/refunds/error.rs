@@ -3,7 +3,7 @@ use axum::http::StatusCode;
 use sea_orm::DbErr;
 use serde_json::{json, Value};
 
-use crate::models::import::money::format_cents;
+use crate::models::money::format_cents;
 
 /// A refused refund request. Client mistakes are 4xx with a stable code; only
 /// [`RefundError::Db`] and [`RefundError::Internal`] are ours (500).

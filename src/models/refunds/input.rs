@@ -3,8 +3,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use super::RefundError;
-use crate::models::import::money::{parse_cents, parse_decimal_cents, MoneyError};
+use super::error::RefundError;
+use crate::models::money::{parse_cents, parse_decimal_cents, MoneyError};
 
 /// Longest accepted `reason`, in characters.
 pub const MAX_REASON_CHARS: usize = 1_000;
@@ -183,7 +183,7 @@ pub fn parse_amount(text: &str, field: &str) -> Result<i64, RefundError> {
     parse_decimal_cents(text).map_err(|e| amount_error(field, text, e))
 }
 
-/// The spelling rules the parsers in `import::money` are lenient about (they
+/// The spelling rules the parsers in `models::money` are lenient about (they
 /// read files written by other programs; a person's request is read strictly).
 fn plain(text: &str, field: &str, decimal: bool) -> Result<(), RefundError> {
     let why = if text.is_empty() {

@@ -7,7 +7,7 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait,
 };
 
-use super::{FAILED, PENDING, PROCESSED};
+use super::status::{FAILED, PENDING, PROCESSED};
 use crate::models::{
     _entities::{orders, refunds},
     kpi_events, order_notifications,

@@ -5,41 +5,18 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
     TryInsertResult,
 };
-use serde_json::json;
 
-use super::{batcher::Answer, desk::RefundDesk, IdempotencyKey, RefundError, RefundInput, PENDING};
+use super::{
+    batcher::{Answer, RefundDesk},
+    call::{accepted_response, Recorded, RefundCall, PUSH_WAIT},
+    error::RefundError,
+    status::PENDING,
+};
 use crate::models::{
     _entities::{orders, refunds},
     idempotency_keys::{self, Claim, StoredResponse},
     orders::REFUNDABLE,
 };
-
-/// Longest a refund request waits for its job to be queued. The refund is
-/// committed by then, so a slow or absent Redis costs a caller this much, not
-/// the Redis connection's 5 s timeouts: the answer stays 202, the push goes on
-/// in the background, and the recovery sweep queues what it fails to (a refund
-/// job that lands twice is refused by the guarded transitions).
-pub const PUSH_WAIT: std::time::Duration = std::time::Duration::from_millis(400);
-
-/// The answer to a refund request: the first response to its key, given now
-/// or replayed (`replayed`), with its HTTP status and exact JSON body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recorded {
-    pub status: u16,
-    pub body: String,
-    pub replayed: bool,
-    pub refund_id: Option<i64>,
-}
-
-/// Who asks for what: the caller's key scope (token name or `cli`), its key,
-/// and the order as given: its external id (`ORD-2025-001`), never the internal one.
-#[derive(Debug, Clone, Copy)]
-pub struct RefundCall<'a> {
-    pub scope: &'a str,
-    pub key: &'a IdempotencyKey,
-    pub order_ref: &'a str,
-    pub input: &'a RefundInput,
-}
 
 /// Takes a refund request: the same rules for the API and the CLI.
 ///
@@ -233,28 +210,6 @@ async fn accept(
         replayed: false,
         refund_id: Some(refund_id),
     })
-}
-
-/// The 202 of an accepted refund, as stored on its key.
-pub(super) fn accepted_response(
-    refund_id: i64,
-    order: &orders::Model,
-    call: &RefundCall<'_>,
-) -> StoredResponse {
-    let body = json!({
-        "refund_id": refund_id,
-        "order_id": order.external_id,
-        "amount_cents": call.input.amount_cents,
-        "status": PENDING,
-        "idempotency_key": call.key.as_str(),
-        "message": "Refund request queued",
-    })
-    .to_string();
-    StoredResponse {
-        status: 202,
-        body,
-        refund_id: Some(refund_id),
-    }
 }
 
 async fn existing_refund<C: ConnectionTrait>(

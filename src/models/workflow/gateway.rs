@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::settings::PaymentSettings;
+use crate::{models::prng::SplitMix64, settings::PaymentSettings};
 
 /// One charge request. The idempotency key lets a real gateway recognise a retry.
 #[derive(Debug, Clone)]
@@ -103,6 +103,25 @@ impl FakeGateway {
     }
 }
 
+impl FakeGateway {
+    /// After the configured latency: approved with a reference made of the
+    /// idempotency key, or declined for `declined`.
+    async fn answer(&self, approved: bool, key: &str, declined: &str) -> ChargeOutcome {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        if approved {
+            ChargeOutcome::Approved {
+                reference: format!("fake-{key}"),
+            }
+        } else {
+            ChargeOutcome::Declined {
+                reason: declined.to_string(),
+            }
+        }
+    }
+}
+
 /// A validated probability in 0.0..=1.0 (not money) as a threshold out of `u32::MAX`.
 fn threshold(rate: f64) -> u64 {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -117,41 +136,23 @@ impl PaymentGateway for FakeGateway {
     }
 
     async fn charge(&self, charge: &Charge) -> Result<ChargeOutcome, GatewayError> {
-        if !self.latency.is_zero() {
-            tokio::time::sleep(self.latency).await;
-        }
-        Ok(if self.approves(charge.order_id) {
-            ChargeOutcome::Approved {
-                reference: format!("fake-{}", charge.idempotency_key),
-            }
-        } else {
-            ChargeOutcome::Declined {
-                reason: "card_declined".to_string(),
-            }
-        })
+        let approved = self.approves(charge.order_id);
+        Ok(self
+            .answer(approved, &charge.idempotency_key, "card_declined")
+            .await)
     }
 
     async fn refund(&self, refund: &RefundRequest) -> Result<ChargeOutcome, GatewayError> {
-        if !self.latency.is_zero() {
-            tokio::time::sleep(self.latency).await;
-        }
-        Ok(if self.approves_refund(refund.refund_id) {
-            ChargeOutcome::Approved {
-                reference: format!("fake-{}", refund.idempotency_key),
-            }
-        } else {
-            ChargeOutcome::Declined {
-                reason: "refund_declined".to_string(),
-            }
-        })
+        let approved = self.approves_refund(refund.refund_id);
+        Ok(self
+            .answer(approved, &refund.idempotency_key, "refund_declined")
+            .await)
     }
 }
 
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
+/// The first output of SplitMix64 seeded with `x`: a stateless hash.
+fn splitmix64(x: u64) -> u64 {
+    SplitMix64::new(x).next_u64()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use sea_orm::{
     sea_query::Expr, ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, TransactionTrait,
 };
 
-use super::{guard_many, lines_of, lock_products, move_stock, record_terminal, Moved};
+use super::steps::{guard_many, lines_of, lock_products, move_stock, record_terminal, Moved};
 use crate::models::{
     _entities::{orders, payments},
     kpi_events::KpiKind,

@@ -6,12 +6,13 @@ use sea_orm::{
     EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::{
-    guard_many, id_in, lines_of, lock_products, move_stock, record_terminal, stock_of, Moved,
+use super::steps::{
+    guard_many, lines_of, lock_products, move_stock, record_terminal, stock_of, Moved,
 };
 use crate::models::{
     _entities::orders,
     kpi_events::KpiKind,
+    sql::id_in,
     workflow::transitions::{FAILED, OUT_OF_STOCK, PENDING, RESERVED},
 };
 

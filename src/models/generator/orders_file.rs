@@ -13,12 +13,8 @@ use std::{
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
 
-use super::{
-    catalog::{Customer, Product},
-    format::Format,
-    money::DisplayCents,
-    prng::SplitMix64,
-};
+use super::catalog::{Customer, Product};
+use crate::models::{import::Format, money::DisplayCents, prng::SplitMix64};
 
 const CURRENCY: &str = "EUR";
 const SPAN_SECONDS: u64 = 30 * 24 * 3600;

@@ -2,7 +2,7 @@
 //! index alone, so every seed shares one catalog (a shop has one catalog and
 //! many order files).
 
-use super::prng::mix;
+use crate::models::prng::mix;
 
 const ADJECTIVES: [&str; 24] = [
     "Wireless",

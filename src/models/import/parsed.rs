@@ -105,7 +105,7 @@ pub enum Warning {
 
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use super::money::DisplayCents;
+        use crate::models::money::DisplayCents;
         match self {
             Self::TotalMismatch {
                 line,
