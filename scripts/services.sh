@@ -74,7 +74,8 @@ ensure_postgres() {
   # (ignored where the server trusts local connections).
   if command -v psql >/dev/null && ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
     log "setting a password for the postgres role"
-    as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+    # From /: psql warns when the postgres user cannot enter the current directory.
+    (cd / && as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null)
   fi
 }
 
