@@ -43,11 +43,22 @@ ensure_redis() {
   if ! command -v redis-server >/dev/null; then
     log "installing redis-server"
     apt_install redis-server
+    # Where systemd runs, the package has started its own server already.
+    if port_open 6379; then return; fi
   fi
   log "starting redis-server on 127.0.0.1:6379 (no persistence: a dev/test instance)"
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
     --logfile /tmp/orders-flow-redis.log
   wait_for_port 6379
+}
+
+start_postgres() {
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  log "starting PostgreSQL $version"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null \
+    || as_root pg_ctlcluster "$version" main start
+  wait_for_port 5432
 }
 
 ensure_postgres() {
@@ -56,18 +67,15 @@ ensure_postgres() {
       log "installing postgresql"
       apt_install postgresql
     fi
-    local version
-    version=$(ls /etc/postgresql | sort -V | tail -n 1)
-    log "starting PostgreSQL $version"
-    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null \
-      || as_root pg_ctlcluster "$version" main start
-    wait_for_port 5432
+    # Where systemd runs, the package has started its cluster already.
+    if ! port_open 5432; then start_postgres; fi
   fi
   # The tests log in as postgres/postgres over TCP: give the role that password
   # (ignored where the server trusts local connections).
   if command -v psql >/dev/null && ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
     log "setting a password for the postgres role"
-    as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+    # From /: psql warns when the postgres user cannot enter the current directory.
+    (cd / && as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null)
   fi
 }
 
@@ -91,6 +99,11 @@ ensure_promtool() {
   command -v promtool >/dev/null && return
   log "installing prometheus (for promtool)"
   apt_install --no-install-recommends prometheus
+  # Where systemd runs, the package also starts and enables a Prometheus server
+  # listening on every address (:9090); the tests want only its linter.
+  if [[ -d /run/systemd/system ]]; then
+    as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 }
 
 ensure_ca_certificates

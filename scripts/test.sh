@@ -9,12 +9,16 @@ bash scripts/services.sh --postgres --browser --promtool
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 PG_URL="${TEST_POSTGRES_URL:-postgres://postgres:postgres@127.0.0.1:5432/orders_flow_test}"
 
-if cargo nextest --version >/dev/null 2>&1; then
-  run_tests() { cargo nextest run --no-fail-fast "$@"; }
-else
-  echo "[test] cargo-nextest not found, using cargo test (install it: cargo install cargo-nextest --locked)"
-  run_tests() { cargo test --no-fail-fast "$@"; }
+# The suite needs one process per test, as cargo-nextest runs it. Under plain
+# `cargo test` every test shares one process: the import tests that measure a
+# child's peak memory then measure that big process too (the kernel counts the
+# spawning process's memory in the child's peak), and on a fresh Debian 12 a
+# browser test and a Redis-healing test failed as well. So it is installed.
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "[test] installing cargo-nextest (cargo install cargo-nextest --locked; a few minutes, once)"
+  cargo install cargo-nextest --locked --quiet
 fi
+run_tests() { cargo nextest run --no-fail-fast "$@"; }
 
 echo "[test] cargo fmt --check"
 cargo fmt --all -- --check

@@ -244,9 +244,10 @@ impl PrivatePostgres {
     }
 
     fn as_owner(&self, program: &str) -> Command {
+        let program = pg_program(program);
         let mut cmd = if is_root() {
             let mut cmd = Command::new("runuser");
-            cmd.args(["-u", "postgres", "--", program]);
+            cmd.args(["-u", "postgres", "--"]).arg(program);
             cmd
         } else {
             Command::new(program)
@@ -293,6 +294,32 @@ impl Drop for PrivatePostgres {
             .status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A PostgreSQL program: from PATH when it is there, else from the newest
+/// server under /usr/lib/postgresql, where Debian keeps `initdb` and `pg_ctl`
+/// (off PATH). Always a full path: `runuser` searches the caller's PATH as
+/// the postgres user, who may not enter an entry such as /root/.cargo/bin.
+fn pg_program(program: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let on_path = std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file());
+    let debian = || {
+        std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|entry| {
+                let entry = entry.ok()?;
+                let version: u32 = entry.file_name().to_str()?.parse().ok()?;
+                Some((version, entry.path().join("bin").join(program)))
+            })
+            .filter(|(_, candidate)| candidate.is_file())
+            .max_by_key(|(version, _)| *version)
+            .map(|(_, candidate)| candidate)
+    };
+    on_path
+        .or_else(debian)
+        .unwrap_or_else(|| panic!("no {program} on PATH nor under /usr/lib/postgresql/*/bin"))
 }
 
 fn is_root() -> bool {
