@@ -9,9 +9,7 @@ use axum::{
 };
 use loco_rs::prelude::*;
 
-use super::{
-    auth::ConsolePage, dashboard::render, error::ApiError, params, services::WebServices,
-};
+use super::{auth::ConsolePage, dashboard::render, error::ApiError, params, services::WebServices};
 use crate::{
     models::{_entities::orders, imports},
     queue::{queue_names, unix_now, worker_info},

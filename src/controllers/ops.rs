@@ -1,10 +1,5 @@
 //! Operator endpoints: is anybody working the queues?
-use axum::{
-    extract::RawQuery,
-    http::StatusCode,
-    routing::get,
-    Json,
-};
+use axum::{extract::RawQuery, http::StatusCode, routing::get, Json};
 use loco_rs::prelude::*;
 use serde_json::json;
 

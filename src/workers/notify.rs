@@ -165,9 +165,7 @@ pub async fn deliver_batched(
 pub async fn deliver_many(cx: &JobContext, ids: &[i64]) -> JobResult {
     use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
     let db = &cx.app.db;
-    let sent = mark_logs_sent(cx, ids)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let sent = mark_logs_sent(cx, ids).await.map_err(anyhow::Error::from)?;
     let rest: Vec<i64> = ids
         .iter()
         .copied()

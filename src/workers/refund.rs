@@ -66,12 +66,7 @@ pub async fn process(cx: &JobContext, refund_id: i64) -> JobResult {
     };
     // A gateway error is not a decline: the queue retries the job.
     let email_enabled = cx.settings().notifications_email_enabled();
-    let moved = match cx
-        .gateway
-        .refund(&request)
-        .await
-        .context("refunding")?
-    {
+    let moved = match cx.gateway.refund(&request).await.context("refunding")? {
         ChargeOutcome::Approved { reference } => {
             tracing::info!(refund_id, reference, "refund approved");
             complete(db, &refund, email_enabled).await

@@ -13,11 +13,7 @@ use super::TestApp;
 
 /// Starts a worker process in the test for `J`'s queue only.
 pub async fn start_worker<J: Job<Context = Arc<JobContext>>>(app: &TestApp) -> WorkerProcess {
-    worker_set(&app.jobs())
-        .add::<J>()
-        .start()
-        .await
-        .unwrap()
+    worker_set(&app.jobs()).add::<J>().start().await.unwrap()
 }
 
 /// Counts its runs per `key` in Redis; fails as told.
@@ -53,10 +49,7 @@ impl Job for CountJob {
 
     async fn run(self, cx: &Arc<JobContext>) -> JobResult {
         let mut conn = cx.queues.redis.clone();
-        let key = cx
-            .settings()
-            .redis
-            .key(&format!("test:runs:{}", self.key));
+        let key = cx.settings().redis.key(&format!("test:runs:{}", self.key));
         let runs: i64 = redis::cmd("INCR")
             .arg(key)
             .query_async(&mut conn)

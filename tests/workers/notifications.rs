@@ -63,10 +63,7 @@ async fn until_status(app: &TestApp, id: i64, wanted: &str) -> order_notificatio
 #[tokio::test]
 async fn the_notification_queue_is_registered_for_every_worker_process() {
     let app = TestApp::boot().await;
-    let process = register_all(worker_set(&app.jobs()))
-        .start()
-        .await
-        .unwrap();
+    let process = register_all(worker_set(&app.jobs())).start().await.unwrap();
     let queue = app.services().queue::<NotificationJob>();
     assert!(process.queues().iter().any(|name| name == queue.name()));
     process.stop().await;

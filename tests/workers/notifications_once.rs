@@ -86,7 +86,9 @@ async fn a_delivery_caught_mid_send_keeps_a_second_one_out() {
     gate.close();
     first.await.unwrap().unwrap();
     // The queue's retry of the second delivery then finds nothing to do.
-    deliver(&app.jobs(), id, JobAttempt::new(2, 2)).await.unwrap();
+    deliver(&app.jobs(), id, JobAttempt::new(2, 2))
+        .await
+        .unwrap();
     assert_eq!(sink.messages().len(), 1);
     assert_eq!(row(&app, id).await.attempts, 1);
 }

@@ -247,10 +247,7 @@ async fn refund_jobs_run_on_the_product_workers() {
     let app = boot().await;
     let paid = seed::paid_order(app.ctx(), "ORD-1", 10_000).await;
     let id = refund(&app, "ORD-1", "k", 10_000).await;
-    let workers = register_all(worker_set(&app.jobs()))
-        .start()
-        .await
-        .unwrap();
+    let workers = register_all(worker_set(&app.jobs())).start().await.unwrap();
     eventually(
         "the refund to be processed",
         Duration::from_secs(30),

@@ -80,7 +80,9 @@ async fn enough_stock_reserves_charges_and_pays() {
     let jane = seed::customer(db, "CUST-001", Some("jane@example.com")).await;
     let order = seed::order(db, "ORD-1", &jane, &[(&phone, 1), (&charger, 3)]).await;
 
-    order_workflow::advance(&app.jobs(), order.id).await.unwrap();
+    order_workflow::advance(&app.jobs(), order.id)
+        .await
+        .unwrap();
 
     let paid = order_of(&app, order.id).await;
     assert_eq!(paid.status, "paid");
@@ -135,7 +137,9 @@ async fn a_shortage_fails_the_order_without_charging_or_touching_stock() {
     let john = seed::customer(db, "CUST-002", None).await;
     let order = seed::order(db, "ORD-2", &john, &[(&plenty, 2), (&scarce, 2)]).await;
 
-    order_workflow::advance(&app.jobs(), order.id).await.unwrap();
+    order_workflow::advance(&app.jobs(), order.id)
+        .await
+        .unwrap();
 
     let failed = order_of(&app, order.id).await;
     assert_eq!(
@@ -214,8 +218,12 @@ async fn a_decline_gives_the_stock_back_exactly() {
     let mila = seed::customer(db, "CUST-003", None).await;
     let order = seed::order(db, "ORD-3", &mila, &[(&item, 2)]).await;
 
-    order_workflow::advance(&app.jobs(), order.id).await.unwrap();
-    order_workflow::advance(&app.jobs(), order.id).await.unwrap();
+    order_workflow::advance(&app.jobs(), order.id)
+        .await
+        .unwrap();
+    order_workflow::advance(&app.jobs(), order.id)
+        .await
+        .unwrap();
 
     let failed = order_of(&app, order.id).await;
     assert_eq!(failed.failure_reason.as_deref(), Some("payment_declined"));

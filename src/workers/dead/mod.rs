@@ -13,15 +13,15 @@
 //! would skip (see `revive`), so a retried job does its work. A discard
 //! removes dead jobs from Redis and leaves their rows alone (see `discard`).
 mod by_order;
+mod dead_set;
 mod discard;
 mod list;
-mod dead_set;
 mod retry;
 mod revive;
 
 pub use by_order::OrderJobKeys;
+pub use dead_set::{check_id, DeadJobError, OperatedQueue, MAX_IDS};
 pub use discard::{discard, discard_all};
 pub use list::{list, one, DeadJob, DeadJobs};
-pub use dead_set::{check_id, DeadJobError, OperatedQueue, MAX_IDS};
 pub use retry::{retry, retry_all, RetryOutcome, RetryRequest};
 pub use revive::revive;

@@ -8,8 +8,8 @@ use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
 use super::{
-    discard::{discard, discard_all},
     dead_set::{payload_value, requested_ids, scan_dead, DeadJobError, OperatedQueue},
+    discard::{discard, discard_all},
     revive::revive,
 };
 

@@ -100,9 +100,7 @@ impl<'a> Feeder<'a> {
         while let Some(chunk) = rx.recv().await {
             self.take(chunk).await?;
         }
-        let ended = reader
-            .await
-            .map_err(ImportRunError::Reader)?;
+        let ended = reader.await.map_err(ImportRunError::Reader)?;
         self.counts = file_counts(&ended.stats);
         self.parse_time = ended.parse_time;
         self.push().await?;

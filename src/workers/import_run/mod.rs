@@ -125,10 +125,7 @@ impl<R: Read + Seek + Send + 'static> Started<R> {
         let Self { file, import_id } = self;
         let started = Instant::now();
         let db = &cx.app.db;
-        let (queue, workflow) = (
-            cx.queue::<ImportChunkJob>(),
-            cx.queue::<OrderWorkflowJob>(),
-        );
+        let (queue, workflow) = (cx.queue::<ImportChunkJob>(), cx.queue::<OrderWorkflowJob>());
         let order_limit = cx.settings().workflow.max_queued_orders;
         let tracker = Tracker::new(import_id)?;
         let mut feeder = Feeder::new(
@@ -170,8 +167,7 @@ impl<R: Read + Seek + Send + 'static> Started<R> {
             Err(error @ (ImportRunError::File(_) | ImportRunError::Rejects { .. })) => {
                 let reason = error.to_string();
                 let marked =
-                    Import::mark_failed(db, import_id, feeder.counts, feeder.chunks, &reason)
-                        .await;
+                    Import::mark_failed(db, import_id, feeder.counts, feeder.chunks, &reason).await;
                 if let Err(e) = marked {
                     tracing::error!(import_id, error = %e, "cannot mark the import failed");
                 }

@@ -57,15 +57,9 @@ pub async fn advance(cx: &JobContext, order_id: i64) -> JobResult {
                         }
                         ChargeOutcome::Declined { .. } => (vec![], vec![order.id]),
                     };
-                batch::finalize_many(
-                    db,
-                    &approved,
-                    &declined,
-                    cx.gateway.name(),
-                    email_enabled,
-                )
-                .await
-                .context("finalizing the order")?
+                batch::finalize_many(db, &approved, &declined, cx.gateway.name(), email_enabled)
+                    .await
+                    .context("finalizing the order")?
             }
             _ => {
                 // Terminal: make sure its notification was handed to the queue

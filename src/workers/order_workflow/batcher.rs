@@ -113,8 +113,7 @@ async fn run(cx: &JobContext, ids: &[i64]) -> anyhow::Result<HashMap<i64, Result
             }
         }
     }
-    let finished =
-        batch::finalize_many(db, &approved, &declined, cx.gateway.name(), email).await?;
+    let finished = batch::finalize_many(db, &approved, &declined, cx.gateway.name(), email).await?;
     let t_final = t0.elapsed();
     notifications.extend(finished.notifications);
     // One job for the whole batch's notifications (see `NotificationJob`).
