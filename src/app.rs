@@ -30,11 +30,7 @@ impl Hooks for App {
     }
 
     fn app_version() -> String {
-        format!(
-            "{} ({})",
-            env!("CARGO_PKG_VERSION"),
-            option_env!("BUILD_SHA").unwrap_or("dev")
-        )
+        crate::version::app_version()
     }
 
     async fn boot(

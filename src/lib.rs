@@ -7,5 +7,6 @@ pub mod models;
 pub mod queue;
 pub mod settings;
 pub mod tasks;
+pub mod version;
 pub mod views;
 pub mod workers;

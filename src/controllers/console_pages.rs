@@ -9,15 +9,12 @@ use axum::{
 };
 use loco_rs::prelude::*;
 
-use super::{auth::ConsolePage, dashboard::render, error::ApiError, params};
+use super::{auth::ConsolePage, dashboard::render, error::ApiError, params, services::WebServices};
 use crate::{
     models::{_entities::orders, imports},
     queue::{queue_names, unix_now, worker_info},
     views::{console, mask},
-    workers::{
-        dead::{self, DeadJobs, OperatedQueue, OrderJobKeys},
-        Services,
-    },
+    workers::dead::{self, DeadJobs, OperatedQueue, OrderJobKeys},
 };
 
 /// Dead jobs per queue on the dead-jobs page (a search reads more).
@@ -36,11 +33,10 @@ const MAX_STUCK_MINUTES: i64 = 7 * 24 * 60;
 pub async fn workers(
     ViewEngine(views): ViewEngine<TeraView>,
     ConsolePage(caller): ConsolePage,
-    State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
     params::query(query.as_deref(), &[])?;
-    let services = Services::web(&ctx)?;
     let mut conn = services.redis.clone();
     let infos = worker_info::read_all(&mut conn, &services.settings.redis.prefix)
         .await
@@ -62,6 +58,7 @@ pub async fn dead_jobs(
     ViewEngine(views): ViewEngine<TeraView>,
     ConsolePage(caller): ConsolePage,
     State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
     let params = params::query(query.as_deref(), &["order"])?;
@@ -69,7 +66,6 @@ pub async fn dead_jobs(
         .get("order")
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty());
-    let services = Services::web(&ctx)?;
     let order = match &search {
         Some(external_id) => orders::Entity::find_by_external_id(&ctx.db, external_id)
             .await
@@ -128,12 +124,11 @@ pub async fn dead_jobs(
 pub async fn job(
     ViewEngine(views): ViewEngine<TeraView>,
     ConsolePage(caller): ConsolePage,
-    State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     Path((queue, id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
     params::query(query.as_deref(), &[])?;
-    let services = Services::web(&ctx)?;
     let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
     dead::check_id(&id)?;
     let mut conn = services.redis.clone();
@@ -192,10 +187,11 @@ pub async fn stuck(
     ViewEngine(views): ViewEngine<TeraView>,
     ConsolePage(caller): ConsolePage,
     State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
     let params = params::query(query.as_deref(), &["minutes"])?;
-    let settings = &Services::of(&ctx)?.settings;
+    let settings = &services.settings;
     let default = i64::try_from(settings.workflow.stuck_after_secs / 60)
         .unwrap_or(MAX_STUCK_MINUTES)
         .clamp(1, MAX_STUCK_MINUTES);

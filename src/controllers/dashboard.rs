@@ -10,12 +10,13 @@ use super::{
     auth::{form::FormAuthorized, Caller, ConsolePage, Ops},
     error::ApiError,
     params, queues,
+    services::WebServices,
 };
 use crate::{
     models::kpi::{figures, store},
     queue::stats_report,
     views::{dashboard, kpi_page, mask},
-    workers::{dead, heal, overview::OpsStatus, Services},
+    workers::{dead, heal, overview::OpsStatus},
 };
 
 /// Dead jobs shown per queue; the API pages through more.
@@ -36,11 +37,11 @@ pub async fn queues(
     ViewEngine(views): ViewEngine<TeraView>,
     ConsolePage(caller): ConsolePage,
     State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
     params::query(query.as_deref(), &[])?;
-    let services = Services::web(&ctx)?;
-    let status = OpsStatus::read(&ctx).await?;
+    let status = OpsStatus::read(&ctx.db, &services).await?;
     let mut conn = services.redis.clone();
     let mut dead_pages = Vec::new();
     for q in status.queues.iter().filter(|q| q.counts.dead > 0) {
@@ -76,12 +77,11 @@ pub async fn queues(
 pub async fn kpis(
     ViewEngine(views): ViewEngine<TeraView>,
     ConsolePage(caller): ConsolePage,
-    State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
     let params = params::query(query.as_deref(), &["days"])?;
     let count = params::bounded(&params, "days", DEFAULT_DAYS, 1..=MAX_DAYS, "invalid_days")?;
-    let services = Services::web(&ctx)?;
     let prefix = &services.settings.redis.prefix;
     let today = chrono::Utc::now().date_naive();
     let days: Vec<String> = (0..count)
@@ -117,11 +117,11 @@ pub async fn kpis(
 /// 401 without a credential, 403 without `ops` or with a stale CSRF token,
 /// 404 unknown queue, 500 when Redis fails.
 pub async fn pause_form(
-    State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     Path(queue): Path<String>,
     _caller: FormAuthorized<Ops>,
 ) -> Result<Redirect, ApiError> {
-    queues::set_queue_paused(&ctx, &queue, true).await?;
+    queues::set_queue_paused(&services, &queue, true).await?;
     Ok(Redirect::to("/dashboard"))
 }
 
@@ -130,11 +130,11 @@ pub async fn pause_form(
 /// # Errors
 /// As [`pause_form`].
 pub async fn resume_form(
-    State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     Path(queue): Path<String>,
     _caller: FormAuthorized<Ops>,
 ) -> Result<Redirect, ApiError> {
-    queues::set_queue_paused(&ctx, &queue, false).await?;
+    queues::set_queue_paused(&services, &queue, false).await?;
     Ok(Redirect::to("/dashboard"))
 }
 

@@ -16,3 +16,4 @@ pub mod params;
 pub mod prometheus;
 pub mod queues;
 pub mod refunds;
+pub mod services;

@@ -1,10 +1,5 @@
 //! Operator endpoints: is anybody working the queues?
-use axum::{
-    extract::{RawQuery, State},
-    http::StatusCode,
-    routing::get,
-    Json,
-};
+use axum::{extract::RawQuery, http::StatusCode, routing::get, Json};
 use loco_rs::prelude::*;
 use serde_json::json;
 
@@ -12,11 +7,9 @@ use super::{
     auth::{Authorized, Ops, Read},
     error::ApiError,
     params,
+    services::WebServices,
 };
-use crate::workers::{
-    canary::{CanaryJob, CanaryReport},
-    Services,
-};
+use crate::workers::canary::{CanaryJob, CanaryReport};
 
 /// Queues one canary job; a live worker records it within a poll interval.
 ///
@@ -36,11 +29,10 @@ use crate::workers::{
 )]
 pub async fn push_canary(
     _caller: Authorized<Ops>,
-    State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     RawQuery(query): RawQuery,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     params::query(query.as_deref(), &[])?;
-    let services = Services::web(&ctx)?;
     let queue = services.queue::<CanaryJob>();
     queue
         .push(&CanaryJob {
@@ -71,11 +63,10 @@ pub async fn push_canary(
 )]
 pub async fn canary_report(
     _caller: Authorized<Read>,
-    State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     RawQuery(query): RawQuery,
 ) -> Result<Json<CanaryReport>, ApiError> {
     params::query(query.as_deref(), &[])?;
-    let services = Services::web(&ctx)?;
     let report = CanaryReport::read(&services)
         .await
         .map_err(|e| ApiError::internal(&e))?;

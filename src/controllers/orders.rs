@@ -14,6 +14,7 @@ use super::{
     body,
     error::ApiError,
     params,
+    services::AppServices,
 };
 use crate::{
     models::{
@@ -21,13 +22,7 @@ use crate::{
         refunds::{self, IdempotencyKey, RefundCall, RefundError, RefundInput},
     },
     views::{self, orders::OrderResponse},
-    workers::Services,
 };
-
-/// What a refund request needs besides the database (see [`refunds::RefundDesk`]).
-fn refund_desk(ctx: &AppContext) -> Result<Services, RefundError> {
-    Services::of(ctx).map_err(|e| RefundError::Internal(e.to_string()))
-}
 
 /// The request header carrying the client's idempotency key.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -57,6 +52,8 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub async fn create_refund(
     caller: Authorized<Refunds>,
     State(ctx): State<AppContext>,
+    // What a refund request needs besides the database (see [`refunds::RefundDesk`]).
+    AppServices(desk): AppServices,
     Path(order_ref): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -73,7 +70,7 @@ pub async fn create_refund(
         input: &input,
     };
     Ok(views::refunds::recorded(
-        refunds::request(&ctx.db, &refund_desk(&ctx)?, call).await?,
+        refunds::request(&ctx.db, &desk, call).await?,
     ))
 }
 
@@ -100,12 +97,13 @@ pub async fn create_refund(
 pub async fn create_refund_on_order(
     caller: Authorized<Refunds>,
     ctx: State<AppContext>,
+    desk: AppServices,
     order_ref: Path<String>,
     query: RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    create_refund(caller, ctx, order_ref, query, headers, body).await
+    create_refund(caller, ctx, desk, order_ref, query, headers, body).await
 }
 
 /// `GET /api/orders/{id}`: the order with items, payments, refunds, notifications.

@@ -10,19 +10,19 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use loco_rs::{app::Hooks, prelude::*};
+use loco_rs::prelude::*;
 
 use super::{
     auth::{Access, Scope},
     error::ApiError,
     params,
+    services::WebServices,
 };
 use crate::{
-    app::App,
     models::orders,
     queue::stats_report,
     views::{prometheus, prometheus_flow},
-    workers::{overview::OpsStatus, Services},
+    workers::overview::OpsStatus,
 };
 
 /// Queue depths by state, worker liveness, the KPI outbox and the canary; jobs
@@ -35,6 +35,7 @@ use crate::{
 /// 500 when Redis or the database fails (Prometheus then records `up 0`).
 pub async fn scrape(
     State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -44,10 +45,10 @@ pub async fn scrape(
         access.authorize(&headers, &method, Scope::Read).await?;
     }
     params::query(query.as_deref(), &[])?;
-    let status = OpsStatus::read(&ctx).await?;
-    let jobs = stats_report::totals(&Services::web(&ctx)?.queues()).await?;
+    let status = OpsStatus::read(&ctx.db, &services).await?;
+    let jobs = stats_report::totals(&services.queues()).await?;
     let by_status = OrderStatusCache::of(&ctx).read(&ctx.db).await?;
-    let version = <App as Hooks>::app_version();
+    let version = crate::version::app_version();
     let mut page = prometheus::render(&version, &status);
     prometheus_flow::jobs(&mut page, &jobs);
     prometheus_flow::http(

@@ -13,6 +13,7 @@ use super::{
     body,
     error::ApiError,
     params,
+    services::WebServices,
 };
 use crate::{
     queue::{pause, stats_report, QueueCounts},
@@ -50,12 +51,12 @@ const MAX_DEAD_LIMIT: usize = 1000;
 )]
 pub async fn list(
     _caller: Authorized<Read>,
-    State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     RawQuery(query): RawQuery,
 ) -> Result<Json<QueuesResponse>, ApiError> {
     params::query(query.as_deref(), &[])?;
     Ok(Json(QueuesResponse {
-        queues: counts_of(&Services::web(&ctx)?).await?,
+        queues: counts_of(&services).await?,
     }))
 }
 
@@ -79,13 +80,13 @@ pub async fn list(
 )]
 pub async fn stats(
     _caller: Authorized<Read>,
-    State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     RawQuery(query): RawQuery,
 ) -> Result<Json<QueueStatsResponse>, ApiError> {
     params::query(query.as_deref(), &[])?;
     Ok(Json(QueueStatsResponse {
         minutes: stats_report::MINUTES,
-        queues: stats_report::last_hour(&Services::web(&ctx)?.queues()).await?,
+        queues: stats_report::last_hour(&services.queues()).await?,
     }))
 }
 
@@ -127,11 +128,10 @@ async fn counts_of(services: &Services) -> Result<Vec<QueueCounts>> {
 )]
 pub async fn dead_jobs(
     caller: Authorized<Read>,
-    State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     Path(queue): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<DeadJobs>, ApiError> {
-    let services = Services::web(&ctx)?;
     let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
     let params = params::query(query.as_deref(), &["limit"])?;
     let limit = params::bounded(
@@ -176,6 +176,7 @@ pub async fn dead_jobs(
 pub async fn retry_dead(
     _caller: Authorized<Ops>,
     State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     Path(queue): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -183,7 +184,6 @@ pub async fn retry_dead(
 ) -> Result<Json<RetryResponse>, ApiError> {
     params::query(query.as_deref(), &[])?;
     body::require_json(&headers)?;
-    let services = Services::web(&ctx)?;
     let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
     let request = RetryRequest::from_json(&body)?;
     let mut conn = services.redis.clone();
@@ -227,7 +227,7 @@ pub async fn retry_dead(
 )]
 pub async fn discard_dead(
     _caller: Authorized<Ops>,
-    State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     Path(queue): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -235,7 +235,6 @@ pub async fn discard_dead(
 ) -> Result<Json<DiscardResponse>, ApiError> {
     params::query(query.as_deref(), &[])?;
     body::require_json(&headers)?;
-    let services = Services::web(&ctx)?;
     let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
     let request = RetryRequest::from_json(&body)?;
     let mut conn = services.redis.clone();
@@ -271,11 +270,11 @@ pub async fn discard_dead(
 )]
 pub async fn pause_queue(
     _caller: Authorized<Ops>,
-    State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     Path(queue): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<PauseResponse>, ApiError> {
-    set_paused(&ctx, &queue, query.as_deref(), true).await
+    set_paused(&services, &queue, query.as_deref(), true).await
 }
 
 /// `POST /api/queues/{queue}/resume`: the queue's workers fetch again.
@@ -300,21 +299,21 @@ pub async fn pause_queue(
 )]
 pub async fn resume_queue(
     _caller: Authorized<Ops>,
-    State(ctx): State<AppContext>,
+    WebServices(services): WebServices,
     Path(queue): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<PauseResponse>, ApiError> {
-    set_paused(&ctx, &queue, query.as_deref(), false).await
+    set_paused(&services, &queue, query.as_deref(), false).await
 }
 
 async fn set_paused(
-    ctx: &AppContext,
+    services: &Services,
     queue: &str,
     query: Option<&str>,
     paused: bool,
 ) -> Result<Json<PauseResponse>, ApiError> {
     params::query(query, &[])?;
-    Ok(Json(set_queue_paused(ctx, queue, paused).await?))
+    Ok(Json(set_queue_paused(services, queue, paused).await?))
 }
 
 /// Pauses (`true`) or resumes the queue named `queue`: the API's routes and the
@@ -323,11 +322,10 @@ async fn set_paused(
 /// # Errors
 /// 404 unknown queue, 500 when Redis fails.
 pub async fn set_queue_paused(
-    ctx: &AppContext,
+    services: &Services,
     queue: &str,
     paused: bool,
 ) -> Result<PauseResponse, ApiError> {
-    let services = Services::web(ctx)?;
     let queue = OperatedQueue::resolve(&services.settings, &params::clip(queue))?;
     let mut conn = services.redis.clone();
     let changed = pause::set_paused(&mut conn, &queue.full, paused)

@@ -1,7 +1,6 @@
 //! [`Queues`]: what every queue needs, built once per process.
 use std::sync::Arc;
 
-use loco_rs::{app::AppContext, Error, Result};
 use redis::aio::ConnectionManager;
 
 use super::{Job, JobQueue};
@@ -17,21 +16,6 @@ pub struct Queues {
 }
 
 impl Queues {
-    /// Stores the handle in `ctx.shared_store`, where worker start-up finds it.
-    pub fn install(ctx: &AppContext, redis: ConnectionManager, settings: Arc<Settings>) {
-        ctx.shared_store.insert(Self { redis, settings });
-    }
-
-    /// The handle of a booted app.
-    ///
-    /// # Errors
-    /// When called on a context that `after_context` did not prepare.
-    pub fn of(ctx: &AppContext) -> Result<Self> {
-        ctx.shared_store
-            .get::<Self>()
-            .ok_or_else(|| Error::string("queues not installed: App::after_context did not run"))
-    }
-
     /// The push side of `J`'s queue.
     #[must_use]
     pub fn queue<J: Job>(&self) -> JobQueue<J> {

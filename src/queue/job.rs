@@ -1,10 +1,8 @@
 //! What a queue runs: a small serde payload with an async `run`.
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use apalis::prelude::{AbortError, Attempt, BoxDynError, Data, TaskId};
 use async_trait::async_trait;
-use loco_rs::app::AppContext;
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::stats::{JobStats, Outcome};
@@ -64,17 +62,21 @@ pub trait Job: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'sta
     /// Queue name without the instance prefix (see [`super::queue_names`]).
     const QUEUE: &'static str;
 
+    /// What the job's body is handed: built once per process by whoever starts
+    /// the workers, and cloned into every run, so it should be an `Arc`.
+    type Context: Clone + Send + Sync + 'static;
+
     /// Concurrency, retries, backoff and timeout of this job's queue.
     fn settings(settings: &Settings) -> QueueSettings;
 
     /// Runs the job once. Must be safe to run again (delivery is at least once).
-    async fn run(self, ctx: &AppContext) -> JobResult;
+    async fn run(self, cx: &Self::Context) -> JobResult;
 
     /// What the queue calls: [`Job::run`], unless a job must know which attempt it is
     /// (to record its final failure before the job goes to the dead set).
-    async fn run_attempt(self, ctx: &AppContext, attempt: JobAttempt) -> JobResult {
+    async fn run_attempt(self, cx: &Self::Context, attempt: JobAttempt) -> JobResult {
         let _ = attempt;
-        self.run(ctx).await
+        self.run(cx).await
     }
 }
 
@@ -86,7 +88,7 @@ pub trait Job: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'sta
 /// policy says, so the last configured attempt is turned into an abort.
 pub(super) async fn handle<J: Job>(
     job: J,
-    ctx: Data<Arc<AppContext>>,
+    cx: Data<J::Context>,
     settings: Data<QueueSettings>,
     stats: Data<JobStats>,
     attempt: Attempt,
@@ -99,7 +101,7 @@ pub(super) async fn handle<J: Job>(
         .then(|| id.as_ref().and_then(queued_for))
         .flatten();
     let started = Instant::now();
-    let outcome = tokio::time::timeout(settings.timeout(), job.run_attempt(&ctx, attempt)).await;
+    let outcome = tokio::time::timeout(settings.timeout(), job.run_attempt(&cx, attempt)).await;
     let record = |outcome| stats.record(J::QUEUE, outcome, started.elapsed(), wait);
     let error: BoxDynError = match outcome {
         Ok(Ok(())) => {

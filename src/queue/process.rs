@@ -42,9 +42,10 @@ const STALLED_EXIT_CODE: i32 = 75;
 
 static INSTANCES: AtomicUsize = AtomicUsize::new(0);
 
-/// The queues one process works, before it starts.
-pub struct WorkerSet {
-    ctx: AppContext,
+/// The queues one process works, before it starts. Every job of the set is
+/// handed the same context `C` (built once per process by whoever starts it).
+pub struct WorkerSet<C> {
+    cx: C,
     queues: Queues,
     monitor: Monitor,
     /// Each queue's full name and how long its finished jobs are kept (seconds).
@@ -58,19 +59,17 @@ pub struct WorkerSet {
     info: WorkerInfo,
 }
 
-impl WorkerSet {
-    /// An empty set for this process.
-    ///
-    /// # Errors
-    /// When the context has no [`Queues`].
-    pub fn new(ctx: &AppContext) -> Result<Self> {
+impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
+    /// An empty set for this process, on `queues`, whose jobs are handed `cx`.
+    #[must_use]
+    pub fn new(queues: Queues, cx: C) -> Self {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         let n = INSTANCES.fetch_add(1, Ordering::Relaxed);
         let instance = format!("{host}-{}-{n}", std::process::id());
-        Ok(Self {
+        Self {
             info: WorkerInfo::of_this_process(&instance, &host),
-            ctx: ctx.clone(),
-            queues: Queues::of(ctx)?,
+            cx,
+            queues,
             monitor: Monitor::new(),
             names: Vec::new(),
             switches: Vec::new(),
@@ -78,12 +77,12 @@ impl WorkerSet {
             // Live worker names must be unique in Redis: two processes on one
             // machine differ by pid, two sets in one process by `n`.
             instance,
-        })
+        }
     }
 
     /// Adds a worker for `J`'s queue with the queue's configured behaviour.
     #[must_use]
-    pub fn add<J: Job>(mut self) -> Self {
+    pub fn add<J: Job<Context = C>>(mut self) -> Self {
         let settings = &self.queues.settings;
         let queue_settings = J::settings(settings);
         let name = queue::full_name(settings, J::QUEUE);
@@ -111,9 +110,9 @@ impl WorkerSet {
             );
             return self;
         };
-        // Shared, not copied: apalis clones its data into every task and again
-        // out of it, and an AppContext clone copies the whole configuration.
-        let ctx = Arc::new(self.ctx.clone());
+        // apalis clones its data into every task and again out of it: `C` is
+        // meant to be an `Arc`, so that costs a reference count, not a copy.
+        let cx = self.cx.clone();
         let instance = self.instance.clone();
         let switch = PauseSwitch::default();
         let job_stats = self.stats.clone();
@@ -125,7 +124,7 @@ impl WorkerSet {
                 .backend(
                     Pausable::new(storage.clone(), switch.clone(), poll).poll_with_interval(poll),
                 )
-                .data(Arc::clone(&ctx))
+                .data(cx.clone())
                 .data(queue_settings)
                 .data(job_stats.clone())
                 .catch_panic()

@@ -13,9 +13,12 @@ use super::{
 };
 use crate::{
     models::{import::StreamOptions, imports::Model as Import},
-    workers::import_run::{
-        ImportEvent, ImportFile, ImportProgress, Queued, Started, WaitEnd, MAX_PENDING_CHUNKS,
-        WARNINGS_SHOWN,
+    workers::{
+        import_run::{
+            ImportEvent, ImportFile, ImportProgress, Queued, Started, WaitEnd, MAX_PENDING_CHUNKS,
+            WARNINGS_SHOWN,
+        },
+        JobContext,
     },
 };
 
@@ -60,7 +63,8 @@ impl Task for OrdersImport {
         if chunk_size == 0 {
             return Err(args.usage_error("argument `chunk_size` must be at least 1"));
         }
-        let caps = crate::settings::Settings::of(ctx)?.import;
+        let cx = JobContext::of(ctx)?;
+        let caps = cx.settings().import;
         let options = StreamOptions {
             chunk_size,
             max_line_bytes: caps.max_line_bytes,
@@ -76,12 +80,12 @@ impl Task for OrdersImport {
         let file = ImportFile::open(path, options).map_err(fail)?;
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         let bars = Bars::new(size);
-        let run = file.begin(ctx).await.map_err(fail)?;
+        let run = file.begin(&cx).await.map_err(fail)?;
         let import_id = run.import_id;
         // From here on the import never stays `queued` or `importing` when the
         // task stops early: every way out but success marks it `interrupted`.
         let outcome = tokio::select! {
-            outcome = read_and_wait(ctx, run, &bars, wait) => outcome,
+            outcome = read_and_wait(&cx, run, &bars, wait) => outcome,
             signal = stop_signal() => Err(format!(
                 "stopped by {signal} before every chunk was written; import the file again \
                  (chunks already written are skipped, nothing is imported twice)"
@@ -129,17 +133,17 @@ impl Task for OrdersImport {
 /// Reads the file into chunk jobs, then (with `wait`) waits until every chunk
 /// is committed. Errors come back as the reason the import was interrupted.
 async fn read_and_wait<R: std::io::Read + std::io::Seek + Send + 'static>(
-    ctx: &AppContext,
+    cx: &JobContext,
     run: Started<R>,
     bars: &Bars,
     wait: bool,
 ) -> std::result::Result<(Queued, Option<WaitEnd>), String> {
-    let mut queued = run.import(ctx, bars).await.map_err(|e| e.to_string())?;
+    let mut queued = run.import(cx, bars).await.map_err(|e| e.to_string())?;
     bars.finish_reading();
     if !wait {
         return Ok((queued, None));
     }
-    let end = queued.wait(ctx, bars).await.map_err(|e| {
+    let end = queued.wait(cx, bars).await.map_err(|e| {
         format!(
             "{e}; the chunks queued may still be written (GET /api/imports/{}), \
              or import the file again (nothing is imported twice)",

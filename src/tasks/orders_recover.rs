@@ -8,7 +8,7 @@ use loco_rs::{
 };
 
 use super::args::{Arg, TaskArgs};
-use crate::workers::{recovery, Services};
+use crate::workers::{recovery, JobContext};
 
 const NAME: &str = "orders_recover";
 const ARGS: &[Arg] = &[Arg::optional(
@@ -31,9 +31,10 @@ impl Task for OrdersRecover {
 
     async fn run(&self, ctx: &AppContext, vars: &Vars) -> Result<()> {
         let args = TaskArgs::parse(NAME, ARGS, vars)?;
-        let default = Services::of(ctx)?.settings.workflow.stuck_after_secs;
+        let cx = JobContext::of(ctx)?;
+        let default = cx.settings().workflow.stuck_after_secs;
         let stuck_after = args.parsed::<u64>("stuck_after")?.unwrap_or(default);
-        let report = recovery::sweep(ctx, Duration::from_secs(stuck_after))
+        let report = recovery::sweep(&cx, Duration::from_secs(stuck_after))
             .await
             .map_err(|e| Error::string(&format!("recovery sweep failed: {e:#}")))?;
         println!(

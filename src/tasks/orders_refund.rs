@@ -64,8 +64,7 @@ impl Task for OrdersRefund {
             order_ref: order,
             input: &input,
         };
-        let desk = Services::of(ctx)
-            .map_err(|e| rejected(refunds::RefundError::Internal(e.to_string())))?;
+        let desk = Services::of(ctx)?;
         let answer = refunds::request(&ctx.db, &desk, call)
             .await
             .map_err(rejected)?;

@@ -1,6 +1,7 @@
 pub mod console;
 pub mod dashboard;
 pub mod html;
+pub mod http_requests;
 pub mod imports;
 pub mod kpi_page;
 pub mod last_hour;

@@ -1,11 +1,11 @@
 //! The flow part of `/metrics`: jobs by outcome with runtime and wait
 //! histograms (summed over every worker process, from Redis), HTTP requests of
 //! this web process, and orders by status.
-use super::prometheus::Exposition;
-use crate::{
-    controllers::http_metrics::{RouteCounts, RouteKey, LATENCY_BOUNDS_US},
-    queue::stats::{Histogram, Outcome, Tally, RUNTIME_BOUNDS_MS, WAIT_BOUNDS_MS},
+use super::{
+    http_requests::{RouteCounts, RouteKey, LATENCY_BOUNDS_US},
+    prometheus::Exposition,
 };
+use crate::queue::stats::{Histogram, Outcome, Tally, RUNTIME_BOUNDS_MS, WAIT_BOUNDS_MS};
 
 /// Jobs by queue and outcome, and the two job histograms.
 pub fn jobs(page: &mut Exposition, totals: &[(&str, Tally)]) {

@@ -1,9 +1,10 @@
 //! The canary: a no-op job that proves workers are alive and measures queue latency.
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use loco_rs::app::AppContext;
 use serde::{Deserialize, Serialize};
 
-use super::Services;
+use super::{JobContext, Services};
 use crate::queue::{queue_names, Job, JobResult};
 use crate::settings::{QueueSettings, Settings};
 
@@ -31,8 +32,8 @@ impl CanaryReport {
         let mut conn = services.redis.clone();
         let (fields, runs): (std::collections::HashMap<String, String>, Option<u64>) =
             redis::pipe()
-                .hgetall(key(services))
-                .get(format!("{}:runs", key(services)))
+                .hgetall(key(&services.settings))
+                .get(format!("{}:runs", key(&services.settings)))
                 .query_async(&mut conn)
                 .await?;
         Ok(Self {
@@ -44,8 +45,8 @@ impl CanaryReport {
     }
 }
 
-fn key(services: &Services) -> String {
-    services.settings.redis.key("ops:canary:last")
+fn key(settings: &Settings) -> String {
+    settings.redis.key("ops:canary:last")
 }
 
 /// This process, as an operator would look for it.
@@ -61,6 +62,7 @@ pub fn process_name() -> String {
 #[async_trait]
 impl Job for CanaryJob {
     const QUEUE: &'static str = queue_names::CANARY;
+    type Context = Arc<JobContext>;
 
     fn settings(settings: &Settings) -> QueueSettings {
         QueueSettings {
@@ -70,13 +72,13 @@ impl Job for CanaryJob {
         }
     }
 
-    async fn run(self, ctx: &AppContext) -> JobResult {
-        let services = Services::of(ctx)?;
+    async fn run(self, cx: &Arc<JobContext>) -> JobResult {
+        let key = key(cx.settings());
         let now = chrono::Utc::now().timestamp_millis();
-        let mut conn = services.redis.clone();
+        let mut conn = cx.queues.redis.clone();
         let () = redis::pipe()
             .hset_multiple(
-                key(&services),
+                &key,
                 &[
                     ("worker", process_name()),
                     ("ran_at_ms", now.to_string()),
@@ -84,7 +86,7 @@ impl Job for CanaryJob {
                 ],
             )
             .ignore()
-            .incr(format!("{}:runs", key(&services)), 1)
+            .incr(format!("{key}:runs"), 1)
             .ignore()
             .query_async(&mut conn)
             .await

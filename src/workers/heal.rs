@@ -33,12 +33,10 @@
 //! reads the same keys (with the rebuild lock) in [`figures_rebuilding`].
 use std::{sync::LazyLock, time::Duration};
 
-use loco_rs::app::AppContext;
 use redis::{aio::ConnectionLike, RedisResult, Script};
 use serde::Serialize;
 
-use super::recovery;
-use super::Services;
+use super::{recovery, JobContext};
 use crate::models::kpi;
 use crate::queue::Lease;
 
@@ -150,25 +148,19 @@ pub struct HealReport {
 /// # Errors
 /// Database or Redis errors: the generation stays unhealed and the next
 /// heartbeat (of this process or another) tries again.
-pub async fn heal_if_lost(ctx: &AppContext) -> anyhow::Result<Option<HealReport>> {
-    let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let prefix = services.settings.redis.prefix.clone();
-    let mut conn = services.redis.clone();
+pub async fn heal_if_lost(cx: &JobContext) -> anyhow::Result<Option<HealReport>> {
+    let prefix = cx.settings().redis.prefix.clone();
+    let mut conn = cx.queues.redis.clone();
     let State::Lost { generation } = check(&mut conn, &prefix).await? else {
         return Ok(None);
     };
-    let Some(lease) = Lease::acquire(
-        &services.queues(),
-        &format!("heal:{generation}"),
-        HEAL_LEASE,
-    )
-    .await?
+    let Some(lease) = Lease::acquire(&cx.queues, &format!("heal:{generation}"), HEAL_LEASE).await?
     else {
         return Ok(None);
     };
     tracing::warn!(%generation, "Redis lost its data: healing from the database");
     let healed = {
-        let heal = heal(ctx, &services, &generation);
+        let heal = heal(cx, &generation);
         tokio::pin!(heal);
         let mut renew = tokio::time::interval(RENEW_EVERY);
         renew.tick().await;
@@ -193,16 +185,12 @@ pub async fn heal_if_lost(ctx: &AppContext) -> anyhow::Result<Option<HealReport>
     Ok(Some(report))
 }
 
-async fn heal(
-    ctx: &AppContext,
-    services: &Services,
-    generation: &str,
-) -> anyhow::Result<HealReport> {
-    let prefix = &services.settings.redis.prefix;
+async fn heal(cx: &JobContext, generation: &str) -> anyhow::Result<HealReport> {
+    let prefix = &cx.settings().redis.prefix;
     // Work first: every minute without jobs is a minute of orders standing still.
-    let requeued = recovery::requeue_all(ctx).await?;
-    let expected = kpi::rebuild(&ctx.db, &services.redis, prefix, None).await?;
-    let mut conn = services.redis.clone();
+    let requeued = recovery::requeue_all(cx).await?;
+    let expected = kpi::rebuild(&cx.app.db, &cx.queues.redis, prefix, None).await?;
+    let mut conn = cx.queues.redis.clone();
     let finished: i64 = FINISH
         .key(generation_key(prefix))
         .key(healed_key(prefix))

@@ -1,10 +1,11 @@
 //! The import-chunk job: writes one chunk of an order file and queues the
 //! workflow of every new order.
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use loco_rs::app::AppContext;
 use serde::{Deserialize, Serialize};
 
-use super::Services;
+use super::JobContext;
 use crate::{
     models::{
         import::ParsedOrder,
@@ -28,28 +29,29 @@ pub struct ImportChunkJob {
 #[async_trait]
 impl Job for ImportChunkJob {
     const QUEUE: &'static str = queue_names::IMPORT;
+    type Context = Arc<JobContext>;
 
     fn settings(settings: &Settings) -> QueueSettings {
         settings.queues.import
     }
 
     #[tracing::instrument(skip_all, fields(import_id = self.import_id, seq = self.seq, orders = self.orders.len()))]
-    async fn run(self, ctx: &AppContext) -> JobResult {
-        let services = Services::of(ctx)?;
+    async fn run(self, cx: &Arc<JobContext>) -> JobResult {
+        let db = &cx.app.db;
         let outcome = ChunkWrite {
             import_id: self.import_id,
             seq: self.seq,
             orders: &self.orders,
-            initial_stock: services.settings.stock.initial,
+            initial_stock: cx.settings().stock.initial,
         }
-        .apply(&ctx.db)
+        .apply(db)
         .await
         .map_err(|e| match e {
             ChunkError::UnknownImport(_) => JobError::Permanent(e.into()),
             ChunkError::Database(_) => JobError::Retry(e.into()),
         })?;
         if planner_statistics_due(self.seq) {
-            crate::models::import_writer::refresh_planner_statistics(&ctx.db).await;
+            crate::models::import_writer::refresh_planner_statistics(db).await;
         }
         // After the commit: if this push fails the job is retried, finds the
         // chunk applied, and queues the orders that are still pending.
@@ -58,10 +60,7 @@ impl Job for ImportChunkJob {
             .iter()
             .map(|&order_id| OrderWorkflowJob { order_id })
             .collect();
-        services
-            .queue::<OrderWorkflowJob>()
-            .push_bulk(&jobs)
-            .await?;
+        cx.queue::<OrderWorkflowJob>().push_bulk(&jobs).await?;
         tracing::info!(queued = jobs.len(), outcome = ?outcome_kind(&outcome), "chunk imported");
         Ok(())
     }

@@ -1,13 +1,12 @@
 //! The notification job: sends `order_notifications` rows, one or a batch, at
 //! most once per row however often its job runs.
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::anyhow;
 use async_trait::async_trait;
-use loco_rs::app::AppContext;
 use sea_orm::EntityTrait;
 
-use super::Services;
+use super::JobContext;
 use crate::{
     mailers::order_notification::OrderNotificationMailer,
     models::order_notifications::{channel, status, Column, Entity, Model, Payload},
@@ -22,25 +21,26 @@ const LEASE_MARGIN: Duration = Duration::from_secs(5);
 #[async_trait]
 impl Job for NotificationJob {
     const QUEUE: &'static str = queue_names::NOTIFICATIONS;
+    type Context = Arc<JobContext>;
 
     fn settings(settings: &Settings) -> QueueSettings {
         settings.queues.notifications
     }
 
     /// Outside the queue a run is one attempt that never gives the row up.
-    async fn run(self, ctx: &AppContext) -> JobResult {
-        self.run_attempt(ctx, JobAttempt::new(1, usize::MAX)).await
+    async fn run(self, cx: &Arc<JobContext>) -> JobResult {
+        self.run_attempt(cx, JobAttempt::new(1, usize::MAX)).await
     }
 
     /// One row is delivered with its own attempts (and batched with other
     /// one-row jobs of this process). A batch marks its `log` rows sent in one
     /// statement and hands each row still queued after that (email) to a job of
     /// its own, so an email keeps its own retries, backoff and final failure.
-    async fn run_attempt(self, ctx: &AppContext, attempt: JobAttempt) -> JobResult {
+    async fn run_attempt(self, cx: &Arc<JobContext>, attempt: JobAttempt) -> JobResult {
         match self.notification_ids.as_slice() {
             [] => Ok(()),
-            [id] => deliver_batched(ctx, *id, attempt).await,
-            ids => deliver_many(ctx, ids).await,
+            [id] => deliver_batched(cx, *id, attempt).await,
+            ids => deliver_many(cx, ids).await,
         }
     }
 }
@@ -54,13 +54,13 @@ impl Job for NotificationJob {
 /// # Errors
 /// Retryable when the channel or the database fails; permanent when the row is
 /// missing, unreadable, or has just been marked `failed`.
-pub async fn deliver(ctx: &AppContext, notification_id: i64, attempt: JobAttempt) -> JobResult {
-    let Some(row) = load(ctx, notification_id).await? else {
+pub async fn deliver(cx: &JobContext, notification_id: i64, attempt: JobAttempt) -> JobResult {
+    let Some(row) = load(cx, notification_id).await? else {
         return Ok(());
     };
     match row.channel.as_str() {
-        channel::LOG => log(ctx, &row).await,
-        channel::EMAIL => email(ctx, notification_id, attempt).await,
+        channel::LOG => log(cx, &row).await,
+        channel::EMAIL => email(cx, notification_id, attempt).await,
         other => Err(JobError::Permanent(anyhow!(
             "notification {notification_id}: unknown channel {other:?}"
         ))),
@@ -68,9 +68,9 @@ pub async fn deliver(ctx: &AppContext, notification_id: i64, attempt: JobAttempt
 }
 
 /// The row if it still waits to be sent.
-async fn load(ctx: &AppContext, id: i64) -> Result<Option<Model>, JobError> {
+async fn load(cx: &JobContext, id: i64) -> Result<Option<Model>, JobError> {
     let row = Entity::find_by_id(id)
-        .one(&ctx.db)
+        .one(&cx.app.db)
         .await
         .map_err(anyhow::Error::from)?
         .ok_or_else(|| JobError::Permanent(anyhow!("notification {id} does not exist")))?;
@@ -78,12 +78,12 @@ async fn load(ctx: &AppContext, id: i64) -> Result<Option<Model>, JobError> {
 }
 
 /// A payload that cannot be read never will be: the row is failed at once.
-async fn payload(ctx: &AppContext, row: &Model) -> Result<Payload, JobError> {
+async fn payload(cx: &JobContext, row: &Model) -> Result<Payload, JobError> {
     match serde_json::from_str(&row.payload) {
         Ok(payload) => Ok(payload),
         Err(e) => {
             let error = format!("unreadable payload: {e}");
-            Entity::record_failure(&ctx.db, row.id, &error, true)
+            Entity::record_failure(&cx.app.db, row.id, &error, true)
                 .await
                 .map_err(anyhow::Error::from)?;
             Err(JobError::Permanent(anyhow!(
@@ -94,10 +94,10 @@ async fn payload(ctx: &AppContext, row: &Model) -> Result<Payload, JobError> {
     }
 }
 
-async fn log(ctx: &AppContext, row: &Model) -> JobResult {
-    let p = payload(ctx, row).await?;
+async fn log(cx: &JobContext, row: &Model) -> JobResult {
+    let p = payload(cx, row).await?;
     // Marked first, written after: a second delivery finds it sent and writes nothing.
-    if Entity::mark_sent(&ctx.db, row.id)
+    if Entity::mark_sent(&cx.app.db, row.id)
         .await
         .map_err(anyhow::Error::from)?
     {
@@ -129,23 +129,22 @@ fn log_line(row: &Model, p: &Payload) {
 /// # Errors
 /// As [`deliver`].
 pub async fn deliver_batched(
-    ctx: &AppContext,
+    cx: &Arc<JobContext>,
     notification_id: i64,
     attempt: JobAttempt,
 ) -> JobResult {
-    let services = Services::of(ctx)?;
-    let settings = &services.settings.workflow;
-    let sent = services
+    let settings = &cx.settings().workflow;
+    let sent = cx
         .log_batcher
         .submit(
             notification_id,
             Duration::from_millis(settings.batch_window_ms),
             settings.batch_size,
             || {
-                let batch_ctx = ctx.clone();
+                let batch_cx = Arc::clone(cx);
                 move |ids: Vec<i64>| {
-                    let ctx = batch_ctx.clone();
-                    async move { send_logs(&ctx, &ids).await }
+                    let cx = Arc::clone(&batch_cx);
+                    async move { send_logs(&cx, &ids).await }
                 }
             },
         )
@@ -153,7 +152,7 @@ pub async fn deliver_batched(
     if sent == Some(true) {
         return Ok(());
     }
-    deliver(ctx, notification_id, attempt).await
+    deliver(cx, notification_id, attempt).await
 }
 
 /// A batch of rows (see `NotificationJob`): the `log` rows are marked sent by
@@ -163,11 +162,10 @@ pub async fn deliver_batched(
 ///
 /// # Errors
 /// Retryable when the database or Redis fails.
-pub async fn deliver_many(ctx: &AppContext, ids: &[i64]) -> JobResult {
+pub async fn deliver_many(cx: &JobContext, ids: &[i64]) -> JobResult {
     use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
-    let sent = mark_logs_sent(ctx, ids)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let db = &cx.app.db;
+    let sent = mark_logs_sent(cx, ids).await.map_err(anyhow::Error::from)?;
     let rest: Vec<i64> = ids
         .iter()
         .copied()
@@ -180,25 +178,24 @@ pub async fn deliver_many(ctx: &AppContext, ids: &[i64]) -> JobResult {
         .select_only()
         .column(Column::Id)
         .filter(crate::models::sql::id_in(
-            ctx.db.get_database_backend(),
+            db.get_database_backend(),
             Column::Id,
             rest,
         ))
         .filter(Column::Status.eq(status::QUEUED))
         .into_tuple()
-        .all(&ctx.db)
+        .all(db)
         .await
         .map_err(anyhow::Error::from)?;
     let jobs: Vec<NotificationJob> = queued.into_iter().map(NotificationJob::one).collect();
-    let services = Services::of(ctx)?;
-    services.queue::<NotificationJob>().push_bulk(&jobs).await?;
+    cx.queue::<NotificationJob>().push_bulk(&jobs).await?;
     Ok(())
 }
 
 /// The batch behind [`deliver_batched`]: `true` for each row it sent. When the
 /// statement fails every job falls back to [`deliver`] on its own.
-async fn send_logs(ctx: &AppContext, ids: &[i64]) -> std::collections::HashMap<i64, bool> {
-    let sent = mark_logs_sent(ctx, ids).await.unwrap_or_else(|e| {
+async fn send_logs(cx: &JobContext, ids: &[i64]) -> std::collections::HashMap<i64, bool> {
+    let sent = mark_logs_sent(cx, ids).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "batched notification update failed; sending one by one");
         std::collections::HashSet::new()
     });
@@ -208,7 +205,7 @@ async fn send_logs(ctx: &AppContext, ids: &[i64]) -> std::collections::HashMap<i
 /// Marks every still-queued `log` row of `ids` sent in one statement, then
 /// writes their lines; returns the rows it sent.
 async fn mark_logs_sent(
-    ctx: &AppContext,
+    cx: &JobContext,
     ids: &[i64],
 ) -> Result<std::collections::HashSet<i64>, sea_orm::DbErr> {
     use sea_orm::{
@@ -222,13 +219,13 @@ async fn mark_logs_sent(
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
         .col_expr(Column::UpdatedAt, Expr::value(now.naive_utc()))
         .filter(crate::models::sql::id_in(
-            ctx.db.get_database_backend(),
+            cx.app.db.get_database_backend(),
             Column::Id,
             ids.iter().copied(),
         ))
         .filter(Column::Status.eq(status::QUEUED))
         .filter(Column::Channel.eq(channel::LOG))
-        .exec_with_returning(&ctx.db)
+        .exec_with_returning(&cx.app.db)
         .await?;
     let mut sent = std::collections::HashSet::with_capacity(rows.len());
     for row in rows {
@@ -244,14 +241,13 @@ async fn mark_logs_sent(
 }
 
 /// The lease keeps two deliveries of one row from mailing at the same time.
-async fn email(ctx: &AppContext, id: i64, attempt: JobAttempt) -> JobResult {
-    let services = Services::of(ctx)?;
-    let queue = services.settings.queues.notifications;
+async fn email(cx: &JobContext, id: i64, attempt: JobAttempt) -> JobResult {
+    let queue = cx.settings().queues.notifications;
     // Waiting a quarter of the attempt leaves the send its budget (3/4), and
     // the attempts together outlast a lease left by a cut-off attempt (seen
     // after a Redis restart: every delivery of a row died "being sent").
     let lease = Lease::acquire_waiting(
-        &services.queues(),
+        &cx.queues,
         &format!("notification:{id}"),
         queue.timeout() + LEASE_MARGIN,
         queue.timeout() / 4,
@@ -263,31 +259,26 @@ async fn email(ctx: &AppContext, id: i64, attempt: JobAttempt) -> JobResult {
             "notification {id} is being sent by another worker"
         )));
     };
-    let outcome = send_under_lease(ctx, &services, id, attempt).await;
+    let outcome = send_under_lease(cx, id, attempt).await;
     if let Err(e) = lease.release().await {
         tracing::warn!(notification_id = id, error = %e, "releasing the lease failed; it expires");
     }
     outcome
 }
 
-async fn send_under_lease(
-    ctx: &AppContext,
-    services: &Services,
-    id: i64,
-    attempt: JobAttempt,
-) -> JobResult {
+async fn send_under_lease(cx: &JobContext, id: i64, attempt: JobAttempt) -> JobResult {
     // Read again under the lease: a delivery that just finished has marked it sent.
-    let Some(row) = load(ctx, id).await? else {
+    let Some(row) = load(cx, id).await? else {
         return Ok(());
     };
-    let payload = payload(ctx, &row).await?;
+    let payload = payload(cx, &row).await?;
     // A hanging server must fail inside the attempt, so the error is recorded
     // before the queue's own timeout abandons the attempt.
-    let budget = services.settings.queues.notifications.timeout() * 3 / 4;
-    let from = &services.settings.notifications.from;
+    let budget = cx.settings().queues.notifications.timeout() * 3 / 4;
+    let from = &cx.settings().notifications.from;
     let sent = tokio::time::timeout(
         budget,
-        OrderNotificationMailer::send_now(ctx, from, &payload),
+        OrderNotificationMailer::send_now(&cx.app, from, &payload),
     )
     .await
     .unwrap_or_else(|_| {
@@ -297,7 +288,7 @@ async fn send_under_lease(
     });
     match sent {
         Ok(()) => {
-            let marked = Entity::mark_sent(&ctx.db, id)
+            let marked = Entity::mark_sent(&cx.app.db, id)
                 .await
                 .map_err(anyhow::Error::from)?;
             if !marked {
@@ -311,7 +302,7 @@ async fn send_under_lease(
         Err(e) => {
             let error = e.to_string();
             let give_up = attempt.is_last();
-            Entity::record_failure(&ctx.db, id, &error, give_up)
+            Entity::record_failure(&cx.app.db, id, &error, give_up)
                 .await
                 .map_err(anyhow::Error::from)?;
             let e = anyhow!("notification {id}: {error}");

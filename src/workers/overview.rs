@@ -1,6 +1,7 @@
 //! What an operator watches: each queue's jobs by state and whether anybody
 //! works it, the KPI outbox, and the canary.
-use loco_rs::{app::AppContext, Error, Result};
+use loco_rs::{Error, Result};
+use sea_orm::DatabaseConnection;
 use serde::Serialize;
 
 use super::{canary::CanaryReport, Services};
@@ -16,16 +17,16 @@ pub struct OpsStatus {
 }
 
 impl OpsStatus {
-    /// Read by the web pages: through the web side's fail-fast connection.
+    /// Read by the web pages, with the web side's services ([`Services::web`]:
+    /// the fail-fast connection).
     ///
     /// # Errors
     /// When Redis or the database fails.
-    pub async fn read(ctx: &AppContext) -> Result<Self> {
-        let services = Services::web(ctx)?;
+    pub async fn read(db: &DatabaseConnection, services: &Services) -> Result<Self> {
         Ok(Self {
-            queues: read_all(&services).await?,
-            kpi_outbox_pending: ledger::pending_count(&ctx.db).await?,
-            canary: CanaryReport::read(&services)
+            queues: read_all(services).await?,
+            kpi_outbox_pending: ledger::pending_count(db).await?,
+            canary: CanaryReport::read(services)
                 .await
                 .map_err(|e| Error::string(&format!("canary report: {e}")))?,
         })

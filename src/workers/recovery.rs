@@ -8,13 +8,12 @@
 //! may just be waiting its turn, and queuing it again would only add duplicates.
 use std::time::Duration;
 
-use loco_rs::app::AppContext;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 
-use super::Services;
+use super::JobContext;
 use crate::{
     models::{
         _entities::{orders, refunds},
@@ -43,39 +42,37 @@ pub struct SweepReport {
 ///
 /// # Errors
 /// Database or Redis errors.
-pub async fn sweep(ctx: &AppContext, stuck_after: Duration) -> anyhow::Result<SweepReport> {
-    let services = Services::of(ctx)?;
+pub async fn sweep(cx: &JobContext, stuck_after: Duration) -> anyhow::Result<SweepReport> {
+    let db = &cx.app.db;
     let cutoff = chrono::Utc::now().naive_utc()
         - chrono::Duration::from_std(stuck_after).unwrap_or_else(|_| chrono::Duration::zero());
     let mut report = SweepReport::default();
 
     let mut skipped = 0;
     report.orders_requeued = requeue_if_idle(
-        &services.queue::<OrderWorkflowJob>(),
+        &cx.queue::<OrderWorkflowJob>(),
         &mut skipped,
-        || async { Ok(unfinished_orders(&ctx.db, cutoff, 0).await?) },
+        || async { Ok(unfinished_orders(db, cutoff, 0).await?) },
         order_jobs,
     )
     .await?;
     report.notifications_requeued = requeue_if_idle(
-        &services.queue::<NotificationJob>(),
+        &cx.queue::<NotificationJob>(),
         &mut skipped,
         // Also stamps the rows, so the next sweep leaves them to the jobs it queued now.
-        || async {
-            Ok(crate::models::order_notifications::requeue_stale(&ctx.db, stuck_after).await?)
-        },
-        |ids| NotificationJob::batches(&ids, services.settings.workflow.batch_size),
+        || async { Ok(crate::models::order_notifications::requeue_stale(db, stuck_after).await?) },
+        |ids| NotificationJob::batches(&ids, cx.settings().workflow.batch_size),
     )
     .await?;
     report.refunds_requeued = requeue_if_idle(
-        &services.queue::<RefundJob>(),
+        &cx.queue::<RefundJob>(),
         &mut skipped,
-        || async { Ok(pending_refunds(&ctx.db, cutoff, 0).await?) },
+        || async { Ok(pending_refunds(db, cutoff, 0).await?) },
         refund_jobs,
     )
     .await?;
     report.skipped_busy_queues = skipped;
-    report.keys_purged = idempotency_keys::purge_expired(&ctx.db, chrono::Utc::now(), PAGE).await?;
+    report.keys_purged = idempotency_keys::purge_expired(db, chrono::Utc::now(), PAGE).await?;
 
     if report.orders_requeued + report.notifications_requeued + report.refunds_requeued > 0 {
         tracing::warn!(?report, "recovery sweep queued stuck work again");
@@ -92,36 +89,35 @@ pub async fn sweep(ctx: &AppContext, stuck_after: Duration) -> anyhow::Result<Sw
 ///
 /// # Errors
 /// Database or Redis errors (a later call queues everything again).
-pub async fn requeue_all(ctx: &AppContext) -> anyhow::Result<SweepReport> {
-    let services = Services::of(ctx)?;
+pub async fn requeue_all(cx: &JobContext) -> anyhow::Result<SweepReport> {
+    let db = &cx.app.db;
     // Rows touched after this instant are being worked by a job queued since.
     let cutoff = chrono::Utc::now().naive_utc();
     let mut report = SweepReport::default();
-    let orders = services.queue::<OrderWorkflowJob>();
+    let orders = cx.queue::<OrderWorkflowJob>();
     let mut after = 0;
     loop {
-        let ids = unfinished_orders(&ctx.db, cutoff, after).await?;
+        let ids = unfinished_orders(db, cutoff, after).await?;
         let Some(&last) = ids.last() else { break };
         after = last;
         report.orders_requeued += ids.len() as u64;
         orders.push_bulk(&order_jobs(ids)).await?;
     }
-    let refunds = services.queue::<RefundJob>();
+    let refunds = cx.queue::<RefundJob>();
     let mut after = 0;
     loop {
-        let ids = pending_refunds(&ctx.db, cutoff, after).await?;
+        let ids = pending_refunds(db, cutoff, after).await?;
         let Some(&last) = ids.last() else { break };
         after = last;
         report.refunds_requeued += ids.len() as u64;
         refunds.push_bulk(&refund_jobs(ids)).await?;
     }
-    let ids = crate::models::order_notifications::requeue_stale(&ctx.db, Duration::ZERO).await?;
+    let ids = crate::models::order_notifications::requeue_stale(db, Duration::ZERO).await?;
     report.notifications_requeued = ids.len() as u64;
-    services
-        .queue::<NotificationJob>()
+    cx.queue::<NotificationJob>()
         .push_bulk(&NotificationJob::batches(
             &ids,
-            services.settings.workflow.batch_size,
+            cx.settings().workflow.batch_size,
         ))
         .await?;
     tracing::warn!(

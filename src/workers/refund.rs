@@ -1,11 +1,12 @@
 //! The refund job: one per refund, sends it to the gateway and records the
 //! outcome with the refund's guarded transitions (`models::refunds`).
+use std::sync::Arc;
+
 use anyhow::Context as _;
 use async_trait::async_trait;
-use loco_rs::app::AppContext;
 use sea_orm::{DatabaseConnection, EntityTrait};
 
-use super::Services;
+use super::JobContext;
 use crate::{
     models::{
         _entities::{orders, refunds},
@@ -20,13 +21,14 @@ use crate::{
 #[async_trait]
 impl Job for RefundJob {
     const QUEUE: &'static str = queue_names::REFUNDS;
+    type Context = Arc<JobContext>;
 
     fn settings(settings: &Settings) -> QueueSettings {
         settings.queues.refunds
     }
 
-    async fn run(self, ctx: &AppContext) -> JobResult {
-        process(ctx, self.refund_id).await
+    async fn run(self, cx: &Arc<JobContext>) -> JobResult {
+        process(cx, self.refund_id).await
     }
 }
 
@@ -38,16 +40,15 @@ impl Job for RefundJob {
 /// Retryable on database or gateway trouble; permanent for an unknown refund
 /// or when the order's refund figures disagree with the refund.
 #[tracing::instrument(skip_all, fields(refund_id))]
-pub async fn process(ctx: &AppContext, refund_id: i64) -> JobResult {
-    let services = Services::of(ctx)?;
-    let db = &ctx.db;
+pub async fn process(cx: &JobContext, refund_id: i64) -> JobResult {
+    let db = &cx.app.db;
     let refund = refunds::Entity::find_by_id(refund_id)
         .one(db)
         .await
         .context("loading the refund")?
         .ok_or_else(|| JobError::Permanent(anyhow::anyhow!("refund {refund_id} does not exist")))?;
     if refund.status != PENDING {
-        return push_queued_notification(&services, db, &refund).await;
+        return push_queued_notification(cx, db, &refund).await;
     }
     let order = orders::Entity::find_by_id(refund.order_id)
         .one(db)
@@ -64,13 +65,8 @@ pub async fn process(ctx: &AppContext, refund_id: i64) -> JobResult {
         currency: order.currency.clone(),
     };
     // A gateway error is not a decline: the queue retries the job.
-    let email_enabled = services.settings.notifications_email_enabled();
-    let moved = match services
-        .gateway
-        .refund(&request)
-        .await
-        .context("refunding")?
-    {
+    let email_enabled = cx.settings().notifications_email_enabled();
+    let moved = match cx.gateway.refund(&request).await.context("refunding")? {
         ChargeOutcome::Approved { reference } => {
             tracing::info!(refund_id, reference, "refund approved");
             complete(db, &refund, email_enabled).await
@@ -81,7 +77,7 @@ pub async fn process(ctx: &AppContext, refund_id: i64) -> JobResult {
         }
     };
     match moved.context("recording the refund outcome")? {
-        Move::Done(Some(notification_id)) => push(&services, notification_id).await,
+        Move::Done(Some(notification_id)) => push(cx, notification_id).await,
         Move::Done(None) | Move::Lost => Ok(()),
         Move::Inconsistent => Err(JobError::Permanent(anyhow::anyhow!(
             "refund {refund_id}: the order's refund figures do not allow it"
@@ -89,9 +85,8 @@ pub async fn process(ctx: &AppContext, refund_id: i64) -> JobResult {
     }
 }
 
-async fn push(services: &Services, notification_id: i64) -> JobResult {
-    services
-        .queue::<NotificationJob>()
+async fn push(cx: &JobContext, notification_id: i64) -> JobResult {
+    cx.queue::<NotificationJob>()
         .push(&NotificationJob::one(notification_id))
         .await
         .map_err(JobError::from)
@@ -100,7 +95,7 @@ async fn push(services: &Services, notification_id: i64) -> JobResult {
 /// A decided refund whose notification is still `queued` (a crash between
 /// commit and push): hand it to the queue again.
 async fn push_queued_notification(
-    services: &Services,
+    cx: &JobContext,
     db: &DatabaseConnection,
     refund: &refunds::Model,
 ) -> JobResult {
@@ -112,7 +107,7 @@ async fn push_queued_notification(
     .await
     .context("loading the refund's notification")?;
     match queued.first() {
-        Some(&notification_id) => push(services, notification_id).await,
+        Some(&notification_id) => push(cx, notification_id).await,
         None => Ok(()),
     }
 }

@@ -6,7 +6,6 @@ use redis::aio::ConnectionManager;
 
 use crate::{
     models::{
-        group_commit::GroupCommit,
         refunds::{RefundBatcher, RefundDesk},
         workflow::gateway::{FakeGateway, PaymentGateway},
     },
@@ -14,13 +13,8 @@ use crate::{
     settings::{RefundSettings, Settings},
 };
 
-/// Groups this process's workflow jobs into batches (`order_workflow/batcher.rs`).
-pub type Batcher = GroupCommit<i64, Result<(), String>>;
-
-/// Batches of `log` rows share one commit (`notify.rs`).
-pub type LogBatcher = GroupCommit<i64, bool>;
-
-/// What controllers, tasks and jobs need beyond the database.
+/// What controllers and tasks need beyond the database; jobs get theirs from
+/// it once per process ([`super::JobContext`]).
 #[derive(Clone)]
 pub struct Services {
     pub settings: Arc<Settings>,
@@ -29,12 +23,9 @@ pub struct Services {
     /// The web routes' connection: short timeouts and no reconnect back-off, so
     /// that a request fails fast while Redis is down (see [`Self::web`]).
     pub web_redis: ConnectionManager,
-    /// Where charges go; the built-in fake unless replaced (tests do).
+    /// Where charges go; the built-in fake unless replaced (tests do, before
+    /// they build the jobs' context).
     pub gateway: Arc<dyn PaymentGateway>,
-    /// Groups this process's workflow jobs into batches.
-    pub batcher: Arc<Batcher>,
-    /// Groups this process's `log` notifications into batches.
-    pub log_batcher: Arc<LogBatcher>,
     /// Groups this process's refund requests into batches.
     pub refund_batcher: Arc<RefundBatcher>,
 }
@@ -56,12 +47,9 @@ impl Services {
             Error::string(&format!("invalid Redis URL {} ({e})", settings.redis.url))
         })?;
         let settings = Arc::new(settings);
-        Queues::install(ctx, redis.clone(), Arc::clone(&settings));
         ctx.shared_store.insert(Self {
             web_redis,
             gateway: Arc::new(FakeGateway::new(&settings.payment)),
-            batcher: Arc::new(Batcher::concurrent(settings.workflow.batches_in_flight)),
-            log_batcher: Arc::new(LogBatcher::default()),
             refund_batcher: Arc::new(RefundBatcher::default()),
             settings,
             redis,

@@ -59,7 +59,7 @@ async fn a_read_error_mid_file_marks_the_import_failed() {
     let stream = OrderStream::new(reader, options).unwrap();
     let dir = std::env::temp_dir().join(format!("of-broken-{}", uuid::Uuid::new_v4().simple()));
     let file = ImportFile::from_stream(stream, &dir.join("broken.csv"));
-    let outcome = file.import(app.ctx(), &Quiet).await;
+    let outcome = file.import(&app.jobs(), &Quiet).await;
     let Err(ImportRunError::File(error)) = outcome else {
         panic!("expected a read error, got {outcome:?}");
     };

@@ -38,7 +38,7 @@ async fn shows_an_import_and_its_orders_by_status() {
         seq: 1,
         orders,
     }
-    .run(app.ctx())
+    .run(&app.jobs())
     .await
     .unwrap();
     orders::Entity::update_many()

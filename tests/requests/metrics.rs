@@ -163,7 +163,7 @@ async fn figures_lost_with_redis_are_marked_rebuilding_until_healed() {
 
     // A worker's heartbeat heals (here called directly): the figures are the
     // database's again, and the marks go away.
-    let report = orders_flow::workers::heal::heal_if_lost(app.ctx())
+    let report = orders_flow::workers::heal::heal_if_lost(&app.jobs())
         .await
         .unwrap()
         .expect("a heal");
@@ -177,7 +177,7 @@ async fn figures_lost_with_redis_are_marked_rebuilding_until_healed() {
     assert!(!page.text().contains("Figures are being rebuilt"));
     // A second check finds nothing to heal.
     assert_eq!(
-        orders_flow::workers::heal::heal_if_lost(app.ctx())
+        orders_flow::workers::heal::heal_if_lost(&app.jobs())
             .await
             .unwrap(),
         None

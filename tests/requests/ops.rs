@@ -1,7 +1,7 @@
 //! A job pushed from a request is processed by a worker started in the test.
 use std::time::Duration;
 
-use orders_flow::{queue::WorkerSet, workers::canary::CanaryReport};
+use orders_flow::workers::{canary::CanaryReport, worker_set};
 
 use crate::support::{eventually, TestApp};
 
@@ -42,8 +42,7 @@ async fn canary_pushed_by_a_request_is_run_by_a_worker() {
         response.text().replace(&app.prefix, "[prefix]")
     );
 
-    let workers = WorkerSet::new(app.ctx())
-        .unwrap()
+    let workers = worker_set(&app.jobs())
         .add::<orders_flow::workers::canary::CanaryJob>()
         .start()
         .await

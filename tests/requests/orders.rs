@@ -40,7 +40,7 @@ async fn an_order_shows_items_payments_refunds_and_notifications() {
     .await
     .assert_status(StatusCode::ACCEPTED);
     let first = refunds_of(&app, paid.id).await[0].id;
-    refund::process(app.ctx(), first).await.unwrap();
+    refund::process(&app.jobs(), first).await.unwrap();
 
     let shown = server
         .get("/api/orders/ORD-2025-001")

@@ -83,7 +83,7 @@ async fn fifty_keys_for_ten_percent_each_refund_exactly_the_total() {
     assert_eq!(order(&app, paid.id).await.refund_reserved_cents, 10_000);
 
     for refund in &refunds {
-        refund::process(app.ctx(), refund.id).await.unwrap();
+        refund::process(&app.jobs(), refund.id).await.unwrap();
     }
     let refunded = order(&app, paid.id).await;
     assert_eq!(

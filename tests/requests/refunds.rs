@@ -259,7 +259,7 @@ async fn pending_and_failed_orders_are_409_and_the_first_answer_stays() {
     let buyer = seed::customer(db, "CUST-1", None).await;
     let pending = seed::order(db, "ORD-PENDING", &buyer, &[(&item, 1)]).await;
     let failed = seed::order(db, "ORD-FAILED", &buyer, &[(&item, 1)]).await;
-    orders_flow::workers::order_workflow::advance(app.ctx(), failed.id)
+    orders_flow::workers::order_workflow::advance(&app.jobs(), failed.id)
         .await
         .unwrap();
     assert_eq!(order(&app, failed.id).await.status, "failed");

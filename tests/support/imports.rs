@@ -10,8 +10,8 @@ use orders_flow::{
         _entities::{customers, order_items, orders, products},
         imports::Model as Import,
     },
-    queue::{OrderWorkflowJob, WorkerProcess, WorkerSet},
-    workers::import_chunk::ImportChunkJob,
+    queue::{OrderWorkflowJob, WorkerProcess},
+    workers::{import_chunk::ImportChunkJob, worker_set},
 };
 use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
 
@@ -53,8 +53,7 @@ pub fn success(out: &Output) -> String {
 /// Import-chunk workers in this process, returned once registered in Redis
 /// (so a task started next sees a live worker and waits for it).
 pub async fn import_workers(app: &TestApp) -> WorkerProcess {
-    let workers = WorkerSet::new(app.ctx())
-        .expect("worker set")
+    let workers = worker_set(&app.jobs())
         .add::<ImportChunkJob>()
         .start()
         .await

@@ -1,23 +1,19 @@
 //! Jobs that exist only in tests, to drive the queue machinery directly.
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use loco_rs::app::AppContext;
 use orders_flow::{
-    queue::{Job, JobAttempt, JobError, JobResult, WorkerProcess, WorkerSet},
+    queue::{Job, JobAttempt, JobError, JobResult, WorkerProcess},
     settings::{QueueSettings, Settings},
-    workers::Services,
+    workers::{worker_set, JobContext, Services},
 };
 use serde::{Deserialize, Serialize};
 
 use super::TestApp;
 
 /// Starts a worker process in the test for `J`'s queue only.
-pub async fn start_worker<J: Job>(app: &TestApp) -> WorkerProcess {
-    WorkerSet::new(app.ctx())
-        .unwrap()
-        .add::<J>()
-        .start()
-        .await
-        .unwrap()
+pub async fn start_worker<J: Job<Context = Arc<JobContext>>>(app: &TestApp) -> WorkerProcess {
+    worker_set(&app.jobs()).add::<J>().start().await.unwrap()
 }
 
 /// Counts its runs per `key` in Redis; fails as told.
@@ -39,6 +35,7 @@ pub enum Failure {
 #[async_trait]
 impl Job for CountJob {
     const QUEUE: &'static str = "test:count";
+    type Context = Arc<JobContext>;
 
     fn settings(_settings: &Settings) -> QueueSettings {
         QueueSettings {
@@ -50,13 +47,9 @@ impl Job for CountJob {
         }
     }
 
-    async fn run(self, ctx: &AppContext) -> JobResult {
-        let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut conn = services.redis.clone();
-        let key = services
-            .settings
-            .redis
-            .key(&format!("test:runs:{}", self.key));
+    async fn run(self, cx: &Arc<JobContext>) -> JobResult {
+        let mut conn = cx.queues.redis.clone();
+        let key = cx.settings().redis.key(&format!("test:runs:{}", self.key));
         let runs: i64 = redis::cmd("INCR")
             .arg(key)
             .query_async(&mut conn)
@@ -93,22 +86,22 @@ pub struct AttemptJob {
 #[async_trait]
 impl Job for AttemptJob {
     const QUEUE: &'static str = "test:attempt";
+    type Context = Arc<JobContext>;
 
     fn settings(settings: &Settings) -> QueueSettings {
         CountJob::settings(settings)
     }
 
-    async fn run(self, _ctx: &AppContext) -> JobResult {
+    async fn run(self, _cx: &Arc<JobContext>) -> JobResult {
         Err(JobError::Permanent(anyhow::anyhow!(
             "the queue must call run_attempt"
         )))
     }
 
-    async fn run_attempt(self, ctx: &AppContext, attempt: JobAttempt) -> JobResult {
-        let services = Services::of(ctx).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut conn = services.redis.clone();
+    async fn run_attempt(self, cx: &Arc<JobContext>, attempt: JobAttempt) -> JobResult {
+        let mut conn = cx.queues.redis.clone();
         let _: i64 = redis::cmd("RPUSH")
-            .arg(attempts_key(&services, &self.key))
+            .arg(attempts_key(cx.settings(), &self.key))
             .arg(format!("{}:{}", attempt.number(), attempt.is_last()))
             .query_async(&mut conn)
             .await
@@ -117,15 +110,15 @@ impl Job for AttemptJob {
     }
 }
 
-fn attempts_key(services: &Services, key: &str) -> String {
-    services.settings.redis.key(&format!("test:attempts:{key}"))
+fn attempts_key(settings: &Settings, key: &str) -> String {
+    settings.redis.key(&format!("test:attempts:{key}"))
 }
 
 /// What the runs of `AttemptJob { key }` saw, as `"number:is_last"`.
 pub async fn attempts_seen(services: &Services, key: &str) -> Vec<String> {
     let mut conn = services.redis.clone();
     redis::cmd("LRANGE")
-        .arg(attempts_key(services, key))
+        .arg(attempts_key(&services.settings, key))
         .arg(0)
         .arg(-1)
         .query_async(&mut conn)

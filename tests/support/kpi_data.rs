@@ -50,7 +50,7 @@ pub async fn run_orders(app: &TestApp, n: usize) -> Vec<orders::Model> {
         ids.push(active.update(db).await.unwrap().id);
     }
     for id in &ids {
-        order_workflow::advance(app.ctx(), *id).await.unwrap();
+        order_workflow::advance(&app.jobs(), *id).await.unwrap();
     }
     orders::Entity::find().all(db).await.unwrap()
 }

@@ -2,7 +2,10 @@
 //! a fresh database (PostgreSQL when `DATABASE_URL` says so, SQLite otherwise) and
 //! a fresh Redis key prefix, both removed when the [`TestApp`] is dropped.
 #![allow(dead_code)]
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum_test::TestServer;
 use loco_rs::{
@@ -11,10 +14,14 @@ use loco_rs::{
     config::Config,
     environment::Environment,
 };
-use orders_flow::{app::App, workers::Services};
+use orders_flow::{
+    app::App,
+    workers::{JobContext, Services},
+};
 
 pub mod browser;
 pub mod dead_jobs;
+pub mod gateways;
 pub mod imports;
 pub mod jobs;
 pub mod kpi_data;
@@ -75,7 +82,10 @@ impl TestApp {
         // What a worker process does on its first heartbeat: a fresh prefix is
         // a Redis without data. Healing an empty database marks the figures
         // whole, so that the metrics do not say "rebuilding" in every test.
-        let healed = orders_flow::workers::heal::heal_if_lost(&boot.app_context).await;
+        let healed = match JobContext::of(&boot.app_context) {
+            Ok(cx) => orders_flow::workers::heal::heal_if_lost(&cx).await,
+            Err(e) => Err(e.into()),
+        };
         if let Err(e) = healed {
             delete_prefix(&prefix);
             test_db.remove();
@@ -97,6 +107,12 @@ impl TestApp {
 
     pub fn services(&self) -> Services {
         Services::of(self.ctx()).expect("services")
+    }
+
+    /// What jobs are handed, built from the services installed now: a test
+    /// that replaces the gateway does so before it builds this.
+    pub fn jobs(&self) -> Arc<JobContext> {
+        JobContext::of(self.ctx()).expect("job context")
     }
 
     /// An HTTP client on the real router (no socket).

@@ -90,7 +90,8 @@ pub async fn paid_order(
     let item = product(db, &format!("SKU-{external_id}"), total_cents, 10).await;
     let buyer = customer(db, &format!("CUST-{external_id}"), None).await;
     let pending = order(db, external_id, &buyer, &[(&item, 1)]).await;
-    orders_flow::workers::order_workflow::advance(ctx, pending.id)
+    let cx = orders_flow::workers::JobContext::of(ctx).expect("job context");
+    orders_flow::workers::order_workflow::advance(&cx, pending.id)
         .await
         .expect("workflow");
     let paid = orders::Entity::find_by_id(pending.id)

@@ -69,7 +69,7 @@ async fn a_promoted_replica_lacking_writes_is_healed_from_the_database() {
     );
 
     // A worker's heartbeat (called directly) heals it.
-    let report = heal::heal_if_lost(app.ctx())
+    let report = heal::heal_if_lost(&app.jobs())
         .await
         .unwrap()
         .expect("a heal after the failover");
@@ -88,7 +88,7 @@ async fn a_promoted_replica_lacking_writes_is_healed_from_the_database() {
         "the figures are the database's again"
     );
     assert_eq!(
-        heal::heal_if_lost(app.ctx()).await.unwrap(),
+        heal::heal_if_lost(&app.jobs()).await.unwrap(),
         None,
         "healed once: the same server answering is whole"
     );

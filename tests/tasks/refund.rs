@@ -124,7 +124,7 @@ async fn the_cli_refuses_an_order_that_was_never_paid() {
     let item = seed::product(db, "SKU-1", 5_000, 10).await;
     let buyer = seed::customer(db, "CUST-1", None).await;
     let failed = seed::order(db, "ORD-FAILED", &buyer, &[(&item, 1)]).await;
-    orders_flow::workers::order_workflow::advance(app.ctx(), failed.id)
+    orders_flow::workers::order_workflow::advance(&app.jobs(), failed.id)
         .await
         .unwrap();
     seed::order(db, "ORD-PENDING", &buyer, &[(&item, 1)]).await;

@@ -22,6 +22,7 @@ use serde_json::json;
 use crate::support::{
     dead_jobs::dead_notification,
     eventually,
+    gateways::Repairable,
     jobs::start_worker,
     refunds, seed,
     smtp::{app_mailing_to, SmtpSink},
@@ -225,9 +226,9 @@ async fn a_refund_that_died_while_the_gateway_was_down_completes_after_retry() {
             json!({ "concurrency": 2, "retries": 0, "backoff_ms": 10, "timeout_secs": 5 });
     })
     .await;
-    let working = app.services();
+    let gateway = Repairable::new(Arc::new(RefundsDown), app.services().gateway);
     app.ctx().shared_store.insert(Services {
-        gateway: Arc::new(RefundsDown),
+        gateway: gateway.clone(),
         ..app.services()
     });
     let paid = seed::paid_order(app.ctx(), "ORD-1", 10_000).await;
@@ -261,7 +262,7 @@ async fn a_refund_that_died_while_the_gateway_was_down_completes_after_retry() {
     };
     assert_eq!(status(&app).await, "pending");
 
-    app.ctx().shared_store.insert(working);
+    gateway.repair();
     let mut conn = app.redis().await;
     let target = OperatedQueue {
         short: RefundJob::QUEUE,

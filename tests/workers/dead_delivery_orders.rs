@@ -23,6 +23,7 @@ use serde_json::json;
 
 use crate::support::{
     eventually,
+    gateways::Repairable,
     imports::{fixture, tables},
     jobs::start_worker,
     seed, TestApp,
@@ -75,9 +76,9 @@ async fn an_order_workflow_that_died_while_the_gateway_was_down_is_paid_after_re
             json!({ "concurrency": 4, "retries": 0, "backoff_ms": 10, "timeout_secs": 5 });
     })
     .await;
-    let working = app.services();
+    let gateway = Repairable::new(Arc::new(GatewayDown), app.services().gateway);
     app.ctx().shared_store.insert(Services {
-        gateway: Arc::new(GatewayDown),
+        gateway: gateway.clone(),
         ..app.services()
     });
     let db = &app.ctx().db;
@@ -105,7 +106,7 @@ async fn an_order_workflow_that_died_while_the_gateway_was_down_is_paid_after_re
         "not terminal: {stuck}"
     );
 
-    app.ctx().shared_store.insert(working);
+    gateway.repair();
     retry_all::<OrderWorkflowJob>(&app).await;
     eventually("the order to be paid", Duration::from_secs(30), || async {
         (status().await == "paid").then_some(())

@@ -57,12 +57,12 @@ async fn a_chunk_run_twice_writes_once_and_only_requeues_pending_orders() {
     let orders = fixture_orders();
     let import = importing(&app, 1).await;
     let chunk = job(&import, 1, &orders);
-    chunk.clone().run(app.ctx()).await.unwrap();
+    chunk.clone().run(&app.jobs()).await.unwrap();
     let after_first = tables(&app).await;
     assert_eq!(after_first.orders, 723);
     assert_eq!(workflow_jobs(&app).await, 723);
 
-    chunk.clone().run(app.ctx()).await.unwrap();
+    chunk.clone().run(&app.jobs()).await.unwrap();
     assert_eq!(tables(&app).await, after_first, "nothing written twice");
     let import = Import::find_by_id(&app.ctx().db, import.id)
         .await
@@ -88,7 +88,7 @@ async fn a_chunk_run_twice_writes_once_and_only_requeues_pending_orders() {
         .exec(&app.ctx().db)
         .await
         .unwrap();
-    chunk.run(app.ctx()).await.unwrap();
+    chunk.run(&app.jobs()).await.unwrap();
     assert_eq!(workflow_jobs(&app).await, 2 * 723);
 }
 
@@ -102,10 +102,10 @@ async fn the_same_chunk_run_concurrently_is_written_once() {
         job(&import, 2, &orders[400..]),
     );
     let runs = futures::future::join_all([
-        first.clone().run(app.ctx()),
-        first.clone().run(app.ctx()),
-        second.clone().run(app.ctx()),
-        second.run(app.ctx()),
+        first.clone().run(&app.jobs()),
+        first.clone().run(&app.jobs()),
+        second.clone().run(&app.jobs()),
+        second.run(&app.jobs()),
     ])
     .await;
     for run in runs {
@@ -134,13 +134,13 @@ async fn orders_already_imported_are_counted_as_duplicates() {
     let orders = fixture_orders();
     let import = importing(&app, 2).await;
     job(&import, 1, &orders[..500])
-        .run(app.ctx())
+        .run(&app.jobs())
         .await
         .unwrap();
     // Chunk 2 overlaps chunk 1 by 100 orders (and repeats one inside itself).
     let mut overlap = orders[400..].to_vec();
     overlap.push(orders[722].clone());
-    job(&import, 2, &overlap).run(app.ctx()).await.unwrap();
+    job(&import, 2, &overlap).run(&app.jobs()).await.unwrap();
     let import = done(&app, import.id).await;
     assert_eq!(
         (import.orders_created, import.duplicates_skipped),
@@ -159,7 +159,7 @@ async fn a_chunk_of_an_unknown_import_fails_permanently() {
         seq: 1,
         orders: orders[..3].to_vec(),
     };
-    let outcome = chunk.run(app.ctx()).await;
+    let outcome = chunk.run(&app.jobs()).await;
     assert!(
         matches!(outcome, Err(JobError::Permanent(_))),
         "{outcome:?}"

@@ -7,8 +7,8 @@ use orders_flow::{
         order_notifications::{self, queue_for, status},
         orders,
     },
-    queue::{Job, NotificationJob, WorkerProcess, WorkerSet},
-    workers::register_all,
+    queue::{Job, NotificationJob, WorkerProcess},
+    workers::{register_all, worker_set},
 };
 use sea_orm::EntityTrait;
 
@@ -63,10 +63,7 @@ async fn until_status(app: &TestApp, id: i64, wanted: &str) -> order_notificatio
 #[tokio::test]
 async fn the_notification_queue_is_registered_for_every_worker_process() {
     let app = TestApp::boot().await;
-    let process = register_all(WorkerSet::new(app.ctx()).unwrap())
-        .start()
-        .await
-        .unwrap();
+    let process = register_all(worker_set(&app.jobs())).start().await.unwrap();
     let queue = app.services().queue::<NotificationJob>();
     assert!(process.queues().iter().any(|name| name == queue.name()));
     process.stop().await;
@@ -217,7 +214,7 @@ async fn a_batch_job_marks_its_log_rows_sent_and_gives_each_email_its_own_job() 
     NotificationJob {
         notification_ids: ids,
     }
-    .run(app.ctx())
+    .run(&app.jobs())
     .await
     .unwrap();
     workers.stop().await;

@@ -21,7 +21,7 @@ async fn delivering_twice_in_a_row_sends_once() {
     let (_, email) = queued(&app, 1, Some("ada@example.com")).await;
     let (_, log) = queued(&app, 2, None).await;
     for id in [email, log, email, log] {
-        deliver(app.ctx(), id, FIRST).await.unwrap();
+        deliver(&app.jobs(), id, FIRST).await.unwrap();
     }
     assert_eq!(sink.messages().len(), 1);
     for id in [email, log] {
@@ -45,7 +45,7 @@ async fn two_deliveries_started_at_once_send_once() {
         let (app, barrier) = (app.clone(), barrier.clone());
         runs.push(tokio::spawn(async move {
             barrier.wait().await;
-            deliver(app.ctx(), id, FIRST).await
+            deliver(&app.jobs(), id, FIRST).await
         }));
     }
     for run in runs {
@@ -71,7 +71,7 @@ async fn a_delivery_caught_mid_send_keeps_a_second_one_out() {
     let (_, id) = queued(&app, 1, Some("ada@example.com")).await;
     let first = tokio::spawn({
         let app = app.clone();
-        async move { deliver(app.ctx(), id, FIRST).await }
+        async move { deliver(&app.jobs(), id, FIRST).await }
     });
     eventually(
         "the first email to be mid-send",
@@ -80,13 +80,15 @@ async fn a_delivery_caught_mid_send_keeps_a_second_one_out() {
     )
     .await;
 
-    let second = deliver(app.ctx(), id, FIRST).await;
+    let second = deliver(&app.jobs(), id, FIRST).await;
     assert!(matches!(second, Err(JobError::Retry(_))), "{second:?}");
     assert_eq!(sink.attempts(), 1, "the second delivery reached SMTP");
     gate.close();
     first.await.unwrap().unwrap();
     // The queue's retry of the second delivery then finds nothing to do.
-    deliver(app.ctx(), id, JobAttempt::new(2, 2)).await.unwrap();
+    deliver(&app.jobs(), id, JobAttempt::new(2, 2))
+        .await
+        .unwrap();
     assert_eq!(sink.messages().len(), 1);
     assert_eq!(row(&app, id).await.attempts, 1);
 }
@@ -98,7 +100,7 @@ async fn a_failure_before_the_last_attempt_keeps_the_row_queued_and_the_last_fai
     let app = app_with_sink(&sink).await;
     let (_, id) = queued(&app, 1, Some("ada@example.com")).await;
 
-    let early = deliver(app.ctx(), id, FIRST).await;
+    let early = deliver(&app.jobs(), id, FIRST).await;
     assert!(matches!(early, Err(JobError::Retry(_))), "{early:?}");
     let waiting = row(&app, id).await;
     assert_eq!(
@@ -107,7 +109,7 @@ async fn a_failure_before_the_last_attempt_keeps_the_row_queued_and_the_last_fai
     );
     assert!(waiting.error.is_some_and(|e| e.contains("554")));
 
-    let last = deliver(app.ctx(), id, JobAttempt::new(3, 2)).await;
+    let last = deliver(&app.jobs(), id, JobAttempt::new(3, 2)).await;
     assert!(matches!(last, Err(JobError::Permanent(_))), "{last:?}");
     let failed = row(&app, id).await;
     assert_eq!(
@@ -115,6 +117,6 @@ async fn a_failure_before_the_last_attempt_keeps_the_row_queued_and_the_last_fai
         (status::FAILED, 2)
     );
     // A failed row is final: another delivery sends nothing.
-    deliver(app.ctx(), id, FIRST).await.unwrap();
+    deliver(&app.jobs(), id, FIRST).await.unwrap();
     assert_eq!(sink.attempts(), 2);
 }

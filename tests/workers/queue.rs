@@ -1,7 +1,10 @@
 //! The queue machinery: deep backlogs, retries, dead jobs, unique worker names.
 use std::time::Duration;
 
-use orders_flow::queue::{NotificationJob, OrderWorkflowJob, WorkerSet};
+use orders_flow::{
+    queue::{NotificationJob, OrderWorkflowJob},
+    workers::worker_set,
+};
 use serde_json::json;
 
 use crate::support::{
@@ -28,8 +31,7 @@ async fn a_backlog_far_past_8000_jobs_drains() {
     assert_eq!(queue.push_bulk(&jobs).await.unwrap(), JOBS as u64);
     assert_eq!(queue.counts().await.unwrap().pending, JOBS as u64);
 
-    let workers = WorkerSet::new(app.ctx())
-        .unwrap()
+    let workers = worker_set(&app.jobs())
         .add::<CountJob>()
         .start()
         .await
@@ -60,8 +62,7 @@ async fn a_failing_job_is_retried_then_kept_dead() {
         .await
         .unwrap();
 
-    let workers = WorkerSet::new(app.ctx())
-        .unwrap()
+    let workers = worker_set(&app.jobs())
         .add::<CountJob>()
         .start()
         .await
@@ -87,8 +88,7 @@ async fn a_job_is_told_its_attempt_number_and_which_one_is_last() {
         })
         .await
         .unwrap();
-    let workers = WorkerSet::new(app.ctx())
-        .unwrap()
+    let workers = worker_set(&app.jobs())
         .add::<AttemptJob>()
         .start()
         .await
@@ -110,14 +110,12 @@ async fn two_worker_sets_on_one_machine_both_work() {
     let app = TestApp::boot().await;
     let services = app.services();
     let queue = services.queue::<CountJob>();
-    let first = WorkerSet::new(app.ctx())
-        .unwrap()
+    let first = worker_set(&app.jobs())
         .add::<CountJob>()
         .start()
         .await
         .unwrap();
-    let second = WorkerSet::new(app.ctx())
-        .unwrap()
+    let second = worker_set(&app.jobs())
         .add::<CountJob>()
         .start()
         .await
@@ -280,8 +278,7 @@ async fn each_queue_keeps_its_finished_jobs_as_long_as_it_says() {
 
     // Notifications first: once the workflow queue is trimmed, the same pass
     // has already looked at the notifications.
-    let workers = WorkerSet::new(app.ctx())
-        .unwrap()
+    let workers = worker_set(&app.jobs())
         .add::<NotificationJob>()
         .add::<OrderWorkflowJob>()
         .start()

@@ -8,8 +8,8 @@ use orders_flow::{
         _entities::{kpi_events, order_notifications, refunds as refund_rows},
         workflow::gateway::{Charge, ChargeOutcome, GatewayError, PaymentGateway},
     },
-    queue::{JobError, NotificationJob, RefundJob, WorkerSet},
-    workers::{recovery, refund, register_all, Services},
+    queue::{JobError, NotificationJob, RefundJob},
+    workers::{recovery, refund, register_all, worker_set, Services},
 };
 use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -78,7 +78,7 @@ async fn partial_partial_rest_makes_the_order_refunded() {
     let mut statuses = Vec::new();
     for (key, cents) in [("a", 2_500), ("b", 4_000), ("c", 3_500)] {
         let id = refund(&app, "ORD-1", key, cents).await;
-        refund::process(app.ctx(), id).await.unwrap();
+        refund::process(&app.jobs(), id).await.unwrap();
         let after = order(&app, paid.id).await;
         statuses.push((after.status, after.refunded_cents));
         assert_eq!(refund_row(&app, id).await.status, "processed");
@@ -141,7 +141,7 @@ async fn a_full_refund_in_one_go_works() {
     let app = boot().await;
     let paid = seed::paid_order(app.ctx(), "ORD-1", 19_999).await;
     let id = refund(&app, "ORD-1", "all", 19_999).await;
-    refund::process(app.ctx(), id).await.unwrap();
+    refund::process(&app.jobs(), id).await.unwrap();
     let after = order(&app, paid.id).await;
     assert_eq!(
         (
@@ -160,15 +160,15 @@ async fn running_the_refund_job_again_changes_nothing() {
     let second = seed::paid_order(app.ctx(), "ORD-CON", 10_000).await;
 
     let sequential = refund(&app, "ORD-SEQ", "seq", 3_000).await;
-    refund::process(app.ctx(), sequential).await.unwrap();
+    refund::process(&app.jobs(), sequential).await.unwrap();
     let once = effects(&app, first.id).await;
-    refund::process(app.ctx(), sequential).await.unwrap();
+    refund::process(&app.jobs(), sequential).await.unwrap();
     assert_eq!(effects(&app, first.id).await, once);
     assert_eq!(once, ("partially_refunded".to_string(), 3_000, 3_000, 1, 2));
 
     let concurrent = refund(&app, "ORD-CON", "con", 10_000).await;
     let runs = (0..8).map(|_| {
-        let ctx = app.ctx().clone();
+        let ctx = app.jobs();
         tokio::spawn(async move { refund::process(&ctx, concurrent).await })
     });
     for run in futures::future::join_all(runs).await {
@@ -185,8 +185,8 @@ async fn a_declined_refund_releases_the_amount() {
     let app = boot_with_refund_rate(0.0).await;
     let paid = seed::paid_order(app.ctx(), "ORD-1", 10_000).await;
     let id = refund(&app, "ORD-1", "declined", 10_000).await;
-    refund::process(app.ctx(), id).await.unwrap();
-    refund::process(app.ctx(), id).await.unwrap();
+    refund::process(&app.jobs(), id).await.unwrap();
+    refund::process(&app.jobs(), id).await.unwrap();
 
     let failed = refund_row(&app, id).await;
     assert_eq!(
@@ -233,7 +233,7 @@ async fn a_gateway_error_leaves_the_refund_pending_for_a_retry() {
         gateway: Arc::new(NoRefunds),
         ..app.services()
     });
-    let outcome = refund::process(app.ctx(), id).await;
+    let outcome = refund::process(&app.jobs(), id).await;
     assert!(matches!(outcome, Err(JobError::Retry(_))), "{outcome:?}");
     assert_eq!(refund_row(&app, id).await.status, "pending");
     assert_eq!(
@@ -247,10 +247,7 @@ async fn refund_jobs_run_on_the_product_workers() {
     let app = boot().await;
     let paid = seed::paid_order(app.ctx(), "ORD-1", 10_000).await;
     let id = refund(&app, "ORD-1", "k", 10_000).await;
-    let workers = register_all(WorkerSet::new(app.ctx()).unwrap())
-        .start()
-        .await
-        .unwrap();
+    let workers = register_all(worker_set(&app.jobs())).start().await.unwrap();
     eventually(
         "the refund to be processed",
         Duration::from_secs(30),
@@ -284,7 +281,7 @@ async fn the_sweep_requeues_lost_refunds_and_purges_expired_keys() {
         .await
         .unwrap();
 
-    let report = recovery::sweep(app.ctx(), Duration::ZERO).await.unwrap();
+    let report = recovery::sweep(&app.jobs(), Duration::ZERO).await.unwrap();
     assert_eq!((report.refunds_requeued, report.keys_purged), (1, 1));
     assert_eq!(queue.counts().await.unwrap().pending, 1);
     let keys = orders_flow::models::_entities::idempotency_keys::Entity::find()
@@ -293,8 +290,7 @@ async fn the_sweep_requeues_lost_refunds_and_purges_expired_keys() {
         .unwrap();
     assert_eq!(keys, 0);
 
-    let workers = WorkerSet::new(app.ctx())
-        .unwrap()
+    let workers = worker_set(&app.jobs())
         .add::<RefundJob>()
         .start()
         .await
@@ -325,7 +321,7 @@ async fn metrics_after_refunds_match_the_database() {
         }
     }
     for id in refund_ids {
-        refund::process(app.ctx(), id).await.unwrap();
+        refund::process(&app.jobs(), id).await.unwrap();
     }
     let s = app.services();
     let prefix = &s.settings.redis.prefix;

@@ -17,8 +17,8 @@ use orders_flow::{
             gateway::{Charge, ChargeOutcome, GatewayError, PaymentGateway},
         },
     },
-    queue::{NotificationJob, OrderWorkflowJob, WorkerSet},
-    workers::{order_workflow, recovery, Services},
+    queue::{NotificationJob, OrderWorkflowJob},
+    workers::{order_workflow, recovery, worker_set, Services},
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
@@ -80,7 +80,9 @@ async fn enough_stock_reserves_charges_and_pays() {
     let jane = seed::customer(db, "CUST-001", Some("jane@example.com")).await;
     let order = seed::order(db, "ORD-1", &jane, &[(&phone, 1), (&charger, 3)]).await;
 
-    order_workflow::advance(app.ctx(), order.id).await.unwrap();
+    order_workflow::advance(&app.jobs(), order.id)
+        .await
+        .unwrap();
 
     let paid = order_of(&app, order.id).await;
     assert_eq!(paid.status, "paid");
@@ -135,7 +137,9 @@ async fn a_shortage_fails_the_order_without_charging_or_touching_stock() {
     let john = seed::customer(db, "CUST-002", None).await;
     let order = seed::order(db, "ORD-2", &john, &[(&plenty, 2), (&scarce, 2)]).await;
 
-    order_workflow::advance(app.ctx(), order.id).await.unwrap();
+    order_workflow::advance(&app.jobs(), order.id)
+        .await
+        .unwrap();
 
     let failed = order_of(&app, order.id).await;
     assert_eq!(
@@ -214,8 +218,12 @@ async fn a_decline_gives_the_stock_back_exactly() {
     let mila = seed::customer(db, "CUST-003", None).await;
     let order = seed::order(db, "ORD-3", &mila, &[(&item, 2)]).await;
 
-    order_workflow::advance(app.ctx(), order.id).await.unwrap();
-    order_workflow::advance(app.ctx(), order.id).await.unwrap();
+    order_workflow::advance(&app.jobs(), order.id)
+        .await
+        .unwrap();
+    order_workflow::advance(&app.jobs(), order.id)
+        .await
+        .unwrap();
 
     let failed = order_of(&app, order.id).await;
     assert_eq!(failed.failure_reason.as_deref(), Some("payment_declined"));
@@ -235,18 +243,18 @@ async fn running_the_same_job_again_changes_nothing() {
     let sequential = seed::order(db, "ORD-SEQ", &cust, &[(&item, 3)]).await;
     let concurrent = seed::order(db, "ORD-CON", &cust, &[(&item, 4)]).await;
 
-    order_workflow::advance(app.ctx(), sequential.id)
+    order_workflow::advance(&app.jobs(), sequential.id)
         .await
         .unwrap();
     let first = effects(&app, sequential.id).await;
-    order_workflow::advance(app.ctx(), sequential.id)
+    order_workflow::advance(&app.jobs(), sequential.id)
         .await
         .unwrap();
     assert_eq!(effects(&app, sequential.id).await, first);
     assert_eq!(first, ("paid".to_string(), 1, 1, 1));
 
     let runs = (0..8).map(|_| {
-        let ctx = app.ctx().clone();
+        let ctx = app.jobs();
         tokio::spawn(async move { order_workflow::advance(&ctx, concurrent.id).await })
     });
     for run in futures::future::join_all(runs).await {
@@ -279,8 +287,7 @@ async fn two_hundred_orders_race_for_fifty_units() {
     queue.push_bulk(&jobs).await.unwrap();
     // 64 concurrent workflow jobs (settings.queues.workflow.concurrency in test.yaml).
     assert!(services.settings.queues.workflow.concurrency >= 32);
-    let workers = WorkerSet::new(app.ctx())
-        .unwrap()
+    let workers = worker_set(&app.jobs())
         .add::<OrderWorkflowJob>()
         .start()
         .await
@@ -354,8 +361,7 @@ async fn a_gateway_timeout_is_retried_not_declined() {
         .push(&OrderWorkflowJob { order_id: order.id })
         .await
         .unwrap();
-    let workers = WorkerSet::new(app.ctx())
-        .unwrap()
+    let workers = worker_set(&app.jobs())
         .add::<OrderWorkflowJob>()
         .start()
         .await
@@ -382,21 +388,20 @@ async fn the_sweep_requeues_orders_whose_jobs_were_lost() {
         .await
         .unwrap();
 
-    let report = recovery::sweep(app.ctx(), Duration::ZERO).await.unwrap();
+    let report = recovery::sweep(&app.jobs(), Duration::ZERO).await.unwrap();
     assert_eq!(report.orders_requeued, 2);
     let workflow = app.services().queue::<OrderWorkflowJob>();
     assert_eq!(workflow.counts().await.unwrap().pending, 2);
     // With jobs waiting, nothing is queued twice.
     assert_eq!(
-        recovery::sweep(app.ctx(), Duration::ZERO)
+        recovery::sweep(&app.jobs(), Duration::ZERO)
             .await
             .unwrap()
             .orders_requeued,
         0
     );
 
-    let workers = WorkerSet::new(app.ctx())
-        .unwrap()
+    let workers = worker_set(&app.jobs())
         .add::<OrderWorkflowJob>()
         .start()
         .await
@@ -466,12 +471,13 @@ async fn a_batch_keeps_every_order_rule_and_runs_duplicates_once() {
     };
     app.ctx().shared_store.insert(services.clone());
     // Every order submitted three times at once: one batch, duplicates included.
+    let cx = app.jobs();
     let submits = orders
         .iter()
         .flat_map(|o| std::iter::repeat_n(o.id, 3))
         .map(|id| {
-            let ctx = app.ctx().clone();
-            tokio::spawn(async move { order_workflow::batcher::submit(&ctx, id).await })
+            let cx = Arc::clone(&cx);
+            tokio::spawn(async move { order_workflow::batcher::submit(&cx, id).await })
         });
     for done in futures::future::join_all(submits).await {
         done.unwrap().unwrap();

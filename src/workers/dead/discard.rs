@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use redis::{aio::ConnectionLike, Script};
 
-use super::{requested_ids, retry::scan_dead, DeadJobError, OperatedQueue};
+use super::dead_set::{requested_ids, scan_dead, DeadJobError, OperatedQueue};
 
 /// KEYS: `{q}:dead`, `{q}:data`, `{q}:meta` (prefix).
 const REMOVE_LUA: &str = r"

@@ -5,7 +5,7 @@ use redis::aio::ConnectionLike;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{payload_value, DeadJobError, OperatedQueue};
+use super::dead_set::{payload_value, DeadJobError, OperatedQueue};
 use crate::queue::SLICE;
 
 /// The most dead ids one listing reads before sorting by death time.

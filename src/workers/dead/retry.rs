@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
-use super::{payload_value, requested_ids, revive::revive, DeadJobError, OperatedQueue};
-use crate::queue::SLICE;
-
-/// The most ids one retry request may name.
-pub const MAX_IDS: usize = SLICE;
+use super::{
+    dead_set::{payload_value, requested_ids, scan_dead, DeadJobError, OperatedQueue},
+    discard::{discard, discard_all},
+    revive::revive,
+};
 
 /// Shared by both scripts. KEYS: `{q}:dead`, `{q}:data`, `{q}:active`,
 /// `{q}:signal`, `{q}:meta` (prefix). 25 is apalis-redis's own default.
@@ -227,28 +227,10 @@ impl RetryRequest {
         queue: &OperatedQueue,
     ) -> Result<u64, DeadJobError> {
         match self {
-            Self::Ids(ids) => super::discard::discard(conn, queue, ids).await,
-            Self::All => super::discard::discard_all(conn, queue).await,
+            Self::Ids(ids) => discard(conn, queue, ids).await,
+            Self::All => discard_all(conn, queue).await,
         }
     }
-}
-
-/// One `SSCAN` step of `{q}:dead`: the next cursor and the ids it returned.
-pub(super) async fn scan_dead<C: ConnectionLike>(
-    conn: &mut C,
-    queue: &OperatedQueue,
-    cursor: u64,
-) -> Result<(u64, Vec<String>), DeadJobError> {
-    let (next, mut ids): (u64, Vec<String>) = redis::cmd("SSCAN")
-        .arg(format!("{}:dead", queue.full))
-        .arg(cursor)
-        .arg("COUNT")
-        .arg(SLICE)
-        .query_async(conn)
-        .await?;
-    ids.sort_unstable();
-    ids.dedup();
-    Ok((next, ids))
 }
 
 /// For each id, its payload if it is a dead job of `queue` with one.

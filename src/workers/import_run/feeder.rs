@@ -7,14 +7,17 @@ use std::{
 
 use tokio::time::Instant;
 
-use loco_rs::app::AppContext;
+use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 
 use super::{
     reader::{file_counts, read_file},
+    retry::{with_db_retries, with_retries},
     tracker::Tracker,
-    ImportEvent, ImportProgress, ImportRunError, CHUNKS_PER_PUSH, MAX_PENDING_CHUNKS, POLL,
-    WARNINGS_SHOWN,
+    types::{
+        ImportEvent, ImportProgress, ImportRunError, CHUNKS_PER_PUSH, MAX_PENDING_CHUNKS, POLL,
+        WARNINGS_SHOWN,
+    },
 };
 use crate::{
     models::{
@@ -27,7 +30,7 @@ use crate::{
 
 /// The pushing side of one import.
 pub(super) struct Feeder<'a> {
-    ctx: &'a AppContext,
+    db: &'a DatabaseConnection,
     import_id: i64,
     queue: JobQueue<ImportChunkJob>,
     workflow: JobQueue<OrderWorkflowJob>,
@@ -57,7 +60,7 @@ pub(super) struct Feeder<'a> {
 
 impl<'a> Feeder<'a> {
     pub(super) fn new(
-        ctx: &'a AppContext,
+        db: &'a DatabaseConnection,
         import_id: i64,
         queue: JobQueue<ImportChunkJob>,
         (workflow, order_limit): (JobQueue<OrderWorkflowJob>, u64),
@@ -69,7 +72,7 @@ impl<'a> Feeder<'a> {
             tracker,
             unattended_since: None,
             no_worker_grace,
-            ctx,
+            db,
             import_id,
             queue,
             workflow,
@@ -97,9 +100,7 @@ impl<'a> Feeder<'a> {
         while let Some(chunk) = rx.recv().await {
             self.take(chunk).await?;
         }
-        let ended = reader
-            .await
-            .map_err(|e| ImportRunError::Queue(format!("the file reader stopped: {e}")))?;
+        let ended = reader.await.map_err(ImportRunError::Reader)?;
         self.counts = file_counts(&ended.stats);
         self.parse_time = ended.parse_time;
         self.push().await?;
@@ -123,7 +124,7 @@ impl<'a> Feeder<'a> {
         }
         if self.batch.len() >= CHUNKS_PER_PUSH {
             self.push().await?;
-            let (db, id, counts) = (&self.ctx.db, self.import_id, self.counts);
+            let (db, id, counts) = (self.db, self.import_id, self.counts);
             with_db_retries(|| Import::record_counts(db, id, counts)).await?;
         }
         Ok(())
@@ -137,7 +138,7 @@ impl<'a> Feeder<'a> {
         let batch = std::mem::take(&mut self.batch);
         self.tracker.send(&self.queue, batch).await?;
         self.tracker
-            .check_now_and_then(self.ctx, &self.queue, self.progress)
+            .check_now_and_then(self.db, &self.queue, self.progress)
             .await
     }
 
@@ -150,7 +151,7 @@ impl<'a> Feeder<'a> {
         loop {
             // Chunks Redis lost while the reader waits are sent again.
             self.tracker
-                .check_now_and_then(self.ctx, &self.queue, self.progress)
+                .check_now_and_then(self.db, &self.queue, self.progress)
                 .await?;
             let queue = &self.queue;
             let chunks = with_retries(|| queue.counts()).await?.pending;
@@ -198,59 +199,5 @@ impl Feeder<'_> {
         }
         let since = *self.unattended_since.get_or_insert_with(Instant::now);
         Ok(since.elapsed() > self.no_worker_grace)
-    }
-}
-
-/// Attempts of one Redis call before the import gives up.
-const REDIS_ATTEMPTS: u32 = 5;
-
-/// Retries a Redis call with doubling delays (0.2 s … 1.6 s): a shared Redis
-/// stalls now and then (a slow command of another client), and one stall must
-/// not fail an import that has been running for minutes.
-pub(super) async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, ImportRunError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = loco_rs::Result<T>>,
-{
-    let mut delay = Duration::from_millis(200);
-    let mut attempt = 1;
-    loop {
-        match call().await {
-            Ok(value) => return Ok(value),
-            Err(e) if attempt < REDIS_ATTEMPTS => {
-                tracing::warn!(attempt, error = %e, "redis call failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-                attempt += 1;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// How long the task keeps retrying a database call: a PostgreSQL restart of a
-/// few seconds must not stop an import (the chunk jobs ride it out with their
-/// own retries, the task must too).
-const DB_OUTAGE: Duration = Duration::from_secs(30);
-
-/// Retries a database call with doubling delays (0.2 s … 3.2 s) for up to
-/// [`DB_OUTAGE`].
-pub(super) async fn with_db_retries<T, F, Fut>(mut call: F) -> Result<T, ImportRunError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, sea_orm::DbErr>>,
-{
-    let started = tokio::time::Instant::now();
-    let mut delay = Duration::from_millis(200);
-    loop {
-        match call().await {
-            Ok(value) => return Ok(value),
-            Err(e) if started.elapsed() < DB_OUTAGE => {
-                tracing::warn!(error = %e, "database call failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_millis(3_200));
-            }
-            Err(e) => return Err(e.into()),
-        }
     }
 }

@@ -13,92 +13,34 @@ use std::{
     time::{Duration, Instant},
 };
 
-use loco_rs::app::AppContext;
 use sea_orm::DbErr;
 
 mod feeder;
 mod reader;
+mod retry;
 mod spool;
 mod tracker;
+mod types;
 
-use feeder::{with_db_retries, with_retries, Feeder};
+use feeder::Feeder;
+use retry::{with_db_retries, with_retries};
 use tracker::Tracker;
+pub use types::{
+    ImportEvent, ImportProgress, ImportRunError, CHUNKS_PER_PUSH, MAX_PENDING_CHUNKS,
+    WARNINGS_SHOWN,
+};
 
-use super::{import_chunk::ImportChunkJob, Services};
+use super::{import_chunk::ImportChunkJob, JobContext};
 use crate::{
     models::{
-        import::{
-            Format, ImportError, ImportStats, OrderStream, RejectsWriter, StreamOptions, Warning,
-        },
+        import::{Format, OrderStream, RejectsWriter, StreamOptions, Warning},
         imports::{FileCounts, Model as Import},
     },
     queue::OrderWorkflowJob,
 };
 
-/// Chunk jobs pushed per Redis call.
-pub const CHUNKS_PER_PUSH: usize = 8;
-/// Above this many chunks waiting in the import queue the reader pauses
-/// (until half of them are taken), so Redis holds a bounded part of the file.
-pub const MAX_PENDING_CHUNKS: u64 = 32;
-/// Warnings kept to show the operator; the rest are only counted.
-pub const WARNINGS_SHOWN: usize = 10;
-pub(super) const POLL: Duration = Duration::from_millis(100);
 /// Cadence of the comparison of Redis with the database while waiting.
 const WAIT_POLL: Duration = Duration::from_millis(250);
-
-/// Why an import stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum ImportRunError {
-    /// The file cannot be opened, its header is wrong, or reading it failed.
-    #[error(transparent)]
-    File(#[from] ImportError),
-    /// The rejects file cannot be written.
-    #[error("cannot write the rejects file {path}: {source}")]
-    Rejects {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("database: {0}")]
-    Database(#[from] DbErr),
-    /// Redis (the import queue) failed.
-    #[error("{0}")]
-    Queue(String),
-    /// The spool of chunks kept for sending again cannot be written or read.
-    #[error("the chunk spool (temporary directory): {0}")]
-    Spool(std::io::Error),
-}
-
-impl From<loco_rs::Error> for ImportRunError {
-    fn from(e: loco_rs::Error) -> Self {
-        Self::Queue(e.to_string())
-    }
-}
-
-/// What the run reports while it goes, for a progress display.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImportEvent {
-    /// Counts after another chunk of the file.
-    Read(ImportStats),
-    /// The import queue is full for the first time: reading pauses until
-    /// workers take some (and will again whenever it fills up).
-    QueueFull {
-        pending: u64,
-        orders: u64,
-        order_limit: u64,
-    },
-    /// The queue is full and no live worker consumes it: reading goes on
-    /// without waiting (said once).
-    NoWorkers { pending: u64 },
-    /// Chunk jobs written so far, while waiting for the import to finish.
-    Written { done: i64, total: i64 },
-    /// Chunks Redis lost before they were written were sent again.
-    Resent { chunks: usize },
-}
-
-/// Receives [`ImportEvent`]s.
-pub trait ImportProgress: Send + Sync {
-    fn event(&self, event: ImportEvent);
-}
 
 /// A file whose header was read and accepted; nothing is written yet.
 pub struct ImportFile<R: Read> {
@@ -142,18 +84,18 @@ impl<R: Read + Seek + Send + 'static> ImportFile<R> {
     /// Read errors, rejects file, database or Redis failures.
     pub async fn import(
         self,
-        ctx: &AppContext,
+        cx: &JobContext,
         progress: &dyn ImportProgress,
     ) -> Result<Queued, ImportRunError> {
-        self.begin(ctx).await?.import(ctx, progress).await
+        self.begin(cx).await?.import(cx, progress).await
     }
 
     /// Records the import (state `queued`); nothing is read yet.
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn begin(self, ctx: &AppContext) -> Result<Started<R>, ImportRunError> {
-        let import = Import::create_queued(&ctx.db, &self.name, self.format().as_str()).await?;
+    pub async fn begin(self, cx: &JobContext) -> Result<Started<R>, ImportRunError> {
+        let import = Import::create_queued(&cx.app.db, &self.name, self.format().as_str()).await?;
         Ok(Started {
             file: self,
             import_id: import.id,
@@ -177,33 +119,30 @@ impl<R: Read + Seek + Send + 'static> Started<R> {
     /// Read errors, rejects file, database or Redis failures.
     pub async fn import(
         self,
-        ctx: &AppContext,
+        cx: &JobContext,
         progress: &dyn ImportProgress,
     ) -> Result<Queued, ImportRunError> {
         let Self { file, import_id } = self;
         let started = Instant::now();
-        let services = Services::of(ctx)?;
-        let (queue, workflow) = (
-            services.queue::<ImportChunkJob>(),
-            services.queue::<OrderWorkflowJob>(),
-        );
-        let order_limit = services.settings.workflow.max_queued_orders;
+        let db = &cx.app.db;
+        let (queue, workflow) = (cx.queue::<ImportChunkJob>(), cx.queue::<OrderWorkflowJob>());
+        let order_limit = cx.settings().workflow.max_queued_orders;
         let tracker = Tracker::new(import_id)?;
         let mut feeder = Feeder::new(
-            ctx,
+            db,
             import_id,
             queue,
             (workflow, order_limit),
             progress,
             tracker,
-            no_worker_grace(&services),
+            no_worker_grace(cx),
         );
         match feeder.feed(file.stream, file.rejects).await {
             Ok(rejects_path) => {
                 let rejects_path = rejects_path.map(|p| p.display().to_string());
                 with_db_retries(|| {
                     Import::mark_importing(
-                        &ctx.db,
+                        db,
                         import_id,
                         feeder.counts,
                         feeder.chunks,
@@ -228,8 +167,7 @@ impl<R: Read + Seek + Send + 'static> Started<R> {
             Err(error @ (ImportRunError::File(_) | ImportRunError::Rejects { .. })) => {
                 let reason = error.to_string();
                 let marked =
-                    Import::mark_failed(&ctx.db, import_id, feeder.counts, feeder.chunks, &reason)
-                        .await;
+                    Import::mark_failed(db, import_id, feeder.counts, feeder.chunks, &reason).await;
                 if let Err(e) = marked {
                     tracing::error!(import_id, error = %e, "cannot mark the import failed");
                 }
@@ -288,19 +226,19 @@ impl Queued {
     /// Database or Redis failures, or the import row vanished.
     pub async fn wait(
         &mut self,
-        ctx: &AppContext,
+        cx: &JobContext,
         progress: &dyn ImportProgress,
     ) -> Result<WaitEnd, ImportRunError> {
-        let services = Services::of(ctx)?;
-        let queue = services.queue::<ImportChunkJob>();
-        let grace = no_worker_grace(&services);
+        let db = &cx.app.db;
+        let queue = cx.queue::<ImportChunkJob>();
+        let grace = no_worker_grace(cx);
         let mut unattended_since: Option<Instant> = None;
         loop {
-            let check = self.tracker.check(ctx, &queue, progress).await?;
+            let check = self.tracker.check(db, &queue, progress).await?;
             if check.outstanding == 0 {
-                with_db_retries(|| Import::finalize(&ctx.db, self.import_id)).await?;
+                with_db_retries(|| Import::finalize(db, self.import_id)).await?;
             }
-            let import = with_db_retries(|| Import::find_by_id(&ctx.db, self.import_id))
+            let import = with_db_retries(|| Import::find_by_id(db, self.import_id))
                 .await?
                 .ok_or_else(|| DbErr::RecordNotFound(format!("import {}", self.import_id)))?;
             progress.event(ImportEvent::Written {
@@ -332,6 +270,6 @@ impl Queued {
 /// How long no worker process may beat before the task says nobody consumes
 /// the queue: a whole worker TTL, since a Redis flush or restart removes every
 /// beat until the next heartbeat.
-fn no_worker_grace(services: &Services) -> Duration {
-    Duration::from_secs(services.settings.apalis.worker_ttl_secs() + 1)
+fn no_worker_grace(cx: &JobContext) -> Duration {
+    Duration::from_secs(cx.settings().apalis.worker_ttl_secs() + 1)
 }

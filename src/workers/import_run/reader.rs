@@ -7,7 +7,7 @@ use std::{
 
 use tokio::sync::mpsc;
 
-use super::ImportRunError;
+use super::types::ImportRunError;
 use crate::models::{
     import::{Chunk, ImportStats, OrderStream, RejectsWriter},
     imports::FileCounts,
@@ -49,7 +49,7 @@ pub(super) fn read_file<R: Read + Seek>(
                 parse_time += started.elapsed();
                 if tx.blocking_send(chunk).is_err() {
                     // The importer stopped (it reports why); nothing more to read for.
-                    break ImportRunError::Queue("import stopped".into());
+                    break ImportRunError::Stopped;
                 }
             }
             Ok(None) => {

@@ -11,12 +11,12 @@
 //! lost one (and if it were, sending it again would write nothing).
 use std::{collections::BTreeMap, time::Duration};
 
-use loco_rs::app::AppContext;
+use sea_orm::DatabaseConnection;
 use tokio::time::Instant;
 
 use super::{
-    feeder::{with_db_retries, with_retries},
-    ImportEvent, ImportProgress, ImportRunError,
+    retry::{with_db_retries, with_retries},
+    types::{ImportEvent, ImportProgress, ImportRunError},
 };
 use crate::{
     models::import_chunks::Model as ImportChunk,
@@ -91,20 +91,20 @@ impl Tracker {
     /// [`Self::check`], at most once per [`CHECK_EVERY`].
     pub(super) async fn check_now_and_then(
         &mut self,
-        ctx: &AppContext,
+        db: &DatabaseConnection,
         queue: &JobQueue<ImportChunkJob>,
         progress: &dyn ImportProgress,
     ) -> Result<(), ImportRunError> {
         if self.last_check.is_some_and(|at| at.elapsed() < CHECK_EVERY) {
             return Ok(());
         }
-        self.check(ctx, queue, progress).await.map(|_| ())
+        self.check(db, queue, progress).await.map(|_| ())
     }
 
     /// Forgets the chunks now committed and sends again those Redis lost.
     pub(super) async fn check(
         &mut self,
-        ctx: &AppContext,
+        db: &DatabaseConnection,
         queue: &JobQueue<ImportChunkJob>,
         progress: &dyn ImportProgress,
     ) -> Result<Check, ImportRunError> {
@@ -119,7 +119,7 @@ impl Tracker {
             .unzip();
         let presence = with_retries(|| queue.presence(&ids)).await?;
         let committed =
-            with_db_retries(|| ImportChunk::committed_seqs(&ctx.db, self.import_id, first)).await?;
+            with_db_retries(|| ImportChunk::committed_seqs(db, self.import_id, first)).await?;
         for seq in committed {
             if self.outstanding.remove(&seq).is_some() {
                 self.spool.forget(seq);
@@ -144,9 +144,7 @@ impl Tracker {
                     .spool
                     .get(seq)
                     .map_err(ImportRunError::Spool)?
-                    .ok_or_else(|| {
-                        ImportRunError::Queue(format!("chunk {seq} is missing from the spool"))
-                    })?;
+                    .ok_or(ImportRunError::NotSpooled(seq))?;
                 chunks.push((seq, payload));
             }
             tracing::warn!(

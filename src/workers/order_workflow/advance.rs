@@ -2,7 +2,6 @@
 //! transition until the order is terminal. Every step can be repeated: a job
 //! delivered twice, or re-run after a crash at any instruction, finds the work done.
 use anyhow::Context as _;
-use loco_rs::app::AppContext;
 use sea_orm::EntityTrait;
 
 use crate::{
@@ -16,7 +15,7 @@ use crate::{
         },
     },
     queue::{JobError, JobResult, NotificationJob},
-    workers::Services,
+    workers::JobContext,
 };
 
 /// Moves one order as far as it can go. Safe to call any number of times.
@@ -27,20 +26,20 @@ use crate::{
 /// # Errors
 /// Retryable on database or gateway trouble; permanent for an unknown order.
 #[tracing::instrument(skip_all, fields(order_id))]
-pub async fn advance(ctx: &AppContext, order_id: i64) -> JobResult {
-    let services = Services::of(ctx)?;
-    let email_enabled = services.settings.notifications_email_enabled();
+pub async fn advance(cx: &JobContext, order_id: i64) -> JobResult {
+    let db = &cx.app.db;
+    let email_enabled = cx.settings().notifications_email_enabled();
     // pending → reserved → paid/failed: at most three moves per run.
     for _ in 0..4 {
         let order = orders::Entity::find_by_id(order_id)
-            .one(&ctx.db)
+            .one(db)
             .await
             .context("loading the order")?
             .ok_or_else(|| {
                 JobError::Permanent(anyhow::anyhow!("order {order_id} does not exist"))
             })?;
         let moved = match order.status.as_str() {
-            PENDING => batch::reserve_many(&ctx.db, &[order.id], email_enabled)
+            PENDING => batch::reserve_many(db, &[order.id], email_enabled)
                 .await
                 .context("reserving stock")?,
             RESERVED => {
@@ -52,31 +51,25 @@ pub async fn advance(ctx: &AppContext, order_id: i64) -> JobResult {
                 };
                 // A gateway error is not a decline: the queue retries the job.
                 let (approved, declined) =
-                    match services.gateway.charge(&charge).await.context("charging")? {
+                    match cx.gateway.charge(&charge).await.context("charging")? {
                         ChargeOutcome::Approved { reference } => {
                             (vec![(order.id, reference)], vec![])
                         }
                         ChargeOutcome::Declined { .. } => (vec![], vec![order.id]),
                     };
-                batch::finalize_many(
-                    &ctx.db,
-                    &approved,
-                    &declined,
-                    services.gateway.name(),
-                    email_enabled,
-                )
-                .await
-                .context("finalizing the order")?
+                batch::finalize_many(db, &approved, &declined, cx.gateway.name(), email_enabled)
+                    .await
+                    .context("finalizing the order")?
             }
             _ => {
                 // Terminal: make sure its notification was handed to the queue
                 // (a crash between commit and push leaves it `queued`).
-                return push_queued_notifications(&services, ctx, &order).await;
+                return push_queued_notifications(cx, &order).await;
             }
         };
         if !moved.notifications.is_empty() {
             for id in moved.notifications {
-                push_notification(&services, id).await?;
+                push_notification(cx, id).await?;
             }
             return Ok(());
         }
@@ -84,27 +77,22 @@ pub async fn advance(ctx: &AppContext, order_id: i64) -> JobResult {
     Ok(())
 }
 
-async fn push_notification(services: &Services, notification_id: i64) -> JobResult {
-    services
-        .queue::<NotificationJob>()
+async fn push_notification(cx: &JobContext, notification_id: i64) -> JobResult {
+    cx.queue::<NotificationJob>()
         .push(&NotificationJob::one(notification_id))
         .await
         .map_err(JobError::from)
 }
 
-async fn push_queued_notifications(
-    services: &Services,
-    ctx: &AppContext,
-    order: &orders::Model,
-) -> JobResult {
+async fn push_queued_notifications(cx: &JobContext, order: &orders::Model) -> JobResult {
     if order.status != PAID && order.status != FAILED {
         return Ok(());
     }
-    let queued = order_notifications::Entity::queued_ids(&ctx.db, order.id, None)
+    let queued = order_notifications::Entity::queued_ids(&cx.app.db, order.id, None)
         .await
         .context("loading notifications")?;
     for id in queued {
-        push_notification(services, id).await?;
+        push_notification(cx, id).await?;
     }
     Ok(())
 }

@@ -3,7 +3,6 @@
 //! and tells each job how its order went.
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use loco_rs::app::AppContext;
 use sea_orm::{EntityTrait, QueryFilter};
 
 use super::advance::advance;
@@ -17,7 +16,7 @@ use crate::{
         },
     },
     queue::{JobError, JobResult, NotificationJob},
-    workers::Services,
+    workers::JobContext,
 };
 
 /// Moves `order_id` as far as it goes, in a batch with whatever other jobs of
@@ -25,17 +24,16 @@ use crate::{
 ///
 /// # Errors
 /// Retryable when the order's batch or its payment failed.
-pub async fn submit(ctx: &AppContext, order_id: i64) -> JobResult {
-    let services = Services::of(ctx)?;
-    let settings = &services.settings.workflow;
+pub async fn submit(cx: &Arc<JobContext>, order_id: i64) -> JobResult {
+    let settings = &cx.settings().workflow;
     let window = Duration::from_millis(settings.batch_window_ms);
-    let outcome = services
+    let outcome = cx
         .batcher
         .submit(order_id, window, settings.batch_size, || {
-            let batch_ctx = ctx.clone();
+            let batch_cx = Arc::clone(cx);
             move |ids: Vec<i64>| {
-                let ctx = batch_ctx.clone();
-                async move { answer(&ctx, &ids).await }
+                let cx = Arc::clone(&batch_cx);
+                async move { answer(&cx, &ids).await }
             }
         })
         .await;
@@ -50,12 +48,8 @@ pub async fn submit(ctx: &AppContext, order_id: i64) -> JobResult {
 
 /// Runs one batch; when it fails as a whole, runs its orders one by one so
 /// one bad order does not hold the others back.
-async fn answer(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Result<(), String>> {
-    let batch = match Services::of(ctx) {
-        Ok(services) => run(ctx, &services, ids).await,
-        Err(e) => Err(e.into()),
-    };
-    let mut results = batch.unwrap_or_else(|e| {
+async fn answer(cx: &JobContext, ids: &[i64]) -> HashMap<i64, Result<(), String>> {
+    let mut results = run(cx, ids).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, orders = ids.len(), "workflow batch failed; running its orders one by one");
         HashMap::new()
     });
@@ -63,27 +57,24 @@ async fn answer(ctx: &AppContext, ids: &[i64]) -> HashMap<i64, Result<(), String
         let runs = ids
             .iter()
             .filter(|id| !results.contains_key(id))
-            .map(|&id| async move { (id, advance(ctx, id).await.map_err(|e| e.to_string())) });
+            .map(|&id| async move { (id, advance(cx, id).await.map_err(|e| e.to_string())) });
         results.extend(futures::future::join_all(runs).await);
     }
     results
 }
 
 /// One batch: reserve the pending orders, charge every reserved one, finalize.
-async fn run(
-    ctx: &AppContext,
-    services: &Services,
-    ids: &[i64],
-) -> anyhow::Result<HashMap<i64, Result<(), String>>> {
-    let email = services.settings.notifications_email_enabled();
+async fn run(cx: &JobContext, ids: &[i64]) -> anyhow::Result<HashMap<i64, Result<(), String>>> {
+    let db = &cx.app.db;
+    let email = cx.settings().notifications_email_enabled();
     let t0 = std::time::Instant::now();
     let loaded = orders::Entity::find()
         .filter(crate::models::sql::id_in(
-            ctx.db.get_database_backend(),
+            db.get_database_backend(),
             orders::Column::Id,
             ids.iter().copied(),
         ))
-        .all(&ctx.db)
+        .all(db)
         .await?;
     let mut results: HashMap<i64, Result<(), String>> = HashMap::new();
     let (mut reserved, mut pending, mut others) = (Vec::new(), Vec::new(), Vec::new());
@@ -96,7 +87,7 @@ async fn run(
     }
     let mut notifications = Vec::new();
     let t_load = t0.elapsed();
-    let moved = batch::reserve_many(&ctx.db, &pending, email).await?;
+    let moved = batch::reserve_many(db, &pending, email).await?;
     let t_reserve = t0.elapsed();
     notifications.extend(moved.notifications);
     reserved.extend(moved.orders);
@@ -108,7 +99,7 @@ async fn run(
             amount_cents: order.total_cents,
             currency: order.currency.clone(),
         };
-        let gateway = Arc::clone(&services.gateway);
+        let gateway = Arc::clone(&cx.gateway);
         async move { (charge.order_id, gateway.charge(&charge).await) }
     });
     let (mut approved, mut declined) = (Vec::new(), Vec::new());
@@ -122,19 +113,12 @@ async fn run(
             }
         }
     }
-    let finished = batch::finalize_many(
-        &ctx.db,
-        &approved,
-        &declined,
-        services.gateway.name(),
-        email,
-    )
-    .await?;
+    let finished = batch::finalize_many(db, &approved, &declined, cx.gateway.name(), email).await?;
     let t_final = t0.elapsed();
     notifications.extend(finished.notifications);
     // One job for the whole batch's notifications (see `NotificationJob`).
-    let jobs = NotificationJob::batches(&notifications, services.settings.workflow.batch_size);
-    services.queue::<NotificationJob>().push_bulk(&jobs).await?;
+    let jobs = NotificationJob::batches(&notifications, cx.settings().workflow.batch_size);
+    cx.queue::<NotificationJob>().push_bulk(&jobs).await?;
     tracing::debug!(
         orders = ids.len(),
         loaded = ?t_load,
@@ -157,7 +141,7 @@ async fn run(
         .chain(ids.iter().copied().filter(|id| !found.contains(id)))
         .collect();
     for id in unusual {
-        results.insert(id, advance(ctx, id).await.map_err(|e| e.to_string()));
+        results.insert(id, advance(cx, id).await.map_err(|e| e.to_string()));
     }
     for id in ids {
         results.entry(*id).or_insert(Ok(()));

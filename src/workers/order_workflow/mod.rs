@@ -3,11 +3,12 @@
 pub mod advance;
 pub mod batcher;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use loco_rs::app::AppContext;
 
 pub use self::advance::advance;
-use super::Services;
+use super::JobContext;
 use crate::{
     queue::{queue_names, Job, JobResult, OrderWorkflowJob},
     settings::{QueueSettings, Settings},
@@ -16,17 +17,17 @@ use crate::{
 #[async_trait]
 impl Job for OrderWorkflowJob {
     const QUEUE: &'static str = queue_names::WORKFLOW;
+    type Context = Arc<JobContext>;
 
     fn settings(settings: &Settings) -> QueueSettings {
         settings.queues.workflow
     }
 
-    async fn run(self, ctx: &AppContext) -> JobResult {
-        let services = Services::of(ctx)?;
-        if services.settings.workflow.batch_size > 1 {
-            batcher::submit(ctx, self.order_id).await
+    async fn run(self, cx: &Arc<JobContext>) -> JobResult {
+        if cx.settings().workflow.batch_size > 1 {
+            batcher::submit(cx, self.order_id).await
         } else {
-            advance(ctx, self.order_id).await
+            advance(cx, self.order_id).await
         }
     }
 }
