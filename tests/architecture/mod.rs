@@ -5,7 +5,7 @@
 //!
 //! Layers, lowest first; an import from a lower layer into a higher one
 //! "runs back up":
-//! settings (and cli_args) < models/_entities < models < mailers < queue <
+//! settings (and cli_args, version) < models/_entities < models < mailers < queue <
 //! workers < views < controllers < tasks < initializers < app (and lib.rs) <
 //! bin. The queue sits above the models only in name: the two never import
 //! each other (asserted below), so either order counts the same.
@@ -21,7 +21,7 @@ type Layer = (&'static str, fn(&str) -> bool);
 /// Layers, lowest first.
 const LAYERS: &[Layer] = &[
     ("settings", |p| {
-        p == "settings.rs" || p.starts_with("settings/") || p == "cli_args.rs"
+        p == "settings.rs" || p.starts_with("settings/") || p == "cli_args.rs" || p == "version.rs"
     }),
     ("models/_entities", |p| p.starts_with("models/_entities/")),
     ("models", |p| p.starts_with("models/")),
@@ -42,9 +42,6 @@ const APALIS_HOMES: &[&str] = &["queue/", "workers/start.rs"];
 /// Cycles left to other work, each named by one of its files. The test fails
 /// once an entry is in no cycle, so that this list only shrinks.
 const KNOWN_CYCLES: &[&str] = &[
-    // The job context (`ctx`) breaks these two.
-    "workers/dead/mod.rs",
-    "workers/import_run/mod.rs",
     // The OpenAPI document names the handlers, which name its tags.
     "controllers/openapi.rs",
 ];
