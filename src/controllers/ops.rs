@@ -1,17 +1,12 @@
 //! Operator endpoints: is anybody working the queues?
-use axum::{
-    extract::{RawQuery, State},
-    http::StatusCode,
-    routing::get,
-    Json,
-};
+use axum::{extract::State, http::StatusCode, routing::get, Json};
 use loco_rs::prelude::*;
 use serde_json::json;
 
 use super::{
     auth::{Authorized, Ops, Read},
     error::ApiError,
-    params,
+    params::NoQuery,
 };
 use crate::workers::{
     canary::{CanaryJob, CanaryReport},
@@ -28,7 +23,7 @@ use crate::workers::{
     tag = "ops",
     responses(
         (status = 202, description = "The canary job is queued", body = crate::controllers::openapi::CanaryQueued),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
         crate::controllers::openapi::RedisDown,
         crate::controllers::openapi::OpsErrors,
     ),
@@ -37,9 +32,8 @@ use crate::workers::{
 pub async fn push_canary(
     _caller: Authorized<Ops>,
     State(ctx): State<AppContext>,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    params::query(query.as_deref(), &[])?;
     let services = Services::web(&ctx)?;
     let queue = services.queue::<CanaryJob>();
     queue
@@ -63,7 +57,7 @@ pub async fn push_canary(
     tag = "ops",
     responses(
         (status = 200, description = "The last canary run", body = crate::workers::canary::CanaryReport),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
         crate::controllers::openapi::RedisDown,
         crate::controllers::openapi::ReadErrors,
     ),
@@ -72,9 +66,8 @@ pub async fn push_canary(
 pub async fn canary_report(
     _caller: Authorized<Read>,
     State(ctx): State<AppContext>,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
 ) -> Result<Json<CanaryReport>, ApiError> {
-    params::query(query.as_deref(), &[])?;
     let services = Services::web(&ctx)?;
     let report = CanaryReport::read(&services)
         .await
