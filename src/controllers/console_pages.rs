@@ -9,7 +9,12 @@ use axum::{
 };
 use loco_rs::prelude::*;
 
-use super::{auth::ConsolePage, dashboard::render, error::ApiError, params, services::WebServices};
+use super::{
+    console_view::ConsoleView,
+    error::ApiError,
+    params::{self, NoQuery},
+    services::WebServices,
+};
 use crate::{
     models::{_entities::orders, imports},
     queue::{queue_names, unix_now, worker_info},
@@ -31,12 +36,10 @@ const MAX_STUCK_MINUTES: i64 = 7 * 24 * 60;
 /// # Errors
 /// 400 with a query string; 500 when Redis fails.
 pub async fn workers(
-    ViewEngine(views): ViewEngine<TeraView>,
-    ConsolePage(caller): ConsolePage,
+    view: ConsoleView,
     WebServices(services): WebServices,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
 ) -> Result<Html<String>, ApiError> {
-    params::query(query.as_deref(), &[])?;
     let mut conn = services.redis.clone();
     let infos = worker_info::read_all(&mut conn, &services.settings.redis.prefix)
         .await
@@ -46,7 +49,7 @@ pub async fn workers(
         unix_now(),
         services.settings.apalis.worker_ttl_secs(),
     );
-    render(&views, "console/workers.html", "Workers", &caller, &page)
+    view.render("console/workers.html", "Workers", &page)
 }
 
 /// `GET /dashboard/dead[?order=EXTERNAL_ID]`: the newest dead jobs of every
@@ -55,8 +58,7 @@ pub async fn workers(
 /// # Errors
 /// 400 for another parameter; 500 when Redis or the database fails.
 pub async fn dead_jobs(
-    ViewEngine(views): ViewEngine<TeraView>,
-    ConsolePage(caller): ConsolePage,
+    view: ConsoleView,
     State(ctx): State<AppContext>,
     WebServices(services): WebServices,
     RawQuery(query): RawQuery,
@@ -95,7 +97,7 @@ pub async fn dead_jobs(
         if let Some(keys) = &keys {
             page.jobs.retain(|job| keys.concerns(short, &job.payload));
         }
-        if !caller.sees_customer_data() {
+        if !view.caller.sees_customer_data() {
             mask::dead_jobs(&mut page);
         }
         if page.total > 0 {
@@ -111,9 +113,9 @@ pub async fn dead_jobs(
         search,
         order: order.as_ref().map(console::OrderRef::from),
         sections,
-        can_operate: caller.sees_customer_data(),
+        can_operate: view.caller.sees_customer_data(),
     };
-    render(&views, "console/dead.html", "Dead jobs", &caller, &page)
+    view.render("console/dead.html", "Dead jobs", &page)
 }
 
 /// `GET /dashboard/jobs/{queue}/{id}`: one job, dead or not, with its whole
@@ -122,13 +124,11 @@ pub async fn dead_jobs(
 /// # Errors
 /// 404 for an unknown queue or job, 422 for a malformed id; 500 when Redis fails.
 pub async fn job(
-    ViewEngine(views): ViewEngine<TeraView>,
-    ConsolePage(caller): ConsolePage,
+    view: ConsoleView,
     WebServices(services): WebServices,
     Path((queue, id)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
 ) -> Result<Html<String>, ApiError> {
-    params::query(query.as_deref(), &[])?;
     let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
     dead::check_id(&id)?;
     let mut conn = services.redis.clone();
@@ -148,11 +148,16 @@ pub async fn job(
         .query_async(&mut conn)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    if !caller.sees_customer_data() {
+    if !view.caller.sees_customer_data() {
         mask::dead_job(&mut found);
     }
-    let page = console::job(queue.short, &found, is_dead, caller.sees_customer_data());
-    render(&views, "console/job.html", "Job", &caller, &page)
+    let page = console::job(
+        queue.short,
+        &found,
+        is_dead,
+        view.caller.sees_customer_data(),
+    );
+    view.render("console/job.html", "Job", &page)
 }
 
 /// `GET /dashboard/imports`: the newest imports with their progress.
@@ -160,22 +165,14 @@ pub async fn job(
 /// # Errors
 /// 400 with a query string; 500 when the database fails.
 pub async fn imports_page(
-    ViewEngine(views): ViewEngine<TeraView>,
-    ConsolePage(caller): ConsolePage,
+    view: ConsoleView,
     State(ctx): State<AppContext>,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
 ) -> Result<Html<String>, ApiError> {
-    params::query(query.as_deref(), &[])?;
     let rows = imports::Model::newest(&ctx.db, IMPORTS_SHOWN)
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    render(
-        &views,
-        "console/imports.html",
-        "Imports",
-        &caller,
-        &console::imports(&rows),
-    )
+    view.render("console/imports.html", "Imports", &console::imports(&rows))
 }
 
 /// `GET /dashboard/stuck[?minutes=N]`: orders still pending or reserved whose
@@ -184,8 +181,7 @@ pub async fn imports_page(
 /// # Errors
 /// 400 for a bad `minutes`; 500 when the database fails.
 pub async fn stuck(
-    ViewEngine(views): ViewEngine<TeraView>,
-    ConsolePage(caller): ConsolePage,
+    view: ConsoleView,
     State(ctx): State<AppContext>,
     WebServices(services): WebServices,
     RawQuery(query): RawQuery,
@@ -210,11 +206,9 @@ pub async fn stuck(
     )
     .await
     .map_err(|e| ApiError::internal(&e))?;
-    render(
-        &views,
+    view.render(
         "console/stuck.html",
         "Stuck orders",
-        &caller,
         &console::stuck(minutes, count, &rows, now),
     )
 }

@@ -7,9 +7,11 @@ use axum::{
 use loco_rs::prelude::*;
 
 use super::{
-    auth::{form::FormAuthorized, Caller, ConsolePage, Ops},
+    auth::{form::FormAuthorized, Ops},
+    console_view::ConsoleView,
     error::ApiError,
-    params, queues,
+    params::{self, NoQuery},
+    queues,
     services::WebServices,
 };
 use crate::{
@@ -34,20 +36,18 @@ const TOP_CUSTOMERS: isize = 10;
 /// # Errors
 /// 303 to the login form without a credential; 500 when Redis or the database fails.
 pub async fn queues(
-    ViewEngine(views): ViewEngine<TeraView>,
-    ConsolePage(caller): ConsolePage,
+    view: ConsoleView,
     State(ctx): State<AppContext>,
     WebServices(services): WebServices,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
 ) -> Result<Html<String>, ApiError> {
-    params::query(query.as_deref(), &[])?;
     let status = OpsStatus::read(&ctx.db, &services).await?;
     let mut conn = services.redis.clone();
     let mut dead_pages = Vec::new();
     for q in status.queues.iter().filter(|q| q.counts.dead > 0) {
         let queue = dead::OperatedQueue::resolve(&services.settings, q.queue)?;
         let mut page = dead::list(&mut conn, &queue, DEAD_SHOWN).await?;
-        if !caller.sees_customer_data() {
+        if !view.caller.sees_customer_data() {
             mask::dead_jobs(&mut page);
         }
         dead_pages.push(page);
@@ -58,15 +58,9 @@ pub async fn queues(
         &dead_pages,
         &stats,
         services.settings.apalis.worker_ttl_secs(),
-        caller.sees_customer_data(),
+        view.caller.sees_customer_data(),
     );
-    render(
-        &views,
-        "console/dashboard.html",
-        "orders-flow queues",
-        &caller,
-        &page,
-    )
+    view.render("console/dashboard.html", "orders-flow queues", &page)
 }
 
 /// `GET /dashboard/kpis?days=14`: the last days' revenue and orders as bars, and
@@ -75,8 +69,7 @@ pub async fn queues(
 /// # Errors
 /// 400 for a bad `days`; 500 when Redis fails.
 pub async fn kpis(
-    ViewEngine(views): ViewEngine<TeraView>,
-    ConsolePage(caller): ConsolePage,
+    view: ConsoleView,
     WebServices(services): WebServices,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, ApiError> {
@@ -101,11 +94,9 @@ pub async fn kpis(
     )
     .map_err(|e| ApiError::internal(&e))?;
     let days: Vec<_> = days.into_iter().zip(day_figures).collect();
-    render(
-        &views,
+    view.render(
         "console/kpis.html",
         "orders-flow KPIs",
-        &caller,
         &kpi_page::build(&days, &board, rebuilding),
     )
 }
@@ -136,37 +127,6 @@ pub async fn resume_form(
 ) -> Result<Redirect, ApiError> {
     queues::set_queue_paused(&services, &queue, false).await?;
     Ok(Redirect::to("/dashboard"))
-}
-
-/// Seconds between two refreshes of a console page.
-const REFRESH_SECS: u32 = 5;
-
-/// A console page: `template` (which extends `console/layout.html`) with `page`
-/// as its context. A session's CSRF token gives the page its logout form and the
-/// token its `fetch` calls send (a caller with a bearer token has no session).
-///
-/// # Errors
-/// 500 when the template fails.
-pub fn render(
-    views: &TeraView,
-    template: &str,
-    title: &str,
-    caller: &Caller,
-    page: &impl serde::Serialize,
-) -> Result<Html<String>, ApiError> {
-    let csrf = caller.session.as_ref().map(|s| s.csrf.as_str());
-    views
-        .render(
-            template,
-            serde_json::json!({
-                "title": title,
-                "csrf": csrf,
-                "refresh_secs": REFRESH_SECS,
-                "page": page,
-            }),
-        )
-        .map(Html)
-        .map_err(|e| ApiError::internal(&e))
 }
 
 pub fn routes() -> Routes {

@@ -1,6 +1,6 @@
 //! Imports you can follow: `GET /api/imports/{id}`.
 use axum::{
-    extract::{Path, RawQuery, State},
+    extract::{Path, State},
     http::StatusCode,
     routing::get,
     Json,
@@ -10,7 +10,7 @@ use loco_rs::prelude::*;
 use super::{
     auth::{Authorized, Read},
     error::ApiError,
-    params,
+    params::{self, NoQuery},
 };
 use crate::{models::imports::Model as Import, views::imports::ImportResponse};
 
@@ -36,10 +36,9 @@ use crate::{models::imports::Model as Import, views::imports::ImportResponse};
 pub async fn show(
     _caller: Authorized<Read>,
     Path(id): Path<String>,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
     State(ctx): State<AppContext>,
 ) -> Result<Json<ImportResponse>, ApiError> {
-    params::query(query.as_deref(), &[])?;
     let id = params::plain_id(&id).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -113,7 +113,7 @@ impl Reader {
     ),
     responses(
         (status = 200, description = "The day's KPIs and leaderboard", body = crate::views::metrics::MetricsResponse),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
         crate::controllers::openapi::RedisDown,
         crate::controllers::openapi::ReadErrors,
     ),
@@ -179,7 +179,7 @@ pub async fn show(
     ),
     responses(
         (status = 200, description = "KPIs of each day", body = crate::views::metrics::RangeResponse),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
         crate::controllers::openapi::RedisDown,
         crate::controllers::openapi::ReadErrors,
     ),
@@ -247,7 +247,7 @@ pub async fn range(
     ),
     responses(
         (status = 200, description = "Top customers by revenue", body = crate::views::metrics::LeaderboardResponse),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
         crate::controllers::openapi::RedisDown,
         crate::controllers::openapi::ReadErrors,
     ),

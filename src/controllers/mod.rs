@@ -2,6 +2,7 @@ pub mod auth;
 pub mod body;
 pub mod console;
 pub mod console_pages;
+pub mod console_view;
 pub mod dashboard;
 pub mod error;
 pub mod http_metrics;

@@ -6,7 +6,6 @@
 use std::sync::OnceLock;
 
 use axum::{
-    extract::RawQuery,
     http::{header, HeaderValue},
     routing::get,
 };
@@ -14,10 +13,10 @@ use loco_rs::prelude::*;
 use serde::Serialize;
 use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
-    IntoResponses, Modify, OpenApi, ToSchema,
+    IntoParams, IntoResponses, Modify, OpenApi, ToSchema,
 };
 
-use super::{error::ApiError, imports, metrics, ops, orders, params, queues, refunds};
+use super::{error::ApiError, imports, metrics, ops, orders, params::NoQuery, queues, refunds};
 
 /// The security scheme's name in the document.
 pub const BEARER: &str = "bearer";
@@ -92,6 +91,44 @@ pub enum RefundAnswers {
 #[allow(dead_code)] // only describes a response; never built
 #[response(status = 503, description = "Redis is down")]
 pub struct RedisDown(ErrorBody);
+
+/// The 400 of an operation whose only client mistakes are in the query
+/// string (`params::query`): any parameter it does not take, or a bad value.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only describes a response; never built
+#[response(status = 400, description = "A query string or a bad parameter")]
+pub struct BadQuery(ErrorBody);
+
+/// The 404 of an operation on a queue its path names.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only describes a response; never built
+#[response(status = 404, description = "Unknown queue")]
+pub struct UnknownQueue(ErrorBody);
+
+/// What retrying or discarding dead jobs answers besides [`BadQuery`]: the
+/// two take the same body and refuse the same things.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only describes responses; never built
+pub enum DeadSelectionErrors {
+    #[response(
+        status = 404,
+        description = "Unknown queue, or an id that is not dead (nothing moves)"
+    )]
+    NotFound(ErrorBody),
+    #[response(status = 415, description = "The body is not JSON")]
+    NotJson(ErrorBody),
+    #[response(status = 422, description = "A bad body")]
+    Unprocessable(ErrorBody),
+}
+
+/// The path parameter of every `/api/queues/{queue}/…` operation.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // only describes a parameter; axum reads it as a `String`
+pub struct QueuePath {
+    /// A queue's short name, e.g. `orders:workflow`
+    pub queue: String,
+}
 
 /// The refund request body. Parsed by hand (`models/refunds/input.rs`) so that
 /// no float sees an amount: this type only describes it.
@@ -209,8 +246,7 @@ fn document_json() -> &'static str {
         (status = 400, description = "A query string", body = ErrorBody),
     )
 )]
-pub async fn document(RawQuery(query): RawQuery) -> Result<Response, ApiError> {
-    params::query(query.as_deref(), &[])?;
+pub async fn document(_: NoQuery) -> Result<Response, ApiError> {
     Ok((
         [(
             header::CONTENT_TYPE,

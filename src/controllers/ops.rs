@@ -1,12 +1,12 @@
 //! Operator endpoints: is anybody working the queues?
-use axum::{extract::RawQuery, http::StatusCode, routing::get, Json};
+use axum::{http::StatusCode, routing::get, Json};
 use loco_rs::prelude::*;
 use serde_json::json;
 
 use super::{
     auth::{Authorized, Ops, Read},
     error::ApiError,
-    params,
+    params::NoQuery,
     services::WebServices,
 };
 use crate::workers::canary::{CanaryJob, CanaryReport};
@@ -21,7 +21,7 @@ use crate::workers::canary::{CanaryJob, CanaryReport};
     tag = "ops",
     responses(
         (status = 202, description = "The canary job is queued", body = crate::controllers::openapi::CanaryQueued),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
         crate::controllers::openapi::RedisDown,
         crate::controllers::openapi::OpsErrors,
     ),
@@ -30,9 +30,8 @@ use crate::workers::canary::{CanaryJob, CanaryReport};
 pub async fn push_canary(
     _caller: Authorized<Ops>,
     WebServices(services): WebServices,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    params::query(query.as_deref(), &[])?;
     let queue = services.queue::<CanaryJob>();
     queue
         .push(&CanaryJob {
@@ -55,7 +54,7 @@ pub async fn push_canary(
     tag = "ops",
     responses(
         (status = 200, description = "The last canary run", body = crate::workers::canary::CanaryReport),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
         crate::controllers::openapi::RedisDown,
         crate::controllers::openapi::ReadErrors,
     ),
@@ -64,9 +63,8 @@ pub async fn push_canary(
 pub async fn canary_report(
     _caller: Authorized<Read>,
     WebServices(services): WebServices,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
 ) -> Result<Json<CanaryReport>, ApiError> {
-    params::query(query.as_deref(), &[])?;
     let report = CanaryReport::read(&services)
         .await
         .map_err(|e| ApiError::internal(&e))?;

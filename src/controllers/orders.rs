@@ -10,10 +10,10 @@ use axum::{
 use loco_rs::prelude::*;
 
 use super::{
-    auth::{Authorized, Read, Refunds},
+    auth::{Authorized, Caller, Read, Refunds},
     body,
     error::ApiError,
-    params,
+    params::{self, NoQuery},
     services::AppServices,
 };
 use crate::{
@@ -22,88 +22,93 @@ use crate::{
         refunds::{self, IdempotencyKey, RefundCall, RefundError, RefundInput},
     },
     views::{self, orders::OrderResponse},
+    workers::Services,
 };
 
 /// The request header carrying the client's idempotency key.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-/// `POST /api/orders/{id}/refunds` (and the seed's `POST /api/orders/{id}`):
-/// 202 with the pending refund, or the first answer again for a repeated key.
-///
-/// # Errors
-/// 401 without a credential, 403 without the `refunds` scope, 415 for a body that is not JSON, 400 without a
-/// valid key or with a query string, 422 for a bad body, 409/422 for key
-/// misuse, 500 on database trouble.
-#[utoipa::path(
-    post,
-    path = "/api/orders/{id}/refunds",
-    tag = "orders",
-    params(
-        ("id" = String, Path, description = "The order's external id"),
-        ("Idempotency-Key" = String, Header, description = "One per refund; a repeat answers the first response again"),
-    ),
-    request_body(content = crate::controllers::openapi::RefundRequestBody, content_type = "application/json"),
-    responses(
-        crate::controllers::openapi::RefundAnswers,
-        crate::controllers::openapi::RefundsErrors,
-    ),
-    security(("bearer" = ["refunds"]))
-)]
-pub async fn create_refund(
-    caller: Authorized<Refunds>,
-    State(ctx): State<AppContext>,
-    // What a refund request needs besides the database (see [`refunds::RefundDesk`]).
-    AppServices(desk): AppServices,
-    Path(order_ref): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+/// Declares the handler of one spelling of the refund route: the seed's
+/// `POST /api/orders/{id}` and `POST /api/orders/{id}/refunds` take and answer
+/// the same, and utoipa describes one path per handler.
+macro_rules! refund_route {
+    ($(#[$doc:meta])* $name:ident, $path:literal) => {
+        $(#[$doc])*
+        #[utoipa::path(
+            post,
+            path = $path,
+            tag = "orders",
+            params(
+                ("id" = String, Path, description = "The order's external id"),
+                ("Idempotency-Key" = String, Header, description = "One per refund; a repeat answers the first response again"),
+            ),
+            request_body(content = crate::controllers::openapi::RefundRequestBody, content_type = "application/json"),
+            responses(
+                crate::controllers::openapi::RefundAnswers,
+                crate::controllers::openapi::RefundsErrors,
+            ),
+            security(("bearer" = ["refunds"]))
+        )]
+        pub async fn $name(
+            caller: Authorized<Refunds>,
+            State(ctx): State<AppContext>,
+            // What a refund request needs besides the database (see [`refunds::RefundDesk`]).
+            AppServices(desk): AppServices,
+            Path(order_ref): Path<String>,
+            RawQuery(query): RawQuery,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> Result<Response, ApiError> {
+            refund(&caller, &ctx, &desk, &order_ref, query.as_deref(), &headers, &body).await
+        }
+    };
+}
+
+refund_route!(
+    /// `POST /api/orders/{id}/refunds` (and the seed's `POST /api/orders/{id}`):
+    /// 202 with the pending refund, or the first answer again for a repeated key.
+    ///
+    /// # Errors
+    /// 401 without a credential, 403 without the `refunds` scope, 415 for a body that is not JSON, 400 without a
+    /// valid key or with a query string, 422 for a bad body, 409/422 for key
+    /// misuse, 500 on database trouble.
+    create_refund,
+    "/api/orders/{id}/refunds"
+);
+
+refund_route!(
+    /// `POST /api/orders/{id}`: the seed's spelling of [`create_refund`], its own
+    /// handler so that the OpenAPI document describes both paths.
+    ///
+    /// # Errors
+    /// As [`create_refund`].
+    create_refund_on_order,
+    "/api/orders/{id}"
+);
+
+/// What both refund routes do.
+async fn refund(
+    caller: &Caller,
+    ctx: &AppContext,
+    desk: &Services,
+    order_ref: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
 ) -> Result<Response, ApiError> {
-    params::query(query.as_deref(), &[])?;
-    body::require_json(&headers)?;
-    let key = idempotency_key(&headers)?;
-    let input = RefundInput::from_json(&body)?;
+    params::query(query, &[])?;
+    body::require_json(headers)?;
+    let key = idempotency_key(headers)?;
+    let input = RefundInput::from_json(body)?;
     let call = RefundCall {
         scope: &caller.name,
         key: &key,
-        order_ref: &order_ref,
+        order_ref,
         input: &input,
     };
     Ok(views::refunds::recorded(
-        refunds::request(&ctx.db, &desk, call).await?,
+        refunds::request(&ctx.db, desk, call).await?,
     ))
-}
-
-/// `POST /api/orders/{id}`: the seed's spelling of [`create_refund`], its own
-/// handler so that the OpenAPI document describes both paths.
-///
-/// # Errors
-/// As [`create_refund`].
-#[utoipa::path(
-    post,
-    path = "/api/orders/{id}",
-    tag = "orders",
-    params(
-        ("id" = String, Path, description = "The order's external id"),
-        ("Idempotency-Key" = String, Header, description = "One per refund; a repeat answers the first response again"),
-    ),
-    request_body(content = crate::controllers::openapi::RefundRequestBody, content_type = "application/json"),
-    responses(
-        crate::controllers::openapi::RefundAnswers,
-        crate::controllers::openapi::RefundsErrors,
-    ),
-    security(("bearer" = ["refunds"]))
-)]
-pub async fn create_refund_on_order(
-    caller: Authorized<Refunds>,
-    ctx: State<AppContext>,
-    desk: AppServices,
-    order_ref: Path<String>,
-    query: RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    create_refund(caller, ctx, desk, order_ref, query, headers, body).await
 }
 
 /// `GET /api/orders/{id}`: the order with items, payments, refunds, notifications.
@@ -119,7 +124,7 @@ pub async fn create_refund_on_order(
     ),
     responses(
         (status = 200, description = "The order with items, payments, refunds, notifications; customer data masked without `ops`", body = crate::views::orders::OrderResponse),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
         (status = 404, description = "Unknown order", body = crate::controllers::openapi::ErrorBody),
         crate::controllers::openapi::ReadErrors,
     ),
@@ -129,9 +134,8 @@ pub async fn show(
     caller: Authorized<Read>,
     State(ctx): State<AppContext>,
     Path(order_ref): Path<String>,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
 ) -> Result<Json<OrderResponse>, ApiError> {
-    params::query(query.as_deref(), &[])?;
     let order = orders::Entity::find_by_external_id(&ctx.db, &order_ref)
         .await
         .map_err(|e| ApiError::internal(&e))?

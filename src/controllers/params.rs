@@ -6,7 +6,10 @@
 //! not UTF-8 once percent-decoded.
 use std::{collections::HashMap, fmt::Display, ops::RangeInclusive, str::FromStr};
 
-use axum::http::StatusCode;
+use axum::{
+    extract::FromRequestParts,
+    http::{request::Parts, StatusCode},
+};
 use chrono::NaiveDate;
 
 use super::error::ApiError;
@@ -37,6 +40,18 @@ pub fn query(raw: Option<&str>, allowed: &[&str]) -> Result<HashMap<String, Stri
         params.insert(name, value);
     }
     Ok(params)
+}
+
+/// The extractor of a route that takes no query string: any is refused as
+/// [`query`] refuses it.
+pub struct NoQuery;
+
+impl<S: Send + Sync> FromRequestParts<S> for NoQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        query(parts.uri.query(), &[]).map(|_| Self)
+    }
 }
 
 fn list(names: &[&str]) -> String {

@@ -1,18 +1,18 @@
 //! Queue depths and dead jobs: the first thing to look at when orders stop moving.
 use axum::{
     body::Bytes,
-    extract::{Path, RawQuery, State},
-    http::HeaderMap,
+    extract::{FromRequest, Path, RawQuery, Request, State},
     routing::{get, post},
-    Json,
+    Json, RequestExt,
 };
 use loco_rs::prelude::*;
+use redis::aio::ConnectionManager;
 
 use super::{
     auth::{Authorized, Ops, Read},
     body,
     error::ApiError,
-    params,
+    params::{self, NoQuery},
     services::WebServices,
 };
 use crate::{
@@ -43,7 +43,7 @@ const MAX_DEAD_LIMIT: usize = 1000;
     tag = "queues",
     responses(
         (status = 200, description = "Counts of every product queue", body = crate::views::queues::QueuesResponse),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
         crate::controllers::openapi::RedisDown,
         crate::controllers::openapi::ReadErrors,
     ),
@@ -52,9 +52,8 @@ const MAX_DEAD_LIMIT: usize = 1000;
 pub async fn list(
     _caller: Authorized<Read>,
     WebServices(services): WebServices,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
 ) -> Result<Json<QueuesResponse>, ApiError> {
-    params::query(query.as_deref(), &[])?;
     Ok(Json(QueuesResponse {
         queues: counts_of(&services).await?,
     }))
@@ -72,7 +71,7 @@ pub async fn list(
     tag = "queues",
     responses(
         (status = 200, description = "Each queue's last hour: jobs and failures per minute, runtime and wait p50/p95", body = crate::views::queues::QueueStatsResponse),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
         crate::controllers::openapi::RedisDown,
         crate::controllers::openapi::ReadErrors,
     ),
@@ -81,9 +80,8 @@ pub async fn list(
 pub async fn stats(
     _caller: Authorized<Read>,
     WebServices(services): WebServices,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
 ) -> Result<Json<QueueStatsResponse>, ApiError> {
-    params::query(query.as_deref(), &[])?;
     Ok(Json(QueueStatsResponse {
         minutes: stats_report::MINUTES,
         queues: stats_report::last_hour(&services.queues()).await?,
@@ -114,13 +112,13 @@ async fn counts_of(services: &Services) -> Result<Vec<QueueCounts>> {
     path = "/api/queues/{queue}/dead",
     tag = "queues",
     params(
-        ("queue" = String, Path, description = "A queue's short name, e.g. `orders:workflow`"),
+        crate::controllers::openapi::QueuePath,
         ("limit" = Option<u32>, Query, description = "1 to 1000, 50 by default"),
     ),
     responses(
         (status = 200, description = "The newest dead jobs; customer data masked without `ops`", body = crate::workers::dead::DeadJobs),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
-        (status = 404, description = "Unknown queue", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
+        crate::controllers::openapi::UnknownQueue,
         crate::controllers::openapi::RedisDown,
         crate::controllers::openapi::ReadErrors,
     ),
@@ -132,7 +130,7 @@ pub async fn dead_jobs(
     Path(queue): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<DeadJobs>, ApiError> {
-    let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
+    let queue = named_queue(&services, &queue)?;
     let params = params::query(query.as_deref(), &["limit"])?;
     let limit = params::bounded(
         &params,
@@ -158,16 +156,12 @@ pub async fn dead_jobs(
     post,
     path = "/api/queues/{queue}/dead/retry",
     tag = "queues",
-    params(
-        ("queue" = String, Path, description = "A queue's short name, e.g. `orders:workflow`"),
-    ),
+    params(crate::controllers::openapi::QueuePath),
     request_body(content = crate::controllers::openapi::DeadJobsSelection, content_type = "application/json"),
     responses(
         (status = 200, description = "How many dead jobs were queued again", body = crate::views::queues::RetryResponse),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
-        (status = 404, description = "Unknown queue, or an id that is not dead (nothing moves)", body = crate::controllers::openapi::ErrorBody),
-        (status = 415, description = "The body is not JSON", body = crate::controllers::openapi::ErrorBody),
-        (status = 422, description = "A bad body", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
+        crate::controllers::openapi::DeadSelectionErrors,
         crate::controllers::openapi::RedisDown,
         crate::controllers::openapi::OpsErrors,
     ),
@@ -176,17 +170,12 @@ pub async fn dead_jobs(
 pub async fn retry_dead(
     _caller: Authorized<Ops>,
     State(ctx): State<AppContext>,
-    WebServices(services): WebServices,
-    Path(queue): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    DeadSelection {
+        queue,
+        request,
+        mut conn,
+    }: DeadSelection,
 ) -> Result<Json<RetryResponse>, ApiError> {
-    params::query(query.as_deref(), &[])?;
-    body::require_json(&headers)?;
-    let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
-    let request = RetryRequest::from_json(&body)?;
-    let mut conn = services.redis.clone();
     let outcome = request.run(&mut conn, &ctx.db, &queue).await?;
     tracing::info!(
         queue = queue.short,
@@ -210,16 +199,12 @@ pub async fn retry_dead(
     post,
     path = "/api/queues/{queue}/dead/discard",
     tag = "queues",
-    params(
-        ("queue" = String, Path, description = "A queue's short name, e.g. `orders:workflow`"),
-    ),
+    params(crate::controllers::openapi::QueuePath),
     request_body(content = crate::controllers::openapi::DeadJobsSelection, content_type = "application/json"),
     responses(
         (status = 200, description = "How many dead jobs were removed", body = crate::views::queues::DiscardResponse),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
-        (status = 404, description = "Unknown queue, or an id that is not dead (nothing moves)", body = crate::controllers::openapi::ErrorBody),
-        (status = 415, description = "The body is not JSON", body = crate::controllers::openapi::ErrorBody),
-        (status = 422, description = "A bad body", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
+        crate::controllers::openapi::DeadSelectionErrors,
         crate::controllers::openapi::RedisDown,
         crate::controllers::openapi::OpsErrors,
     ),
@@ -227,23 +212,63 @@ pub async fn retry_dead(
 )]
 pub async fn discard_dead(
     _caller: Authorized<Ops>,
-    WebServices(services): WebServices,
-    Path(queue): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    DeadSelection {
+        queue,
+        request,
+        mut conn,
+    }: DeadSelection,
 ) -> Result<Json<DiscardResponse>, ApiError> {
-    params::query(query.as_deref(), &[])?;
-    body::require_json(&headers)?;
-    let queue = OperatedQueue::resolve(&services.settings, &params::clip(&queue))?;
-    let request = RetryRequest::from_json(&body)?;
-    let mut conn = services.redis.clone();
     let discarded = request.discard(&mut conn, &queue).await?;
     tracing::info!(queue = queue.short, discarded, "dead jobs discarded");
     Ok(Json(DiscardResponse {
         queue: queue.short,
         discarded,
     }))
+}
+
+/// What a retry or a discard request names: the queue of its path and the
+/// dead jobs of its body, refused in the order both answer their errors.
+pub struct DeadSelection {
+    queue: OperatedQueue,
+    request: RetryRequest,
+    conn: ConnectionManager,
+}
+
+impl FromRequest<AppContext> for DeadSelection {
+    type Rejection = Response;
+
+    async fn from_request(mut req: Request, ctx: &AppContext) -> Result<Self, Response> {
+        let Path(queue) = req
+            .extract_parts::<Path<String>>()
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let query = req.uri().query().map(str::to_owned);
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, ctx)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let read = || -> Result<Self, ApiError> {
+            params::query(query.as_deref(), &[])?;
+            body::require_json(&headers)?;
+            let services = Services::web(ctx)?;
+            let queue = named_queue(&services, &queue)?;
+            let request = RetryRequest::from_json(&body)?;
+            Ok(Self {
+                queue,
+                request,
+                conn: services.redis,
+            })
+        };
+        read().map_err(IntoResponse::into_response)
+    }
+}
+
+/// The queue a request's path names (clipped in the 404's message).
+fn named_queue(services: &Services, name: &str) -> Result<OperatedQueue, ApiError> {
+    Ok(OperatedQueue::resolve(
+        &services.settings,
+        &params::clip(name),
+    )?)
 }
 
 /// `POST /api/queues/{queue}/pause`: the queue's workers, in every process,
@@ -256,13 +281,11 @@ pub async fn discard_dead(
     post,
     path = "/api/queues/{queue}/pause",
     tag = "queues",
-    params(
-        ("queue" = String, Path, description = "A queue's short name, e.g. `orders:workflow`"),
-    ),
+    params(crate::controllers::openapi::QueuePath),
     responses(
         (status = 200, description = "The queue is paused: its workers stop fetching", body = crate::views::queues::PauseResponse),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
-        (status = 404, description = "Unknown queue", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
+        crate::controllers::openapi::UnknownQueue,
         crate::controllers::openapi::RedisDown,
         crate::controllers::openapi::OpsErrors,
     ),
@@ -272,9 +295,9 @@ pub async fn pause_queue(
     _caller: Authorized<Ops>,
     WebServices(services): WebServices,
     Path(queue): Path<String>,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
 ) -> Result<Json<PauseResponse>, ApiError> {
-    set_paused(&services, &queue, query.as_deref(), true).await
+    Ok(Json(set_queue_paused(&services, &queue, true).await?))
 }
 
 /// `POST /api/queues/{queue}/resume`: the queue's workers fetch again.
@@ -285,13 +308,11 @@ pub async fn pause_queue(
     post,
     path = "/api/queues/{queue}/resume",
     tag = "queues",
-    params(
-        ("queue" = String, Path, description = "A queue's short name, e.g. `orders:workflow`"),
-    ),
+    params(crate::controllers::openapi::QueuePath),
     responses(
         (status = 200, description = "The queue is resumed: its workers fetch again", body = crate::views::queues::PauseResponse),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
-        (status = 404, description = "Unknown queue", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
+        crate::controllers::openapi::UnknownQueue,
         crate::controllers::openapi::RedisDown,
         crate::controllers::openapi::OpsErrors,
     ),
@@ -301,19 +322,9 @@ pub async fn resume_queue(
     _caller: Authorized<Ops>,
     WebServices(services): WebServices,
     Path(queue): Path<String>,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
 ) -> Result<Json<PauseResponse>, ApiError> {
-    set_paused(&services, &queue, query.as_deref(), false).await
-}
-
-async fn set_paused(
-    services: &Services,
-    queue: &str,
-    query: Option<&str>,
-    paused: bool,
-) -> Result<Json<PauseResponse>, ApiError> {
-    params::query(query, &[])?;
-    Ok(Json(set_queue_paused(services, queue, paused).await?))
+    Ok(Json(set_queue_paused(&services, &queue, false).await?))
 }
 
 /// Pauses (`true`) or resumes the queue named `queue`: the API's routes and the
@@ -326,7 +337,7 @@ pub async fn set_queue_paused(
     queue: &str,
     paused: bool,
 ) -> Result<PauseResponse, ApiError> {
-    let queue = OperatedQueue::resolve(&services.settings, &params::clip(queue))?;
+    let queue = named_queue(services, queue)?;
     let mut conn = services.redis.clone();
     let changed = pause::set_paused(&mut conn, &queue.full, paused)
         .await

@@ -1,6 +1,6 @@
 //! Refunds, one at a time.
 use axum::{
-    extract::{Path, RawQuery, State},
+    extract::{Path, State},
     http::StatusCode,
     routing::get,
     Json,
@@ -10,7 +10,7 @@ use loco_rs::prelude::*;
 use super::{
     auth::{Authorized, Read},
     error::ApiError,
-    params,
+    params::{self, NoQuery},
 };
 use crate::{
     models::{orders, refunds},
@@ -30,7 +30,7 @@ use crate::{
     ),
     responses(
         (status = 200, description = "The refund and where it stands", body = crate::views::refunds::RefundResponse),
-        (status = 400, description = "A query string or a bad parameter", body = crate::controllers::openapi::ErrorBody),
+        crate::controllers::openapi::BadQuery,
         (status = 404, description = "Unknown refund", body = crate::controllers::openapi::ErrorBody),
         crate::controllers::openapi::ReadErrors,
     ),
@@ -40,9 +40,8 @@ pub async fn show(
     _caller: Authorized<Read>,
     State(ctx): State<AppContext>,
     Path(id): Path<String>,
-    RawQuery(query): RawQuery,
+    _: NoQuery,
 ) -> Result<Json<RefundResponse>, ApiError> {
-    params::query(query.as_deref(), &[])?;
     let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,

@@ -95,6 +95,18 @@ impl<'a> TaskArgs<'a> {
             .transpose()
     }
 
+    /// `format=text|json` (text when absent): whether the task prints JSON.
+    ///
+    /// # Errors
+    /// A usage error for any other format.
+    pub fn json_format(&self) -> Result<bool> {
+        match self.get("format").unwrap_or("text") {
+            "text" => Ok(false),
+            "json" => Ok(true),
+            other => Err(self.usage_error(&format!("unknown format `{other}`"))),
+        }
+    }
+
     /// A usage error: what went wrong, then what the task expects.
     #[must_use]
     pub fn usage_error(&self, problem: &str) -> Error {

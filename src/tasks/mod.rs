@@ -8,6 +8,7 @@ pub mod orders_refund;
 pub mod orders_status;
 pub mod products_import;
 pub mod progress;
+pub mod queue_args;
 pub mod queues_dead;
 pub mod queues_discard;
 pub mod queues_pause;

@@ -25,11 +25,7 @@ impl Task for OrdersStatus {
 
     async fn run(&self, ctx: &AppContext, vars: &Vars) -> Result<()> {
         let args = TaskArgs::parse(NAME, ARGS, vars)?;
-        let json = match args.get("format").unwrap_or("text") {
-            "text" => false,
-            "json" => true,
-            other => return Err(args.usage_error(&format!("unknown format `{other}`"))),
-        };
+        let json = args.json_format()?;
         let status = PipelineStatus::read(&ctx.db).await?;
         if json {
             println!("{}", serde_json::to_string(&status)?);

@@ -5,18 +5,15 @@ use loco_rs::{
     Error, Result,
 };
 
-use super::args::{Arg, TaskArgs};
-use crate::workers::{
-    dead::{self, OperatedQueue},
-    Services,
+use super::{
+    args::{Arg, TaskArgs},
+    queue_args::{operated_queue, QUEUE},
 };
+use crate::workers::dead;
 
 const NAME: &str = "queues_dead";
 const ARGS: &[Arg] = &[
-    Arg::required(
-        "queue",
-        "orders:import, orders:workflow, notifications or refunds",
-    ),
+    QUEUE,
     Arg::optional("limit", "how many, newest first (default 20, at most 1000)"),
     Arg::optional("format", "text (default) or json (with payloads)"),
 ];
@@ -39,15 +36,8 @@ impl Task for QueuesDead {
         if !(1..=1000).contains(&limit) {
             return Err(args.usage_error("`limit` must be from 1 to 1000"));
         }
-        let json = match args.get("format").unwrap_or("text") {
-            "text" => false,
-            "json" => true,
-            other => return Err(args.usage_error(&format!("unknown format `{other}`"))),
-        };
-        let services = Services::of(ctx)?;
-        let queue = OperatedQueue::resolve(&services.settings, args.require("queue")?)
-            .map_err(|e| args.usage_error(&e.to_string()))?;
-        let mut conn = services.redis.clone();
+        let json = args.json_format()?;
+        let (queue, mut conn) = operated_queue(ctx, &args)?;
         let page = dead::list(&mut conn, &queue, limit)
             .await
             .map_err(|e| Error::string(&e.to_string()))?;

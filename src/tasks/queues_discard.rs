@@ -7,16 +7,12 @@ use loco_rs::{
 
 use super::{
     args::{Arg, TaskArgs},
-    queues_retry::dead_jobs_named,
+    queue_args::{dead_jobs_named, operated_queue, QUEUE},
 };
-use crate::workers::{dead::OperatedQueue, Services};
 
 const NAME: &str = "queues_discard";
 const ARGS: &[Arg] = &[
-    Arg::required(
-        "queue",
-        "orders:import, orders:workflow, notifications or refunds",
-    ),
+    QUEUE,
     Arg::optional("id", "the dead job to discard (see queues_dead)"),
     Arg::optional("all", "true: discard every dead job of the queue"),
 ];
@@ -37,10 +33,7 @@ impl Task for QueuesDiscard {
     async fn run(&self, ctx: &AppContext, vars: &Vars) -> Result<()> {
         let args = TaskArgs::parse(NAME, ARGS, vars)?;
         let request = dead_jobs_named(&args)?;
-        let services = Services::of(ctx)?;
-        let queue = OperatedQueue::resolve(&services.settings, args.require("queue")?)
-            .map_err(|e| args.usage_error(&e.to_string()))?;
-        let mut conn = services.redis.clone();
+        let (queue, mut conn) = operated_queue(ctx, &args)?;
         let discarded = request
             .discard(&mut conn, &queue)
             .await

@@ -6,18 +6,15 @@ use loco_rs::{
     Error, Result,
 };
 
-use super::args::{Arg, TaskArgs};
-use crate::{
-    queue::pause,
-    workers::{dead::OperatedQueue, Services},
+use super::{
+    args::{Arg, TaskArgs},
+    queue_args::{operated_queue, QUEUE},
 };
+use crate::queue::pause;
 
 const PAUSE: &str = "queues_pause";
 const RESUME: &str = "queues_resume";
-const ARGS: &[Arg] = &[Arg::required(
-    "queue",
-    "orders:import, orders:workflow, notifications or refunds",
-)];
+const ARGS: &[Arg] = &[QUEUE];
 
 /// Pauses a queue: queued jobs wait until it is resumed.
 pub struct QueuesPause;
@@ -55,10 +52,7 @@ impl Task for QueuesResume {
 
 async fn set(ctx: &AppContext, vars: &Vars, task: &'static str, paused: bool) -> Result<()> {
     let args = TaskArgs::parse(task, ARGS, vars)?;
-    let services = Services::of(ctx)?;
-    let queue = OperatedQueue::resolve(&services.settings, args.require("queue")?)
-        .map_err(|e| args.usage_error(&e.to_string()))?;
-    let mut conn = services.redis.clone();
+    let (queue, mut conn) = operated_queue(ctx, &args)?;
     let changed = pause::set_paused(&mut conn, &queue.full, paused)
         .await
         .map_err(|e| Error::string(&e.to_string()))?;

@@ -5,18 +5,14 @@ use loco_rs::{
     Error, Result,
 };
 
-use super::args::{Arg, TaskArgs};
-use crate::workers::{
-    dead::{OperatedQueue, RetryRequest},
-    Services,
+use super::{
+    args::{Arg, TaskArgs},
+    queue_args::{dead_jobs_named, operated_queue, QUEUE},
 };
 
 const NAME: &str = "queues_retry";
 const ARGS: &[Arg] = &[
-    Arg::required(
-        "queue",
-        "orders:import, orders:workflow, notifications or refunds",
-    ),
+    QUEUE,
     Arg::optional("id", "the dead job to queue again (see queues_dead)"),
     Arg::optional("all", "true: queue every dead job of the queue again"),
 ];
@@ -36,10 +32,7 @@ impl Task for QueuesRetry {
     async fn run(&self, ctx: &AppContext, vars: &Vars) -> Result<()> {
         let args = TaskArgs::parse(NAME, ARGS, vars)?;
         let request = dead_jobs_named(&args)?;
-        let services = Services::of(ctx)?;
-        let queue = OperatedQueue::resolve(&services.settings, args.require("queue")?)
-            .map_err(|e| args.usage_error(&e.to_string()))?;
-        let mut conn = services.redis.clone();
+        let (queue, mut conn) = operated_queue(ctx, &args)?;
         let outcome = request
             .run(&mut conn, &ctx.db, &queue)
             .await
@@ -55,20 +48,5 @@ impl Task for QueuesRetry {
             }
         );
         Ok(())
-    }
-}
-
-/// The dead jobs a task names: `id=JOB_ID` or `all=true`, one of the two
-/// (`queues_retry` and `queues_discard` take the same arguments).
-///
-/// # Errors
-/// A usage error for both, neither, or `all` other than `true`.
-pub(super) fn dead_jobs_named(args: &TaskArgs<'_>) -> Result<RetryRequest> {
-    match (args.get("id"), args.get("all")) {
-        (Some(id), None) => Ok(RetryRequest::Ids(vec![id.trim().to_string()])),
-        (None, Some("true")) => Ok(RetryRequest::All),
-        (None, Some(other)) => Err(args.usage_error(&format!("`all` must be true, got `{other}`"))),
-        (Some(_), Some(_)) => Err(args.usage_error("give either id= or all=true")),
-        (None, None) => Err(args.usage_error("give id=JOB_ID or all=true")),
     }
 }

@@ -37,11 +37,7 @@ impl Task for QueuesStatus {
                 return Err(args.usage_error(&format!("unknown queue `{queue}`")));
             }
         }
-        let json = match args.get("format").unwrap_or("text") {
-            "text" => false,
-            "json" => true,
-            other => return Err(args.usage_error(&format!("unknown format `{other}`"))),
-        };
+        let json = args.json_format()?;
         let mut counts = all_counts(ctx).await?;
         if let Some(queue) = only {
             counts.retain(|c| c.queue.ends_with(&format!(":{queue}")));

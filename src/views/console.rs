@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::dashboard::utc_seconds;
+use super::dashboard::{payload_excerpt, utc_seconds};
 use crate::{
     models::{_entities::orders, imports, money::format_cents},
     queue::worker_info::WorkerInfo,
@@ -130,12 +130,9 @@ pub struct DeadJobRow {
     pub attempts: String,
     /// The whole error, as the job's last attempt left it.
     pub error: String,
-    /// The payload's JSON on one line, cut at [`PAYLOAD_CHARS`] (the job's page has it whole).
+    /// The payload's JSON on one line, cut by [`payload_excerpt`] (the job's page has it whole).
     pub payload: String,
 }
-
-/// Characters of a payload shown in a list.
-const PAYLOAD_CHARS: usize = 300;
 
 #[must_use]
 pub fn dead_job_row(job: &DeadJob) -> DeadJobRow {
@@ -144,12 +141,7 @@ pub fn dead_job_row(job: &DeadJob) -> DeadJobRow {
         died: utc_seconds(job.died_at),
         attempts: attempts(job),
         error: job.last_error.clone().unwrap_or_default(),
-        payload: job
-            .payload
-            .to_string()
-            .chars()
-            .take(PAYLOAD_CHARS)
-            .collect(),
+        payload: payload_excerpt(job),
     }
 }
 

@@ -131,13 +131,18 @@ pub fn dead_row(job: &DeadJob) -> DeadRow {
         died: utc_seconds(job.died_at),
         attempts: job.attempts,
         last_error: job.last_error.clone().unwrap_or_default(),
-        payload: job
-            .payload
-            .to_string()
-            .chars()
-            .take(PAYLOAD_CHARS)
-            .collect(),
+        payload: payload_excerpt(job),
     }
+}
+
+/// A dead job's payload as JSON text, cut to what a table shows.
+#[must_use]
+pub fn payload_excerpt(job: &DeadJob) -> String {
+    job.payload
+        .to_string()
+        .chars()
+        .take(PAYLOAD_CHARS)
+        .collect()
 }
 
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS` (UTC), empty when unknown.
