@@ -16,5 +16,6 @@ pub mod pipeline;
 pub mod products;
 pub mod refunds;
 pub mod sql;
+pub mod statuses;
 pub mod workflow;
 pub mod write_txn;
