@@ -25,15 +25,11 @@ pub use batcher::{BatchStats, RefundBatcher};
 pub use desk::RefundDesk;
 pub use error::RefundError;
 pub use input::{parse_amount_cents, IdempotencyKey, RefundInput, MAX_REASON_CHARS};
-pub use process::{complete, decline, event, Move, PARTIALLY_REFUNDED, REFUNDED};
+pub use process::{complete, decline, event, Move};
 pub use request::{request, Recorded, RefundCall};
 
 pub use super::_entities::refunds::{ActiveModel, Column, Entity, Model};
 pub type Refunds = Entity;
-
-pub const PENDING: &str = "pending";
-pub const PROCESSED: &str = "processed";
-pub const FAILED: &str = "failed";
 
 /// The scope of keys given on the command line (API keys are scoped to their token).
 pub const CLI_SCOPE: &str = "cli";

@@ -7,11 +7,11 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{batcher::Answer, desk::RefundDesk, IdempotencyKey, RefundError, RefundInput, PENDING};
+use super::{batcher::Answer, desk::RefundDesk, IdempotencyKey, RefundError, RefundInput};
 use crate::models::{
     _entities::{orders, refunds},
     idempotency_keys::{self, Claim, StoredResponse},
-    orders::REFUNDABLE,
+    statuses::{OrderStatus, RefundStatus},
 };
 
 /// Longest a refund request waits for its job to be queued. The refund is
@@ -165,7 +165,7 @@ async fn accept(
         )
         .col_expr(orders::Column::UpdatedAt, Expr::value(now.naive_utc()))
         .filter(orders::Column::Id.eq(order.id))
-        .filter(orders::Column::Status.is_in(REFUNDABLE))
+        .filter(orders::Column::Status.is_in(OrderStatus::REFUNDABLE))
         // `amount <= total - reserved`, not `reserved + amount <= total`: the sum
         // overflows BIGINT for an amount near i64::MAX (a 500 instead of a 422).
         .filter(
@@ -197,7 +197,7 @@ async fn accept(
         idempotency_scope: Set(call.scope.to_string()),
         idempotency_key: Set(call.key.as_str().to_string()),
         amount_cents: Set(amount),
-        status: Set(PENDING.to_string()),
+        status: Set(RefundStatus::Pending),
         reason: Set(call.input.reason.clone()),
         created_at: Set(now.naive_utc()),
         updated_at: Set(now.naive_utc()),
@@ -245,7 +245,7 @@ pub(super) fn accepted_response(
         "refund_id": refund_id,
         "order_id": order.external_id,
         "amount_cents": call.input.amount_cents,
-        "status": PENDING,
+        "status": RefundStatus::Pending,
         "idempotency_key": call.key.as_str(),
         "message": "Refund request queued",
     })

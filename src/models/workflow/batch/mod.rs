@@ -24,6 +24,7 @@ use crate::models::{
     kpi_events::{self, KpiKind},
     order_notifications,
     sql::{array, id_in},
+    statuses::OrderStatus,
 };
 
 /// Items of many orders: order id → (product id → quantity), products ascending.
@@ -72,8 +73,8 @@ async fn customers_of(
 async fn guard_many(
     txn: &DatabaseTransaction,
     ids: &[i64],
-    from: &str,
-    to: &str,
+    from: OrderStatus,
+    to: OrderStatus,
     extra: impl FnOnce(sea_orm::UpdateMany<orders::Entity>) -> sea_orm::UpdateMany<orders::Entity>,
 ) -> Result<Vec<orders::Model>, DbErr> {
     if ids.is_empty() {
@@ -201,12 +202,13 @@ pub struct Moved {
     pub notifications: Vec<i64>,
 }
 
-/// KPI events and notifications of orders that just became terminal.
+/// KPI events and notifications of orders that just became terminal (`reached`,
+/// whose word is the notification's event).
 async fn record_terminal(
     txn: &DatabaseTransaction,
     orders: &[orders::Model],
     kind: KpiKind,
-    event: &str,
+    reached: OrderStatus,
     email_enabled: bool,
 ) -> Result<Vec<i64>, DbErr> {
     if orders.is_empty() {
@@ -214,5 +216,5 @@ async fn record_terminal(
     }
     kpi_events::record_orders(txn, kind, orders).await?;
     let customers = customers_of(txn, orders).await?;
-    order_notifications::queue_many(txn, orders, &customers, event, email_enabled).await
+    order_notifications::queue_many(txn, orders, &customers, reached.as_str(), email_enabled).await
 }
