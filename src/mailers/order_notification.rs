@@ -7,7 +7,7 @@ use loco_rs::{
 };
 use serde_json::json;
 
-use crate::models::{money::format_cents, order_notifications::Payload};
+use crate::models::{money::format_cents, order_notifications::Payload, statuses::OrderStatus};
 
 static TEMPLATE: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/src/mailers/order_notification");
 
@@ -40,18 +40,20 @@ impl OrderNotificationMailer {
 
 /// What the templates see: money already formatted, wording by status.
 fn locals(payload: &Payload) -> serde_json::Value {
-    let (headline, summary) = match payload.status.as_str() {
-        "paid" => ("payment received", "Thank you: your payment was received."),
-        "failed" => (
+    let (headline, summary) = match payload.status {
+        OrderStatus::Paid => ("payment received", "Thank you: your payment was received."),
+        OrderStatus::Failed => (
             "could not be completed",
             "We are sorry: your order could not be completed and you were not charged.",
         ),
-        "refunded" => ("refunded", "Your order has been refunded."),
-        "partially_refunded" => (
+        OrderStatus::Refunded => ("refunded", "Your order has been refunded."),
+        OrderStatus::PartiallyRefunded => (
             "partially refunded",
             "Part of your order has been refunded.",
         ),
-        _ => ("status update", "The status of your order has changed."),
+        OrderStatus::Pending | OrderStatus::Reserved => {
+            ("status update", "The status of your order has changed.")
+        }
     };
     json!({
         "order_id": payload.order_id,

@@ -19,6 +19,7 @@ use super::{
     _entities::{customers, import_chunks, imports, order_items, orders, products},
     import::ParsedOrder,
     imports::Model as Import,
+    statuses::OrderStatus,
 };
 
 /// Bind parameters per statement: far below SQLite's 32,766 and PostgreSQL's
@@ -157,7 +158,7 @@ impl ChunkWrite<'_> {
                 .select_only()
                 .column(orders::Column::Id)
                 .filter(orders::Column::ImportId.eq(self.import_id))
-                .filter(orders::Column::Status.eq("pending"))
+                .filter(orders::Column::Status.eq(OrderStatus::Pending))
                 .filter(orders::Column::ExternalId.is_in(external_ids))
                 .into_tuple()
                 .all(txn)
@@ -275,7 +276,7 @@ impl ChunkWrite<'_> {
                         Expr::val(order.external_id.as_str()),
                         Expr::val(customer_id),
                         Expr::val(self.import_id),
-                        Expr::val("pending"),
+                        Expr::val(OrderStatus::Pending.as_str()),
                         Expr::val(order.currency.as_str()),
                         Expr::val(total),
                         Expr::val(order.placed_at.map(|at| at.fixed_offset())),

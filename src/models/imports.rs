@@ -10,25 +10,11 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::_entities::orders;
+use super::{
+    _entities::orders,
+    statuses::{ImportState, OrderStatus},
+};
 pub type Imports = Entity;
-
-/// States of an import (the CHECK constraint of the `imports` table).
-pub mod state {
-    /// The file is being read and its chunks queued.
-    pub const QUEUED: &str = "queued";
-    /// Every chunk is queued; chunk jobs are still writing.
-    pub const IMPORTING: &str = "importing";
-    /// Every chunk is written.
-    pub const DONE: &str = "done";
-    /// Reading the file failed; chunks queued before the failure are still written.
-    pub const FAILED: &str = "failed";
-    /// The task stopped before every chunk was committed (a signal, dead chunk
-    /// jobs, no live worker, Redis unreachable); `error` says why and what to do.
-    /// An import interrupted after the whole file was read still becomes
-    /// `done` if its queued chunks are written later.
-    pub const INTERRUPTED: &str = "interrupted";
-}
 
 #[async_trait::async_trait]
 impl ActiveModelBehavior for ActiveModel {}
@@ -83,7 +69,7 @@ impl Model {
         &self,
         db: &impl ConnectionTrait,
     ) -> Result<OrderStatusCounts, DbErr> {
-        let rows: Vec<(String, i64)> = orders::Entity::find()
+        let rows: Vec<(OrderStatus, i64)> = orders::Entity::find()
             .select_only()
             .column(orders::Column::Status)
             .column_as(orders::Column::Id.count(), "n")
@@ -94,15 +80,13 @@ impl Model {
             .await?;
         let mut counts = OrderStatusCounts::default();
         for (status, n) in rows {
-            let slot = match status.as_str() {
-                "pending" => &mut counts.pending,
-                "reserved" => &mut counts.reserved,
-                "paid" => &mut counts.paid,
-                "failed" => &mut counts.failed,
-                "partially_refunded" => &mut counts.partially_refunded,
-                "refunded" => &mut counts.refunded,
-                // The CHECK constraint admits no other status.
-                _ => continue,
+            let slot = match status {
+                OrderStatus::Pending => &mut counts.pending,
+                OrderStatus::Reserved => &mut counts.reserved,
+                OrderStatus::Paid => &mut counts.paid,
+                OrderStatus::Failed => &mut counts.failed,
+                OrderStatus::PartiallyRefunded => &mut counts.partially_refunded,
+                OrderStatus::Refunded => &mut counts.refunded,
             };
             *slot = n;
         }
@@ -121,7 +105,7 @@ impl Model {
         ActiveModel {
             file_name: Set(file_name.to_owned()),
             format: Set(Some(format.to_owned())),
-            state: Set(state::QUEUED.to_owned()),
+            state: Set(ImportState::Queued),
             ..Default::default()
         }
         .insert(db)
@@ -169,10 +153,10 @@ impl Model {
         Entity::update_many()
             .col_expr(Column::ChunksTotal, Expr::value(as_i64(chunks_total)))
             .col_expr(Column::RejectsPath, Expr::value(rejects_path))
-            .col_expr(Column::State, Expr::value(state::IMPORTING))
+            .col_expr(Column::State, Expr::value(ImportState::Importing))
             .col_expr(Column::UpdatedAt, Expr::value(Utc::now().naive_utc()))
             .filter(Column::Id.eq(id))
-            .filter(Column::State.eq(state::QUEUED))
+            .filter(Column::State.eq(ImportState::Queued))
             .exec(db)
             .await?;
         Self::finalize(db, id).await?;
@@ -189,12 +173,12 @@ impl Model {
     pub async fn finalize(db: &impl ConnectionTrait, id: i64) -> Result<bool, DbErr> {
         let now = Utc::now();
         let result = Entity::update_many()
-            .col_expr(Column::State, Expr::value(state::DONE))
+            .col_expr(Column::State, Expr::value(ImportState::Done))
             .col_expr(Column::Error, Expr::value(Option::<String>::None))
             .col_expr(Column::FinishedAt, Expr::value(now.fixed_offset()))
             .col_expr(Column::UpdatedAt, Expr::value(now.naive_utc()))
             .filter(Column::Id.eq(id))
-            .filter(Column::State.is_in([state::IMPORTING, state::INTERRUPTED]))
+            .filter(Column::State.is_in([ImportState::Importing, ImportState::Interrupted]))
             .filter(Column::FinishedAt.is_null())
             .filter(Expr::col(Column::ChunksDone).gte(Expr::col(Column::ChunksTotal)))
             .exec(db)
@@ -217,12 +201,12 @@ impl Model {
         let now = Utc::now();
         Entity::update_many()
             .col_expr(Column::ChunksTotal, Expr::value(as_i64(chunks_total)))
-            .col_expr(Column::State, Expr::value(state::FAILED))
+            .col_expr(Column::State, Expr::value(ImportState::Failed))
             .col_expr(Column::Error, Expr::value(error))
             .col_expr(Column::FinishedAt, Expr::value(now.fixed_offset()))
             .col_expr(Column::UpdatedAt, Expr::value(now.naive_utc()))
             .filter(Column::Id.eq(id))
-            .filter(Column::State.eq(state::QUEUED))
+            .filter(Column::State.eq(ImportState::Queued))
             .exec(db)
             .await?;
         Ok(())
@@ -245,11 +229,11 @@ impl Model {
         let now = Utc::now();
         let mut changed = 0;
         for (from, finished_at) in [
-            (state::QUEUED, Some(now.fixed_offset())),
-            (state::IMPORTING, None),
+            (ImportState::Queued, Some(now.fixed_offset())),
+            (ImportState::Importing, None),
         ] {
             changed += Entity::update_many()
-                .col_expr(Column::State, Expr::value(state::INTERRUPTED))
+                .col_expr(Column::State, Expr::value(ImportState::Interrupted))
                 .col_expr(Column::Error, Expr::value(reason))
                 .col_expr(Column::FinishedAt, Expr::value(finished_at))
                 .col_expr(Column::UpdatedAt, Expr::value(now.naive_utc()))
@@ -265,7 +249,7 @@ impl Model {
     /// True once the import reached a state it never leaves.
     #[must_use]
     pub fn is_finished(&self) -> bool {
-        self.state == state::DONE || self.state == state::FAILED
+        matches!(self.state, ImportState::Done | ImportState::Failed)
     }
 }
 

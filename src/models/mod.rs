@@ -19,5 +19,6 @@ pub mod prng;
 pub mod products;
 pub mod refunds;
 pub mod sql;
+pub mod statuses;
 pub mod workflow;
 pub mod write_txn;

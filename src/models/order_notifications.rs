@@ -12,16 +12,12 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 pub use super::_entities::order_notifications::{ActiveModel, Column, Entity, Model};
-use super::{customers, orders};
+use super::{
+    customers, orders,
+    statuses::{NotificationStatus, OrderStatus},
+};
 
 pub type OrderNotifications = Entity;
-
-/// Values of `order_notifications.status` (a CHECK constraint allows only these).
-pub mod status {
-    pub const QUEUED: &str = "queued";
-    pub const SENT: &str = "sent";
-    pub const FAILED: &str = "failed";
-}
 
 /// Values of `order_notifications.channel`.
 pub mod channel {
@@ -42,7 +38,7 @@ pub struct Payload {
     /// The shop's customer id.
     pub customer_id: String,
     /// Order status when the notification was queued.
-    pub status: String,
+    pub status: OrderStatus,
     pub total_cents: i64,
     pub currency: String,
     pub reason: Option<String>,
@@ -138,7 +134,7 @@ pub async fn queue_many<C: ConnectionTrait>(
             orders.iter().map(|o| o.id),
         ))
         .filter(Column::Event.eq(event))
-        .filter(Column::Status.eq(status::QUEUED))
+        .filter(Column::Status.eq(NotificationStatus::Queued))
         .into_tuple()
         .all(db)
         .await?;
@@ -206,12 +202,12 @@ fn row_for(
         order_id: order.external_id.clone(),
         internal_order_id: order.id,
         customer_id: customer.external_id.clone(),
-        status: order.status.clone(),
+        status: order.status,
         total_cents: order.total_cents,
         currency: order.currency.clone(),
         reason: reason
             .map(str::to_owned)
-            .or_else(|| order.failure_reason.clone()),
+            .or_else(|| order.failure_reason.map(|r| r.as_str().to_owned())),
         email: email.map(str::to_owned),
     };
     let now = Utc::now().naive_utc();
@@ -224,7 +220,7 @@ fn row_for(
             channel::LOG
         }
         .to_owned()),
-        status: Set(status::QUEUED.to_owned()),
+        status: Set(NotificationStatus::Queued),
         payload: Set(serde_json::to_string(&payload).map_err(|e| DbErr::Json(e.to_string()))?),
         attempts: Set(0),
         created_at: Set(now),
@@ -253,7 +249,7 @@ pub async fn requeue_stale<C: ConnectionTrait>(
     let stmt = Query::update()
         .table(Entity)
         .value(Column::UpdatedAt, now)
-        .and_where(Column::Status.eq(status::QUEUED))
+        .and_where(Column::Status.eq(NotificationStatus::Queued))
         .and_where(Column::UpdatedAt.lt(cutoff))
         .returning_col(Column::Id)
         .to_owned();
@@ -290,7 +286,7 @@ impl Entity {
             .select_only()
             .column(Column::Id)
             .filter(Column::OrderId.eq(order_id))
-            .filter(Column::Status.eq(status::QUEUED));
+            .filter(Column::Status.eq(NotificationStatus::Queued));
         if let Some(event) = event {
             query = query.filter(Column::Event.eq(event));
         }
@@ -304,12 +300,12 @@ impl Entity {
     pub async fn mark_sent<C: ConnectionTrait>(db: &C, id: i64) -> Result<bool, DbErr> {
         let now = Utc::now();
         let result = Self::update_many()
-            .col_expr(Column::Status, Expr::value(status::SENT))
+            .col_expr(Column::Status, Expr::value(NotificationStatus::Sent))
             .col_expr(Column::SentAt, Expr::value(now.fixed_offset()))
             .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
             .col_expr(Column::UpdatedAt, Expr::value(now.naive_utc()))
             .filter(Column::Id.eq(id))
-            .filter(Column::Status.eq(status::QUEUED))
+            .filter(Column::Status.eq(NotificationStatus::Queued))
             .exec(db)
             .await?;
         Ok(result.rows_affected == 1)
@@ -323,7 +319,7 @@ impl Entity {
     /// Database errors.
     pub async fn reopen_failed<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<u64, DbErr> {
         let result = Self::update_many()
-            .col_expr(Column::Status, Expr::value(status::QUEUED))
+            .col_expr(Column::Status, Expr::value(NotificationStatus::Queued))
             .col_expr(Column::Attempts, Expr::value(0))
             .col_expr(Column::UpdatedAt, Expr::value(Utc::now().naive_utc()))
             .filter(crate::models::sql::id_in(
@@ -331,7 +327,7 @@ impl Entity {
                 Column::Id,
                 ids.iter().copied(),
             ))
-            .filter(Column::Status.eq(status::FAILED))
+            .filter(Column::Status.eq(NotificationStatus::Failed))
             .exec(db)
             .await?;
         Ok(result.rows_affected)
@@ -353,11 +349,11 @@ impl Entity {
             .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
             .col_expr(Column::UpdatedAt, Expr::value(Utc::now().naive_utc()));
         if give_up {
-            update = update.col_expr(Column::Status, Expr::value(status::FAILED));
+            update = update.col_expr(Column::Status, Expr::value(NotificationStatus::Failed));
         }
         let result = update
             .filter(Column::Id.eq(id))
-            .filter(Column::Status.eq(status::QUEUED))
+            .filter(Column::Status.eq(NotificationStatus::Queued))
             .exec(db)
             .await?;
         Ok(result.rows_affected == 1)

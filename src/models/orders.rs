@@ -3,16 +3,11 @@ use std::collections::HashMap;
 
 use sea_orm::{entity::prelude::*, QueryOrder, QuerySelect};
 
-use super::_entities::{
-    order_items, order_notifications, orders::Column, payments, products, refunds,
+use super::{
+    _entities::{order_items, order_notifications, orders::Column, payments, products, refunds},
+    statuses::OrderStatus,
 };
 pub type Orders = Entity;
-
-/// Statuses the workflow has not finished with (it moves them on by itself).
-pub const NON_TERMINAL: [&str; 2] = ["pending", "reserved"];
-
-/// Statuses a refund can be taken from.
-pub const REFUNDABLE: [&str; 2] = ["paid", "partially_refunded"];
 
 #[async_trait::async_trait]
 impl ActiveModelBehavior for ActiveModel {
@@ -41,7 +36,7 @@ impl Model {
     /// Whether a refund may be requested in this status.
     #[must_use]
     pub fn is_refundable(&self) -> bool {
-        REFUNDABLE.contains(&self.status.as_str())
+        OrderStatus::REFUNDABLE.contains(&self.status)
     }
 
     /// What is left to refund: the total minus refunds processed or pending.
@@ -144,7 +139,7 @@ impl Entity {
         use sea_orm::{PaginatorTrait, QuerySelect};
         let query = || {
             Self::find()
-                .filter(Column::Status.is_in(NON_TERMINAL))
+                .filter(Column::Status.is_in(OrderStatus::OPEN))
                 .filter(Column::UpdatedAt.lt(before))
         };
         let count = query().count(db).await?;

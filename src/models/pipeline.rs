@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{
     _entities::{imports, order_items, order_notifications, orders, products},
-    imports::state,
+    statuses::{ImportState, NotificationStatus, OrderStatus},
 };
 
 /// Counts an operator (or the benchmark) checks to know the run is complete and sound.
@@ -69,21 +69,24 @@ impl PipelineStatus {
                 "units",
             )
             .join(JoinType::InnerJoin, order_items::Relation::Orders.def())
-            .filter(orders::Column::Status.is_in(["paid", "partially_refunded", "refunded"]))
+            .filter(orders::Column::Status.is_in(OrderStatus::SOLD))
             .into_tuple()
             .one(db)
             .await?;
-        let open = ["pending", "reserved"]
+        let open = OrderStatus::OPEN
             .iter()
-            .map(|s| orders_by_status.get(*s).copied().unwrap_or(0))
+            .map(|s| orders_by_status.get(s.as_str()).copied().unwrap_or(0))
             .sum();
         let orders_total = orders_by_status.values().sum();
         let imports_unfinished = imports::Entity::find()
-            .filter(imports::Column::State.is_in([state::QUEUED, state::IMPORTING]))
+            .filter(imports::Column::State.is_in([ImportState::Queued, ImportState::Importing]))
             .count(db)
             .await?;
         let kpi_events_unapplied = crate::models::kpi::ledger::pending_count(db).await?;
-        let notifications_queued = notifications_by_status.get("queued").copied().unwrap_or(0);
+        let notifications_queued = notifications_by_status
+            .get(NotificationStatus::Queued.as_str())
+            .copied()
+            .unwrap_or(0);
         Ok(Self {
             orders_total,
             orders_open: open,
@@ -153,7 +156,7 @@ impl OrderLatency {
     /// Database errors.
     pub async fn read(db: &DatabaseConnection) -> Result<Self, DbErr> {
         let rows: Vec<(
-            String,
+            OrderStatus,
             chrono::NaiveDateTime,
             Option<chrono::DateTime<chrono::FixedOffset>>,
         )> = orders::Entity::find()
@@ -170,7 +173,7 @@ impl OrderLatency {
         for (status, created, finished) in rows {
             let Some(finished) = finished else { continue };
             took.push((finished.naive_utc() - created).num_milliseconds());
-            if status == "paid" {
+            if status == OrderStatus::Paid {
                 let at = finished.timestamp_millis();
                 first_paid_at_ms = Some(first_paid_at_ms.map_or(at, |f| f.min(at)));
             }

@@ -20,15 +20,13 @@ mod error;
 mod input;
 mod process;
 mod request;
-mod status;
 
 pub use batcher::{BatchStats, RefundBatcher, RefundDesk};
 pub use call::{Recorded, RefundCall};
 pub use error::RefundError;
 pub use input::{parse_amount_cents, IdempotencyKey, RefundInput, MAX_REASON_CHARS};
-pub use process::{complete, decline, event, Move, PARTIALLY_REFUNDED, REFUNDED};
+pub use process::{complete, decline, event, Move};
 pub use request::request;
-pub use status::{FAILED, PENDING, PROCESSED};
 
 pub use super::_entities::refunds::{ActiveModel, Column, Entity, Model};
 pub type Refunds = Entity;

@@ -18,6 +18,7 @@ use crate::{
         _entities::imports,
         kpi,
         pipeline::{self, OrderLatency, PipelineStatus},
+        statuses::{ImportState, NotificationStatus},
     },
     workers::Services,
 };
@@ -76,7 +77,7 @@ impl Task for OrdersCheck {
         }
         let queued = status
             .notifications_by_status
-            .get("queued")
+            .get(NotificationStatus::Queued.as_str())
             .copied()
             .unwrap_or(0);
         if queued > 0 {
@@ -156,7 +157,7 @@ async fn import_failure(ctx: &AppContext, id: i64) -> Result<Option<String>> {
     let Some(import) = imports::Entity::find_by_id(id).one(&ctx.db).await? else {
         return Ok(Some(format!("import {id} does not exist")));
     };
-    if import.state != "done" {
+    if import.state != ImportState::Done {
         return Ok(Some(format!("import {id} is `{}`, not done", import.state)));
     }
     if import.orders_created + import.duplicates_skipped != import.orders_read {

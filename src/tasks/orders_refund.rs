@@ -11,6 +11,7 @@ use super::args::{Arg, TaskArgs};
 use crate::models::{
     money::format_cents,
     refunds::{self, parse_amount_cents, IdempotencyKey, RefundCall, RefundInput, CLI_SCOPE},
+    statuses::RefundStatus,
 };
 use crate::workers::Services;
 
@@ -81,9 +82,10 @@ impl Task for OrdersRefund {
             Some(id) if answer.replayed => refunds::Entity::find_by_id(id)
                 .one(&ctx.db)
                 .await?
-                .map_or_else(|| "unknown".to_string(), |r| r.status),
-            _ => refunds::PENDING.to_string(),
+                .map(|r| r.status),
+            _ => Some(RefundStatus::Pending),
         };
+        let status = status.map_or("unknown", RefundStatus::as_str);
         if answer.replayed {
             println!("key {} was already used: nothing changed.", key.as_str());
         }

@@ -6,7 +6,12 @@ use serde_json::Value;
 
 use super::dashboard::{payload_excerpt, utc_seconds};
 use crate::{
-    models::{_entities::orders, imports, money::format_cents},
+    models::{
+        _entities::orders,
+        imports,
+        money::format_cents,
+        statuses::{ImportState, OrderStatus},
+    },
     queue::worker_info::WorkerInfo,
     workers::dead::DeadJob,
 };
@@ -89,7 +94,7 @@ pub struct OrderRef {
     pub external_id: String,
     /// `external_id` percent-encoded for a link.
     pub external_id_url: String,
-    pub status: String,
+    pub status: OrderStatus,
 }
 
 /// Everything but RFC 3986's unreserved characters is encoded.
@@ -110,7 +115,7 @@ impl From<&orders::Model> for OrderRef {
             id: o.id,
             external_id: o.external_id.clone(),
             external_id_url: url_part(&o.external_id),
-            status: o.status.clone(),
+            status: o.status,
         }
     }
 }
@@ -194,7 +199,7 @@ pub struct ImportsPage {
 pub struct ImportRow {
     pub id: i64,
     pub file_name: String,
-    pub state: String,
+    pub state: ImportState,
     pub finished: bool,
     pub rows_read: i64,
     pub orders_read: i64,
@@ -218,7 +223,7 @@ pub fn imports(rows: &[imports::Model]) -> ImportsPage {
             .map(|i| ImportRow {
                 id: i.id,
                 file_name: i.file_name.clone(),
-                state: i.state.clone(),
+                state: i.state,
                 finished: i.is_finished(),
                 rows_read: i.rows_read,
                 orders_read: i.orders_read,
@@ -257,7 +262,7 @@ pub struct StuckOrder {
     pub id: i64,
     pub external_id: String,
     pub external_id_url: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub total: String,
     pub updated: String,
     /// Minutes since the row last changed.
@@ -281,7 +286,7 @@ pub fn stuck(
                 id: o.id,
                 external_id: o.external_id.clone(),
                 external_id_url: url_part(&o.external_id),
-                status: o.status.clone(),
+                status: o.status,
                 total: format!("{} {}", format_cents(o.total_cents), o.currency),
                 updated: o.updated_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                 idle_minutes: (now - o.updated_at).num_minutes(),

@@ -1,6 +1,9 @@
 use serde::Serialize;
 
-use crate::models::imports::{Model as Import, OrderStatusCounts};
+use crate::models::{
+    imports::{Model as Import, OrderStatusCounts},
+    statuses::ImportState,
+};
 
 /// `GET /api/imports/{id}`: the import as recorded, plus where its orders are now.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -8,7 +11,8 @@ pub struct ImportResponse {
     pub id: i64,
     pub file_name: String,
     pub format: Option<String>,
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: ImportState,
     pub rows_read: i64,
     pub orders_read: i64,
     pub rows_rejected: i64,

@@ -1,7 +1,10 @@
 use serde::Serialize;
 
 use super::{mask, refunds::RefundResponse};
-use crate::models::orders::OrderRecord;
+use crate::models::{
+    orders::OrderRecord,
+    statuses::{FailureReason, NotificationStatus, OrderStatus, PaymentStatus},
+};
 
 /// `GET /api/orders/{id}`: the order with its items, payments, refunds and notifications.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -12,7 +15,8 @@ pub struct OrderResponse {
     /// Customer data: masked unless the caller has the `ops` scope.
     pub customer_email: Option<String>,
     pub customer_name: Option<String>,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: OrderStatus,
     pub currency: String,
     pub total_cents: i64,
     /// Refunds pending or processed.
@@ -21,7 +25,8 @@ pub struct OrderResponse {
     pub refunded_cents: i64,
     /// What a new refund may still take.
     pub refundable_cents: i64,
-    pub failure_reason: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub failure_reason: Option<FailureReason>,
     pub placed_at: Option<chrono::DateTime<chrono::Utc>>,
     pub paid_at: Option<chrono::DateTime<chrono::Utc>>,
     pub items: Vec<ItemResponse>,
@@ -46,7 +51,8 @@ pub struct PaymentResponse {
     pub currency: String,
     pub provider: String,
     pub provider_ref: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: PaymentStatus,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -55,7 +61,8 @@ pub struct NotificationResponse {
     pub id: i64,
     pub event: String,
     pub channel: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: NotificationStatus,
     pub attempts: i32,
     pub error: Option<String>,
     pub sent_at: Option<chrono::DateTime<chrono::Utc>>,

@@ -4,7 +4,7 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::models::{_entities::refunds, refunds::Recorded};
+use crate::models::{_entities::refunds, refunds::Recorded, statuses::RefundStatus};
 
 /// Header set on a response replayed for a repeated Idempotency-Key.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -16,7 +16,8 @@ pub struct RefundResponse {
     /// The order's external id (`ORD-2025-001`).
     pub order_id: String,
     pub amount_cents: i64,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: RefundStatus,
     pub reason: Option<String>,
     pub failure_reason: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,

@@ -9,7 +9,10 @@ use sea_orm::EntityTrait;
 use super::JobContext;
 use crate::{
     mailers::order_notification::OrderNotificationMailer,
-    models::order_notifications::{channel, status, Column, Entity, Model, Payload},
+    models::{
+        order_notifications::{channel, Column, Entity, Model, Payload},
+        statuses::NotificationStatus,
+    },
     queue::{queue_names, Job, JobAttempt, JobError, JobResult, Lease, NotificationJob},
     settings::{QueueSettings, Settings},
 };
@@ -74,7 +77,7 @@ async fn load(cx: &JobContext, id: i64) -> Result<Option<Model>, JobError> {
         .await
         .map_err(anyhow::Error::from)?
         .ok_or_else(|| JobError::Permanent(anyhow!("notification {id} does not exist")))?;
-    Ok((row.status == status::QUEUED).then_some(row))
+    Ok((row.status == NotificationStatus::Queued).then_some(row))
 }
 
 /// A payload that cannot be read never will be: the row is failed at once.
@@ -182,7 +185,7 @@ pub async fn deliver_many(cx: &JobContext, ids: &[i64]) -> JobResult {
             Column::Id,
             rest,
         ))
-        .filter(Column::Status.eq(status::QUEUED))
+        .filter(Column::Status.eq(NotificationStatus::Queued))
         .into_tuple()
         .all(db)
         .await
@@ -214,7 +217,7 @@ async fn mark_logs_sent(
     };
     let now = chrono::Utc::now();
     let rows = Entity::update_many()
-        .col_expr(Column::Status, Expr::value(status::SENT))
+        .col_expr(Column::Status, Expr::value(NotificationStatus::Sent))
         .col_expr(Column::SentAt, Expr::value(now))
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
         .col_expr(Column::UpdatedAt, Expr::value(now.naive_utc()))
@@ -223,7 +226,7 @@ async fn mark_logs_sent(
             Column::Id,
             ids.iter().copied(),
         ))
-        .filter(Column::Status.eq(status::QUEUED))
+        .filter(Column::Status.eq(NotificationStatus::Queued))
         .filter(Column::Channel.eq(channel::LOG))
         .exec_with_returning(&cx.app.db)
         .await?;

@@ -18,7 +18,7 @@ use crate::{
     models::{
         _entities::{orders, refunds},
         idempotency_keys,
-        workflow::transitions::{PENDING, RESERVED},
+        statuses::{OrderStatus, RefundStatus},
     },
     queue::{Job, JobQueue, NotificationJob, OrderWorkflowJob, RefundJob},
 };
@@ -137,7 +137,7 @@ async fn unfinished_orders(
     orders::Entity::find()
         .select_only()
         .column(orders::Column::Id)
-        .filter(orders::Column::Status.is_in([PENDING, RESERVED]))
+        .filter(orders::Column::Status.is_in(OrderStatus::OPEN))
         .filter(orders::Column::UpdatedAt.lt(cutoff))
         .filter(orders::Column::Id.gt(after))
         .order_by_asc(orders::Column::Id)
@@ -157,7 +157,7 @@ async fn pending_refunds(
     refunds::Entity::find()
         .select_only()
         .column(refunds::Column::Id)
-        .filter(refunds::Column::Status.eq("pending"))
+        .filter(refunds::Column::Status.eq(RefundStatus::Pending))
         .filter(refunds::Column::UpdatedAt.lt(cutoff))
         .filter(refunds::Column::Id.gt(after))
         .order_by_asc(refunds::Column::Id)

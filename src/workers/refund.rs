@@ -11,7 +11,8 @@ use crate::{
     models::{
         _entities::{orders, refunds},
         order_notifications,
-        refunds::{complete, decline, event, Move, PENDING},
+        refunds::{complete, decline, event, Move},
+        statuses::RefundStatus,
         workflow::gateway::{ChargeOutcome, RefundRequest},
     },
     queue::{queue_names, Job, JobError, JobResult, NotificationJob, RefundJob},
@@ -47,7 +48,7 @@ pub async fn process(cx: &JobContext, refund_id: i64) -> JobResult {
         .await
         .context("loading the refund")?
         .ok_or_else(|| JobError::Permanent(anyhow::anyhow!("refund {refund_id} does not exist")))?;
-    if refund.status != PENDING {
+    if refund.status != RefundStatus::Pending {
         return push_queued_notification(cx, db, &refund).await;
     }
     let order = orders::Entity::find_by_id(refund.order_id)

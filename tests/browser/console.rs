@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use orders_flow::{
-    models::order_notifications::{self, status},
+    models::{order_notifications, statuses::NotificationStatus},
     queue::NotificationJob,
 };
 use sea_orm::EntityTrait;
@@ -16,13 +16,13 @@ use crate::support::{
     smtp::{app_mailing_to, SmtpSink},
 };
 
-async fn notification_status(app: &crate::support::TestApp) -> String {
+async fn notification_status(app: &crate::support::TestApp) -> NotificationStatus {
     let rows = order_notifications::Entity::find()
         .all(&app.ctx().db)
         .await
         .unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
-    rows[0].status.clone()
+    rows[0].status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,7 +31,7 @@ async fn an_operator_logs_in_retries_a_dead_job_and_logs_out() {
     let app = app_mailing_to(&sink, 0).await;
     let workers = start_worker::<NotificationJob>(&app).await;
     let id = dead_notification(&app, &sink).await;
-    assert_eq!(notification_status(&app).await, status::FAILED);
+    assert_eq!(notification_status(&app).await, NotificationStatus::Failed);
     let live = LiveApp::serve(&app).await;
     let browser = Browser::start().await;
 
@@ -72,7 +72,7 @@ async fn an_operator_logs_in_retries_a_dead_job_and_logs_out() {
     eventually(
         "the notification to be sent",
         Duration::from_secs(30),
-        || async { (notification_status(&app).await == status::SENT).then_some(()) },
+        || async { (notification_status(&app).await == NotificationStatus::Sent).then_some(()) },
     )
     .await;
     // The page shows it done (it refreshes itself): no dead job, one done.

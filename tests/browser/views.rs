@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use orders_flow::{
-    models::{_entities::orders, imports::Model as Import, kpi::store},
+    models::{_entities::orders, imports::Model as Import, kpi::store, statuses::OrderStatus},
     queue::{worker_info, Job, NotificationJob},
     workers::{
         dead::{self, OperatedQueue},
@@ -58,7 +58,7 @@ async fn an_import_moves_on_the_imports_page_and_its_workers_show() {
     assert_eq!(browser.text(&chunks).await.as_deref(), Some("0 of 8"));
     assert_eq!(
         browser.text(&format!("{row} td[data-field=state]")).await,
-        Some(queued.state.clone())
+        Some(queued.state.to_string())
     );
     assert_eq!(
         browser.text(&format!("{row} td[data-field=rows]")).await,
@@ -123,11 +123,19 @@ async fn an_operator_finds_a_stuck_order_and_why_a_job_died_and_discards_it() {
     workers.stop().await;
     // One order the workflow lost an hour ago, one that is merely new.
     let customer = shop::customer(&app, "C-STUCK", None).await;
-    let stuck = shop::order(&app, "O-STUCK/1", &customer, "reserved", 4_200, None).await;
+    let stuck = shop::order(
+        &app,
+        "O-STUCK/1",
+        &customer,
+        OrderStatus::Reserved,
+        4_200,
+        None,
+    )
+    .await;
     let mut older: orders::ActiveModel = stuck.clone().into();
     older.updated_at = Set(chrono::Utc::now().naive_utc() - chrono::Duration::minutes(61));
     older.update(&app.ctx().db).await.unwrap();
-    shop::order(&app, "O-NEW", &customer, "pending", 100, None).await;
+    shop::order(&app, "O-NEW", &customer, OrderStatus::Pending, 100, None).await;
     let (count, _) = orders::Entity::stuck(
         &app.ctx().db,
         chrono::Utc::now().naive_utc() - chrono::Duration::minutes(60),

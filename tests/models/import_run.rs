@@ -66,7 +66,7 @@ async fn a_read_error_mid_file_marks_the_import_failed() {
     assert!(error.to_string().contains("device went away"), "{error}");
 
     let import = Import::find_by_id(&app.ctx().db, 1).await.unwrap().unwrap();
-    assert_eq!(import.state, "failed");
+    assert_eq!(import.state.as_str(), "failed");
     assert!(import
         .error
         .as_deref()

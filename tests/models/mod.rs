@@ -3,3 +3,4 @@ mod import_run;
 mod order_notifications;
 mod postgres_tcp;
 mod schema;
+mod statuses;

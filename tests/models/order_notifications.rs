@@ -2,8 +2,9 @@
 //! transaction, on the right channel; and finding the ones whose job was lost.
 use std::time::Duration;
 
-use orders_flow::models::order_notifications::{
-    self, channel, queue_for, requeue_stale, status, Payload,
+use orders_flow::models::{
+    order_notifications::{self, channel, queue_for, requeue_stale, Payload},
+    statuses::{FailureReason, NotificationStatus, OrderStatus},
 };
 use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
@@ -21,7 +22,15 @@ async fn row(app: &TestApp, id: i64) -> order_notifications::Model {
 async fn queueing_twice_for_one_order_and_event_creates_one_row() {
     let app = TestApp::boot().await;
     let ada = shop::customer(&app, "C-1", Some("ada@example.com")).await;
-    let order = shop::order(&app, "O-1", &ada, "failed", 12_345, Some("out_of_stock")).await;
+    let order = shop::order(
+        &app,
+        "O-1",
+        &ada,
+        OrderStatus::Failed,
+        12_345,
+        Some(FailureReason::OutOfStock),
+    )
+    .await;
     let db = &app.ctx().db;
 
     let txn = db.begin().await.unwrap();
@@ -47,12 +56,16 @@ async fn queueing_twice_for_one_order_and_event_creates_one_row() {
             queued.channel.as_str(),
             queued.status.as_str()
         ),
-        ("failed", channel::EMAIL, status::QUEUED)
+        ("failed", channel::EMAIL, "queued")
     );
     assert_eq!(
         (queued.attempts, queued.error, queued.sent_at),
         (0, None, None)
     );
+    // The stored JSON names statuses by their words.
+    let stored: serde_json::Value = serde_json::from_str(&queued.payload).unwrap();
+    assert_eq!(stored["status"], "failed");
+    assert_eq!(stored["reason"], "out_of_stock");
     let payload: Payload = serde_json::from_str(&queued.payload).unwrap();
     assert_eq!(
         payload,
@@ -60,7 +73,7 @@ async fn queueing_twice_for_one_order_and_event_creates_one_row() {
             order_id: "O-1".to_string(),
             internal_order_id: order.id,
             customer_id: "C-1".to_string(),
-            status: "failed".to_string(),
+            status: OrderStatus::Failed,
             total_cents: 12_345,
             currency: "EUR".to_string(),
             // No reason given: the order's failure reason.
@@ -74,7 +87,7 @@ async fn queueing_twice_for_one_order_and_event_creates_one_row() {
 async fn a_notification_queued_in_a_rolled_back_transaction_does_not_exist() {
     let app = TestApp::boot().await;
     let ada = shop::customer(&app, "C-1", Some("ada@example.com")).await;
-    let order = shop::order(&app, "O-1", &ada, "paid", 500, None).await;
+    let order = shop::order(&app, "O-1", &ada, OrderStatus::Paid, 500, None).await;
     let txn = app.ctx().db.begin().await.unwrap();
     assert!(queue_for(&txn, &order, "paid", None, true)
         .await
@@ -105,7 +118,15 @@ async fn the_log_channel_is_used_without_a_usable_email_or_with_email_disabled()
     ];
     for (name, email, enabled, expected) in cases {
         let customer = shop::customer(&app, name, email).await;
-        let order = shop::order(&app, &format!("O-{name}"), &customer, "paid", 100, None).await;
+        let order = shop::order(
+            &app,
+            &format!("O-{name}"),
+            &customer,
+            OrderStatus::Paid,
+            100,
+            None,
+        )
+        .await;
         let id = queue_for(db, &order, "paid", None, enabled)
             .await
             .unwrap()
@@ -128,7 +149,7 @@ async fn stale_queued_rows_are_returned_once_for_the_recovery_sweep() {
     let ada = shop::customer(&app, "C-1", None).await;
     let mut ids = Vec::new();
     for n in 0..3 {
-        let order = shop::order(&app, &format!("O-{n}"), &ada, "paid", 100, None).await;
+        let order = shop::order(&app, &format!("O-{n}"), &ada, OrderStatus::Paid, 100, None).await;
         ids.push(
             queue_for(db, &order, "paid", None, false)
                 .await
@@ -150,7 +171,7 @@ async fn stale_queued_rows_are_returned_once_for_the_recovery_sweep() {
     order_notifications::Entity::update_many()
         .col_expr(
             order_notifications::Column::Status,
-            Expr::value(status::SENT),
+            Expr::value(NotificationStatus::Sent),
         )
         .filter(order_notifications::Column::Id.eq(old_sent))
         .exec(db)
@@ -168,5 +189,8 @@ async fn stale_queued_rows_are_returned_once_for_the_recovery_sweep() {
         .await
         .unwrap()
         .is_empty());
-    assert_eq!(row(&app, old_queued).await.status, status::QUEUED);
+    assert_eq!(
+        row(&app, old_queued).await.status,
+        NotificationStatus::Queued
+    );
 }

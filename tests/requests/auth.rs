@@ -3,7 +3,7 @@
 //! data is masked for callers without `ops`.
 use axum::http::Method;
 use axum_test::TestServer;
-use orders_flow::workers::dead::OperatedQueue;
+use orders_flow::{models::statuses::OrderStatus, workers::dead::OperatedQueue};
 use serde_json::json;
 
 use crate::support::{shop, TestApp};
@@ -229,7 +229,7 @@ async fn garbage_token_config_stops_the_start_with_the_reason() {
 async fn an_order_shows_its_customer_only_to_ops() {
     let app = app().await;
     let customer = shop::customer(&app, "C-7", Some("grace.hopper@example.com")).await;
-    shop::order(&app, "ORD-7", &customer, "paid", 1_000, None).await;
+    shop::order(&app, "ORD-7", &customer, OrderStatus::Paid, 1_000, None).await;
     let server = app.server();
     let show = |token: &'static str| server.get("/api/orders/ORD-7").authorization_bearer(token);
     let masked: serde_json::Value = show("read-token").await.json();

@@ -34,6 +34,7 @@ async fn status_of(app: &TestApp, id: i64) -> String {
         .unwrap()
         .unwrap()
         .status
+        .to_string()
 }
 
 /// Waits until the workflow worker has skipped `n` more fetches than `after`.

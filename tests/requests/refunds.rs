@@ -262,7 +262,7 @@ async fn pending_and_failed_orders_are_409_and_the_first_answer_stays() {
     orders_flow::workers::order_workflow::advance(&app.jobs(), failed.id)
         .await
         .unwrap();
-    assert_eq!(order(&app, failed.id).await.status, "failed");
+    assert_eq!(order(&app, failed.id).await.status.as_str(), "failed");
     let server = app.server();
 
     let on_failed = post(&server, "ORD-FAILED", Some("key-1"), DAMAGED).await;

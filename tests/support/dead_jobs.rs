@@ -2,7 +2,10 @@
 //! it, run by a real worker (`smtp::app_mailing_to(sink, 0)`: no retries).
 use std::time::Duration;
 
-use orders_flow::{models::order_notifications::queue_for, queue::NotificationJob};
+use orders_flow::{
+    models::{order_notifications::queue_for, statuses::OrderStatus},
+    queue::NotificationJob,
+};
 
 use super::{eventually, shop, smtp::SmtpSink, TestApp};
 
@@ -12,7 +15,7 @@ use super::{eventually, shop, smtp::SmtpSink, TestApp};
 pub async fn dead_notification(app: &TestApp, sink: &SmtpSink) -> String {
     sink.reject_mail_from(usize::MAX);
     let customer = shop::customer(app, "C-DEAD", Some("ada@example.com")).await;
-    let order = shop::order(app, "O-DEAD", &customer, "failed", 12_345, None).await;
+    let order = shop::order(app, "O-DEAD", &customer, OrderStatus::Failed, 12_345, None).await;
     let row = queue_for(&app.ctx().db, &order, "failed", Some("out_of_stock"), true)
         .await
         .unwrap()

@@ -118,7 +118,7 @@ pub async fn done(app: &TestApp, id: i64) -> Import {
         Import::find_by_id(&app.ctx().db, id)
             .await
             .expect("import")
-            .filter(|i| i.state == "done")
+            .filter(|i| i.state.as_str() == "done")
     })
     .await
 }

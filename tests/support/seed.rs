@@ -1,5 +1,8 @@
 //! Test data written straight to the database (no import involved).
-use orders_flow::models::_entities::{customers, order_items, orders, products};
+use orders_flow::models::{
+    _entities::{customers, order_items, orders, products},
+    statuses::OrderStatus,
+};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
 
 pub async fn product(
@@ -47,7 +50,7 @@ pub async fn order(
     let order = orders::ActiveModel {
         external_id: Set(external_id.to_string()),
         customer_id: Set(customer.id),
-        status: Set("pending".to_string()),
+        status: Set(OrderStatus::Pending),
         currency: Set("EUR".to_string()),
         total_cents: Set(total),
         refund_reserved_cents: Set(0),
@@ -99,6 +102,10 @@ pub async fn paid_order(
         .await
         .expect("order")
         .expect("order exists");
-    assert_eq!(paid.status, "paid", "boot with payment.success_rate 1.0");
+    assert_eq!(
+        paid.status.as_str(),
+        "paid",
+        "boot with payment.success_rate 1.0"
+    );
     paid
 }

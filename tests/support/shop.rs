@@ -1,6 +1,9 @@
 //! Customers and orders written straight to the database, for tests that start
 //! after the import (notifications, and anything that needs an order to exist).
-use orders_flow::models::{customers, orders};
+use orders_flow::models::{
+    customers, orders,
+    statuses::{FailureReason, OrderStatus},
+};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
 use super::TestApp;
@@ -26,21 +29,21 @@ pub async fn order(
     app: &TestApp,
     external_id: &str,
     customer: &customers::Model,
-    status: &str,
+    status: OrderStatus,
     total_cents: i64,
-    failure_reason: Option<&str>,
+    failure_reason: Option<FailureReason>,
 ) -> orders::Model {
     let now = chrono::Utc::now();
     orders::ActiveModel {
         external_id: Set(external_id.to_string()),
         customer_id: Set(customer.id),
-        status: Set(status.to_string()),
+        status: Set(status),
         currency: Set("EUR".to_string()),
         total_cents: Set(total_cents),
         refund_reserved_cents: Set(0),
         refunded_cents: Set(0),
         placed_at: Set(Some(now.fixed_offset())),
-        failure_reason: Set(failure_reason.map(str::to_string)),
+        failure_reason: Set(failure_reason),
         created_at: Set(now.naive_utc()),
         updated_at: Set(now.naive_utc()),
         ..Default::default()

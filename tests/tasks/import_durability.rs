@@ -127,7 +127,11 @@ async fn import_survives(fault: Fault) {
         Fault::Restart => redis.restart_empty(),
     }
     let at_fault = the_import(&app).await;
-    assert_ne!(at_fault.state, "done", "the fault landed after the import");
+    assert_ne!(
+        at_fault.state.as_str(),
+        "done",
+        "the fault landed after the import"
+    );
 
     let out = finished(task).await;
     let said = success(&out) + &stderr(&out);
@@ -207,7 +211,7 @@ async fn with_no_live_worker_the_task_says_so_and_the_import_is_interrupted() {
     );
     assert!(message.contains("cargo loco start --worker"), "{message}");
     let [import] = imports(&app).await.try_into().unwrap();
-    assert_eq!(import.state, "interrupted");
+    assert_eq!(import.state.as_str(), "interrupted");
     assert!(import.error.as_deref().unwrap().contains("no worker"));
     let api = app
         .server()
@@ -246,7 +250,7 @@ async fn live_workers_whose_registry_entries_are_gone_are_still_seen() {
     let said = success(&out) + &stderr(&out);
     assert!(!said.contains("no worker"), "{said}");
     let [import] = imports(&app).await.try_into().unwrap();
-    assert_eq!(import.state, "done");
+    assert_eq!(import.state.as_str(), "done");
 }
 
 #[tokio::test]
@@ -284,7 +288,7 @@ async fn sigterm_leaves_the_import_interrupted_not_importing() {
     let message = stderr(&out);
     assert!(message.contains("stopped by SIGTERM"), "{message}");
     let [import] = imports(&app).await.try_into().unwrap();
-    assert_eq!(import.state, "interrupted");
+    assert_eq!(import.state.as_str(), "interrupted");
     assert!(import
         .error
         .as_deref()

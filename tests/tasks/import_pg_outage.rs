@@ -24,7 +24,11 @@ async fn progress(url: &str) -> Option<(i64, i64, String)> {
     let db = Database::connect(url).await.ok()?;
     let import = Imports::find().one(&db).await.ok()??;
     db.close().await.ok();
-    Some((import.chunks_done, import.chunks_total, import.state))
+    Some((
+        import.chunks_done,
+        import.chunks_total,
+        import.state.to_string(),
+    ))
 }
 
 #[tokio::test]

@@ -56,7 +56,7 @@ async fn a_settled_run_passes_and_a_missing_notification_fails_it() {
     // Read after settling: the task may have returned before the worker
     // process registered (then the import finishes after it).
     let [import] = imports(&app).await.try_into().unwrap();
-    assert_eq!(import.state, "done");
+    assert_eq!(import.state.as_str(), "done");
 
     let import_arg = format!("import={}", import.id);
     let passed = run_task(&app, &["orders_check", &import_arg, "format=env"]).await;

@@ -50,7 +50,11 @@ async fn orders_fixture_imports_with_its_counts_totals_and_warnings() {
     let stdout = success(&out);
 
     let [import] = imports(&app).await.try_into().unwrap();
-    assert_eq!(import.state, "done", "wait=true returns once written");
+    assert_eq!(
+        import.state.as_str(),
+        "done",
+        "wait=true returns once written"
+    );
     assert_eq!(
         (import.rows_read, import.orders_read, import.rows_rejected),
         (723, 723, 0)

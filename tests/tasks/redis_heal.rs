@@ -191,7 +191,11 @@ async fn flush_and_restart() {
     .await;
     redis.query::<()>(&redis::cmd("FLUSHALL"));
     let at_flush = imports(&app).await.into_iter().next().unwrap();
-    assert_ne!(at_flush.state, "done", "the flush landed after the import");
+    assert_ne!(
+        at_flush.state.as_str(),
+        "done",
+        "the flush landed after the import"
+    );
     let (took, heals) = wait_for_heal(&redis, &prefix, "the heal after FLUSHALL").await;
     eprintln!("FLUSHALL healed in {took:?}");
     assert_eq!(heals, 1, "exactly one process healed the flush");

@@ -5,7 +5,10 @@ use std::{
 };
 
 use orders_flow::{
-    models::_entities::{order_items, order_notifications, orders, products},
+    models::{
+        _entities::{order_items, order_notifications, orders, products},
+        statuses::OrderStatus,
+    },
     queue::OrderWorkflowJob,
 };
 use sea_orm::{
@@ -53,7 +56,7 @@ async fn a_worker_killed_mid_run_loses_nothing() {
         .map(|n| orders::ActiveModel {
             external_id: Set(format!("ORD-CRASH-{n}")),
             customer_id: Set(cust.id),
-            status: Set("pending".into()),
+            status: Set(OrderStatus::Pending),
             currency: Set("EUR".into()),
             total_cents: Set(catalog[n % PRODUCTS].price_cents),
             refund_reserved_cents: Set(0),

@@ -7,7 +7,8 @@ use std::{sync::Arc, time::Duration};
 use orders_flow::{
     models::{
         _entities::{orders, refunds as refund_rows},
-        order_notifications::{self, status},
+        order_notifications,
+        statuses::NotificationStatus,
         workflow::gateway::{Charge, ChargeOutcome, GatewayError, PaymentGateway},
     },
     queue::{Job, NotificationJob, RefundJob},
@@ -53,7 +54,7 @@ async fn a_notification_that_died_while_smtp_was_down_is_mailed_once_after_retry
     let workers = start_worker::<NotificationJob>(&app).await;
     let id = dead_notification(&app, &sink).await;
     let died = the_row(&app).await;
-    assert_eq!(died.status, status::FAILED);
+    assert_eq!(died.status, NotificationStatus::Failed);
     assert!(sink.messages().is_empty());
 
     sink.reject_mail_from(0);
@@ -71,7 +72,7 @@ async fn a_notification_that_died_while_smtp_was_down_is_mailed_once_after_retry
         Duration::from_secs(30),
         || async {
             let row = the_row(&app).await;
-            (row.status == status::SENT).then_some(row)
+            (row.status == NotificationStatus::Sent).then_some(row)
         },
     )
     .await;
@@ -115,7 +116,7 @@ async fn a_notification_that_died_while_smtp_was_down_is_mailed_once_after_retry
     assert_eq!(messages.len(), 1, "exactly one mail: {messages:?}");
     assert_eq!(messages[0].to, ["RCPT TO:<ada@example.com>"]);
     assert!(messages[0].unfolded().contains("O-DEAD"));
-    assert_eq!(the_row(&app).await.status, status::SENT);
+    assert_eq!(the_row(&app).await.status, NotificationStatus::Sent);
 }
 
 #[tokio::test]
@@ -135,14 +136,14 @@ async fn retry_all_reopens_and_mails_every_dead_notification() {
     assert_eq!((outcome.retried, outcome.skipped), (1, 0));
     assert_eq!(
         the_row(&app).await.status,
-        status::QUEUED,
+        NotificationStatus::Queued,
         "reopened before the job runs"
     );
     let workers = start_worker::<NotificationJob>(&app).await;
     eventually(
         "the notification to be sent",
         Duration::from_secs(30),
-        || async { (the_row(&app).await.status == status::SENT).then_some(()) },
+        || async { (the_row(&app).await.status == NotificationStatus::Sent).then_some(()) },
     )
     .await;
     workers.stop().await;
@@ -258,6 +259,7 @@ async fn a_refund_that_died_while_the_gateway_was_down_completes_after_retry() {
                 .unwrap()
                 .unwrap()
                 .status
+                .to_string()
         }
     };
     assert_eq!(status(&app).await, "pending");

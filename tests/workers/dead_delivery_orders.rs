@@ -99,6 +99,7 @@ async fn an_order_workflow_that_died_while_the_gateway_was_down_is_paid_after_re
             .unwrap()
             .unwrap()
             .status
+            .to_string()
     };
     let stuck = status().await;
     assert!(

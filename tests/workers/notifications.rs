@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use orders_flow::{
     models::{
-        order_notifications::{self, queue_for, status},
+        order_notifications::{self, queue_for},
         orders,
+        statuses::{NotificationStatus, OrderStatus},
     },
     queue::{Job, NotificationJob, WorkerProcess},
     workers::{register_all, worker_set},
@@ -28,7 +29,15 @@ pub async fn app_with_sink(sink: &SmtpSink) -> TestApp {
 /// A failed order of a customer with (or without) `email`, its notification queued.
 pub async fn queued(app: &TestApp, n: usize, email: Option<&str>) -> (orders::Model, i64) {
     let customer = shop::customer(app, &format!("C-{n}"), email).await;
-    let order = shop::order(app, &format!("O-{n}"), &customer, "failed", 12_345, None).await;
+    let order = shop::order(
+        app,
+        &format!("O-{n}"),
+        &customer,
+        OrderStatus::Failed,
+        12_345,
+        None,
+    )
+    .await;
     let id = queue_for(&app.ctx().db, &order, "failed", Some("out_of_stock"), true)
         .await
         .unwrap()
@@ -48,7 +57,11 @@ async fn start_workers(app: &TestApp) -> WorkerProcess {
     start_worker::<NotificationJob>(app).await
 }
 
-async fn until_status(app: &TestApp, id: i64, wanted: &str) -> order_notifications::Model {
+async fn until_status(
+    app: &TestApp,
+    id: i64,
+    wanted: NotificationStatus,
+) -> order_notifications::Model {
     eventually(
         &format!("notification {id} {wanted}"),
         Duration::from_secs(30),
@@ -82,7 +95,7 @@ async fn an_email_reaches_the_smtp_server_with_the_order_details() {
         .await
         .unwrap();
 
-    let sent = until_status(&app, id, status::SENT).await;
+    let sent = until_status(&app, id, NotificationStatus::Sent).await;
     workers.stop().await;
     assert_eq!((sent.attempts, sent.error.as_deref()), (1, None));
     assert!(sent.sent_at.is_some());
@@ -118,7 +131,7 @@ async fn a_customer_without_email_gets_a_log_line_and_the_row_is_sent() {
         .await
         .unwrap();
 
-    let sent = until_status(&app, id, status::SENT).await;
+    let sent = until_status(&app, id, NotificationStatus::Sent).await;
     workers.stop().await;
     assert_eq!(sent.attempts, 1);
     assert!(sent.sent_at.is_some());
@@ -135,7 +148,7 @@ async fn a_failing_smtp_server_is_retried_then_the_row_fails_and_the_order_is_un
     let queue = app.services().queue::<NotificationJob>();
     queue.push(&NotificationJob::one(id)).await.unwrap();
 
-    let failed = until_status(&app, id, status::FAILED).await;
+    let failed = until_status(&app, id, NotificationStatus::Failed).await;
     eventually(
         "the job in the dead set",
         Duration::from_secs(30),
@@ -171,7 +184,7 @@ async fn a_send_that_fails_once_is_retried_and_the_error_stays_recorded() {
         .await
         .unwrap();
 
-    let sent = until_status(&app, id, status::SENT).await;
+    let sent = until_status(&app, id, NotificationStatus::Sent).await;
     workers.stop().await;
     assert_eq!(sent.attempts, 2);
     let error = sent.error.unwrap_or_default();
@@ -205,9 +218,9 @@ async fn a_batch_job_marks_its_log_rows_sent_and_gives_each_email_its_own_job() 
         .await
         .unwrap();
 
-    let mailed = until_status(&app, email, status::SENT).await;
+    let mailed = until_status(&app, email, NotificationStatus::Sent).await;
     for id in &logs {
-        let sent = until_status(&app, *id, status::SENT).await;
+        let sent = until_status(&app, *id, NotificationStatus::Sent).await;
         assert_eq!(sent.attempts, 1);
     }
     // Delivered again (at least once): nothing is sent twice.

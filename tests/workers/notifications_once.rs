@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use orders_flow::{
-    models::order_notifications::status,
+    models::statuses::NotificationStatus,
     queue::{JobAttempt, JobError},
     workers::notify::deliver,
 };
@@ -26,7 +26,7 @@ async fn delivering_twice_in_a_row_sends_once() {
     assert_eq!(sink.messages().len(), 1);
     for id in [email, log] {
         let sent = row(&app, id).await;
-        assert_eq!((sent.status.as_str(), sent.attempts), (status::SENT, 1));
+        assert_eq!((sent.status, sent.attempts), (NotificationStatus::Sent, 1));
     }
 }
 
@@ -59,7 +59,7 @@ async fn two_deliveries_started_at_once_send_once() {
     assert_eq!(sink.messages().len(), ROWS, "one email per row");
     for id in ids {
         let sent = row(&app, id).await;
-        assert_eq!((sent.status.as_str(), sent.attempts), (status::SENT, 1));
+        assert_eq!((sent.status, sent.attempts), (NotificationStatus::Sent, 1));
     }
 }
 
@@ -104,8 +104,8 @@ async fn a_failure_before_the_last_attempt_keeps_the_row_queued_and_the_last_fai
     assert!(matches!(early, Err(JobError::Retry(_))), "{early:?}");
     let waiting = row(&app, id).await;
     assert_eq!(
-        (waiting.status.as_str(), waiting.attempts),
-        (status::QUEUED, 1)
+        (waiting.status, waiting.attempts),
+        (NotificationStatus::Queued, 1)
     );
     assert!(waiting.error.is_some_and(|e| e.contains("554")));
 
@@ -113,8 +113,8 @@ async fn a_failure_before_the_last_attempt_keeps_the_row_queued_and_the_last_fai
     assert!(matches!(last, Err(JobError::Permanent(_))), "{last:?}");
     let failed = row(&app, id).await;
     assert_eq!(
-        (failed.status.as_str(), failed.attempts),
-        (status::FAILED, 2)
+        (failed.status, failed.attempts),
+        (NotificationStatus::Failed, 2)
     );
     // A failed row is final: another delivery sends nothing.
     deliver(&app.jobs(), id, FIRST).await.unwrap();

@@ -63,7 +63,7 @@ async fn notifications_of(app: &TestApp, order_id: i64) -> Vec<order_notificatio
 async fn effects(app: &TestApp, order_id: i64) -> (String, i64, i64, usize, usize) {
     let order = order(app, order_id).await;
     (
-        order.status,
+        order.status.to_string(),
         order.refunded_cents,
         order.refund_reserved_cents,
         kpi_events_of(app, order_id, "refund_processed").await.len(),
@@ -80,8 +80,8 @@ async fn partial_partial_rest_makes_the_order_refunded() {
         let id = refund(&app, "ORD-1", key, cents).await;
         refund::process(&app.jobs(), id).await.unwrap();
         let after = order(&app, paid.id).await;
-        statuses.push((after.status, after.refunded_cents));
-        assert_eq!(refund_row(&app, id).await.status, "processed");
+        statuses.push((after.status.to_string(), after.refunded_cents));
+        assert_eq!(refund_row(&app, id).await.status.as_str(), "processed");
     }
     assert_eq!(
         statuses,
@@ -235,7 +235,7 @@ async fn a_gateway_error_leaves_the_refund_pending_for_a_retry() {
     });
     let outcome = refund::process(&app.jobs(), id).await;
     assert!(matches!(outcome, Err(JobError::Retry(_))), "{outcome:?}");
-    assert_eq!(refund_row(&app, id).await.status, "pending");
+    assert_eq!(refund_row(&app, id).await.status.as_str(), "pending");
     assert_eq!(
         effects(&app, paid.id).await,
         ("paid".to_string(), 0, 1_000, 0, 1)
@@ -251,11 +251,11 @@ async fn refund_jobs_run_on_the_product_workers() {
     eventually(
         "the refund to be processed",
         Duration::from_secs(30),
-        || async { (refund_row(&app, id).await.status == "processed").then_some(()) },
+        || async { (refund_row(&app, id).await.status.as_str() == "processed").then_some(()) },
     )
     .await;
     workers.stop().await;
-    assert_eq!(order(&app, paid.id).await.status, "refunded");
+    assert_eq!(order(&app, paid.id).await.status.as_str(), "refunded");
 }
 
 #[tokio::test]
@@ -298,7 +298,7 @@ async fn the_sweep_requeues_lost_refunds_and_purges_expired_keys() {
     eventually(
         "the refund to be processed",
         Duration::from_secs(30),
-        || async { (refund_row(&app, id).await.status == "processed").then_some(()) },
+        || async { (refund_row(&app, id).await.status.as_str() == "processed").then_some(()) },
     )
     .await;
     workers.stop().await;

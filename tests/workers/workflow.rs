@@ -60,7 +60,7 @@ where
 async fn effects(app: &TestApp, order_id: i64) -> (String, u64, u64, u64) {
     let order = order_of(app, order_id).await;
     (
-        order.status,
+        order.status.to_string(),
         count::<payments::Entity>(app, payments::Column::OrderId.eq(order_id)).await,
         count::<order_notifications::Entity>(
             app,
@@ -85,7 +85,7 @@ async fn enough_stock_reserves_charges_and_pays() {
         .unwrap();
 
     let paid = order_of(&app, order.id).await;
-    assert_eq!(paid.status, "paid");
+    assert_eq!(paid.status.as_str(), "paid");
     assert!(paid.paid_at.is_some());
     assert_eq!(
         (
@@ -143,7 +143,10 @@ async fn a_shortage_fails_the_order_without_charging_or_touching_stock() {
 
     let failed = order_of(&app, order.id).await;
     assert_eq!(
-        (failed.status.as_str(), failed.failure_reason.as_deref()),
+        (
+            failed.status.as_str(),
+            failed.failure_reason.map(|r| r.as_str())
+        ),
         ("failed", Some("out_of_stock"))
     );
     assert_eq!(
@@ -204,7 +207,10 @@ async fn a_sold_out_order_fails_without_waiting_for_the_product_lock() {
     assert_eq!(moved.notifications.len(), 1);
     let failed = order_of(&app, order.id).await;
     assert_eq!(
-        (failed.status.as_str(), failed.failure_reason.as_deref()),
+        (
+            failed.status.as_str(),
+            failed.failure_reason.map(|r| r.as_str())
+        ),
         ("failed", Some("out_of_stock"))
     );
     assert_eq!(stock_of(&app, item.id).await, 1);
@@ -226,7 +232,10 @@ async fn a_decline_gives_the_stock_back_exactly() {
         .unwrap();
 
     let failed = order_of(&app, order.id).await;
-    assert_eq!(failed.failure_reason.as_deref(), Some("payment_declined"));
+    assert_eq!(
+        failed.failure_reason.map(|r| r.as_str()),
+        Some("payment_declined")
+    );
     assert_eq!(stock_of(&app, item.id).await, 5, "released once, not twice");
     assert_eq!(
         effects(&app, order.id).await,
@@ -367,7 +376,7 @@ async fn a_gateway_timeout_is_retried_not_declined() {
         .await
         .unwrap();
     eventually("the order to be paid", Duration::from_secs(30), || async {
-        (order_of(&app, order.id).await.status == "paid").then_some(())
+        (order_of(&app, order.id).await.status.as_str() == "paid").then_some(())
     })
     .await;
     workers.stop().await;
@@ -493,7 +502,7 @@ async fn a_batch_keeps_every_order_rule_and_runs_duplicates_once() {
             order.external_id
         );
         let now = order_of(&app, order.id).await;
-        match (now.status.as_str(), now.failure_reason.as_deref()) {
+        match (now.status.as_str(), now.failure_reason.map(|r| r.as_str())) {
             ("paid", None) => {
                 assert_eq!(order.id % 2, 0);
                 if order.external_id.ends_with('0') || order.external_id.ends_with('5') {

@@ -17,12 +17,11 @@ use sea_orm::{
 use super::{
     call::{accepted_response, Recorded, RefundCall},
     error::RefundError,
-    status::PENDING,
 };
 use crate::models::{
     _entities::{orders, refunds},
     idempotency_keys::{self, NewClaim, StoredResponse},
-    orders::REFUNDABLE,
+    statuses::{OrderStatus, RefundStatus},
 };
 
 /// One request of a batch, with its order as found (`None`: unknown) and the
@@ -212,7 +211,7 @@ async fn reserve_many(
         .value(C::UpdatedAt, now)
         .from(TableRef::ValuesList(rows, v().into_iden()))
         .and_where(Expr::col((orders::Entity, C::Id)).eq(id))
-        .and_where(Expr::col((orders::Entity, C::Status)).is_in(REFUNDABLE))
+        .and_where(Expr::col((orders::Entity, C::Status)).is_in(OrderStatus::REFUNDABLE))
         // Written so that nothing overflows for an amount near i64::MAX.
         .and_where(amount.lte(Expr::col((orders::Entity, C::TotalCents)).sub(reserved)))
         .returning_col(C::Id)
@@ -231,7 +230,7 @@ fn refusal(entry: &Entry<'_>, current: Option<&orders::Model>) -> Result<RefundE
         None => RefundError::OrderNotFound(entry.call.order_ref.to_string()),
         Some(o) if !o.is_refundable() => RefundError::NotRefundable {
             order: o.external_id.clone(),
-            status: o.status.clone(),
+            status: o.status,
         },
         Some(o) if o.refundable_cents() < entry.call.input.amount_cents => {
             RefundError::ExceedsRefundable {
@@ -282,7 +281,7 @@ async fn insert_refunds(
                 Expr::val(entry.call.scope),
                 Expr::val(entry.call.key.as_str()),
                 Expr::val(entry.call.input.amount_cents),
-                Expr::val(PENDING),
+                Expr::val(RefundStatus::Pending.as_str()),
                 Expr::val(entry.call.input.reason.clone()),
                 Expr::val(now),
                 Expr::val(now),

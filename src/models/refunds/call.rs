@@ -3,11 +3,8 @@
 //! the key. Apart from `request` and `batch` so that neither imports the other.
 use serde_json::json;
 
-use super::{
-    input::{IdempotencyKey, RefundInput},
-    status::PENDING,
-};
-use crate::models::{_entities::orders, idempotency_keys::StoredResponse};
+use super::input::{IdempotencyKey, RefundInput};
+use crate::models::{_entities::orders, idempotency_keys::StoredResponse, statuses::RefundStatus};
 
 /// Longest a refund request waits for its job to be queued. The refund is
 /// committed by then, so a slow or absent Redis costs a caller this much, not
@@ -46,7 +43,7 @@ pub(super) fn accepted_response(
         "refund_id": refund_id,
         "order_id": order.external_id,
         "amount_cents": call.input.amount_cents,
-        "status": PENDING,
+        "status": RefundStatus::Pending,
         "idempotency_key": call.key.as_str(),
         "message": "Refund request queued",
     })

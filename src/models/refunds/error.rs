@@ -3,7 +3,7 @@ use axum::http::StatusCode;
 use sea_orm::DbErr;
 use serde_json::{json, Value};
 
-use crate::models::money::format_cents;
+use crate::models::{money::format_cents, statuses::OrderStatus};
 
 /// A refused refund request. Client mistakes are 4xx with a stable code; only
 /// [`RefundError::Db`] and [`RefundError::Internal`] are ours (500).
@@ -22,7 +22,7 @@ pub enum RefundError {
     #[error("order {0} not found")]
     OrderNotFound(String),
     #[error("order {order} is {status}: only paid or partially refunded orders can be refunded")]
-    NotRefundable { order: String, status: String },
+    NotRefundable { order: String, status: OrderStatus },
     #[error("the amount exceeds what is left to refund ({})", format_cents(*remaining_cents))]
     ExceedsRefundable { remaining_cents: i64 },
     #[error("this Idempotency-Key was already used for a different request")]

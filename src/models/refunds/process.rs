@@ -7,15 +7,11 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait,
 };
 
-use super::status::{FAILED, PENDING, PROCESSED};
 use crate::models::{
     _entities::{orders, refunds},
     kpi_events, order_notifications,
-    orders::REFUNDABLE,
+    statuses::{OrderStatus, RefundStatus},
 };
-
-pub const PARTIALLY_REFUNDED: &str = "partially_refunded";
-pub const REFUNDED: &str = "refunded";
 
 /// What one transition did.
 #[derive(Debug, PartialEq, Eq)]
@@ -41,7 +37,7 @@ pub async fn complete(
     let now = chrono::Utc::now();
     let amount = refund.amount_cents;
     let txn = db.begin().await?;
-    if !decide(&txn, refund.id, PROCESSED, None, now).await? {
+    if !decide(&txn, refund.id, RefundStatus::Processed, None, now).await? {
         return Ok(Move::Lost);
     }
     let refunded = Expr::col(orders::Column::RefundedCents).add(amount);
@@ -51,14 +47,14 @@ pub async fn complete(
             orders::Column::Status,
             Expr::case(
                 refunded.clone().eq(Expr::col(orders::Column::TotalCents)),
-                REFUNDED,
+                OrderStatus::Refunded.as_str(),
             )
-            .finally(PARTIALLY_REFUNDED)
+            .finally(OrderStatus::PartiallyRefunded.as_str())
             .into(),
         )
         .col_expr(orders::Column::UpdatedAt, Expr::value(now.naive_utc()))
         .filter(orders::Column::Id.eq(refund.order_id))
-        .filter(orders::Column::Status.is_in(REFUNDABLE))
+        .filter(orders::Column::Status.is_in(OrderStatus::REFUNDABLE))
         .filter(refunded.lte(Expr::col(orders::Column::RefundReservedCents)))
         .exec(&txn)
         .await?;
@@ -67,7 +63,7 @@ pub async fn complete(
         return Ok(Move::Inconsistent);
     };
     let processed = refunds::Model {
-        status: PROCESSED.to_string(),
+        status: RefundStatus::Processed,
         processed_at: Some(now.fixed_offset()),
         ..refund.clone()
     };
@@ -91,7 +87,7 @@ pub async fn decline(
     let now = chrono::Utc::now();
     let amount = refund.amount_cents;
     let txn = db.begin().await?;
-    if !decide(&txn, refund.id, FAILED, Some(reason), now).await? {
+    if !decide(&txn, refund.id, RefundStatus::Failed, Some(reason), now).await? {
         return Ok(Move::Lost);
     }
     let released = Expr::col(orders::Column::RefundReservedCents).sub(amount);
@@ -143,18 +139,18 @@ async fn notify<C: sea_orm::ConnectionTrait>(
 async fn decide<C: sea_orm::ConnectionTrait>(
     db: &C,
     refund_id: i64,
-    to: &str,
+    to: RefundStatus,
     failure_reason: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, DbErr> {
-    let processed_at = (to == PROCESSED).then(|| now.fixed_offset());
+    let processed_at = (to == RefundStatus::Processed).then(|| now.fixed_offset());
     let updated = refunds::Entity::update_many()
         .col_expr(refunds::Column::Status, Expr::value(to))
         .col_expr(refunds::Column::FailureReason, Expr::value(failure_reason))
         .col_expr(refunds::Column::ProcessedAt, Expr::value(processed_at))
         .col_expr(refunds::Column::UpdatedAt, Expr::value(now.naive_utc()))
         .filter(refunds::Column::Id.eq(refund_id))
-        .filter(refunds::Column::Status.eq(PENDING))
+        .filter(refunds::Column::Status.eq(RefundStatus::Pending))
         .exec(db)
         .await?;
     Ok(updated.rows_affected == 1)

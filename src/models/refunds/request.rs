@@ -10,12 +10,11 @@ use super::{
     batcher::{Answer, RefundDesk},
     call::{accepted_response, Recorded, RefundCall, PUSH_WAIT},
     error::RefundError,
-    status::PENDING,
 };
 use crate::models::{
     _entities::{orders, refunds},
     idempotency_keys::{self, Claim, StoredResponse},
-    orders::REFUNDABLE,
+    statuses::{OrderStatus, RefundStatus},
 };
 
 /// Takes a refund request: the same rules for the API and the CLI.
@@ -142,7 +141,7 @@ async fn accept(
         )
         .col_expr(orders::Column::UpdatedAt, Expr::value(now.naive_utc()))
         .filter(orders::Column::Id.eq(order.id))
-        .filter(orders::Column::Status.is_in(REFUNDABLE))
+        .filter(orders::Column::Status.is_in(OrderStatus::REFUNDABLE))
         // `amount <= total - reserved`, not `reserved + amount <= total`: the sum
         // overflows BIGINT for an amount near i64::MAX (a 500 instead of a 422).
         .filter(
@@ -174,7 +173,7 @@ async fn accept(
         idempotency_scope: Set(call.scope.to_string()),
         idempotency_key: Set(call.key.as_str().to_string()),
         amount_cents: Set(amount),
-        status: Set(PENDING.to_string()),
+        status: Set(RefundStatus::Pending),
         reason: Set(call.input.reason.clone()),
         created_at: Set(now.naive_utc()),
         updated_at: Set(now.naive_utc()),

@@ -3,4 +3,3 @@
 //! (`workers/order_workflow`) makes them in turn and queues what follows.
 pub mod batch;
 pub mod gateway;
-pub mod transitions;

@@ -8,10 +8,10 @@ use crate::{
     models::{
         _entities::orders,
         order_notifications,
+        statuses::OrderStatus,
         workflow::{
             batch,
             gateway::{Charge, ChargeOutcome},
-            transitions::{FAILED, PAID, PENDING, RESERVED},
         },
     },
     queue::{JobError, JobResult, NotificationJob},
@@ -38,11 +38,11 @@ pub async fn advance(cx: &JobContext, order_id: i64) -> JobResult {
             .ok_or_else(|| {
                 JobError::Permanent(anyhow::anyhow!("order {order_id} does not exist"))
             })?;
-        let moved = match order.status.as_str() {
-            PENDING => batch::reserve_many(db, &[order.id], email_enabled)
+        let moved = match order.status {
+            OrderStatus::Pending => batch::reserve_many(db, &[order.id], email_enabled)
                 .await
                 .context("reserving stock")?,
-            RESERVED => {
+            OrderStatus::Reserved => {
                 let charge = Charge {
                     order_id: order.id,
                     idempotency_key: order.external_id.clone(),
@@ -85,7 +85,7 @@ async fn push_notification(cx: &JobContext, notification_id: i64) -> JobResult {
 }
 
 async fn push_queued_notifications(cx: &JobContext, order: &orders::Model) -> JobResult {
-    if order.status != PAID && order.status != FAILED {
+    if !matches!(order.status, OrderStatus::Paid | OrderStatus::Failed) {
         return Ok(());
     }
     let queued = order_notifications::Entity::queued_ids(&cx.app.db, order.id, None)

@@ -9,10 +9,10 @@ use super::advance::advance;
 use crate::{
     models::{
         _entities::orders,
+        statuses::OrderStatus,
         workflow::{
             batch,
             gateway::{Charge, ChargeOutcome},
-            transitions::{PENDING, RESERVED},
         },
     },
     queue::{JobError, JobResult, NotificationJob},
@@ -79,9 +79,9 @@ async fn run(cx: &JobContext, ids: &[i64]) -> anyhow::Result<HashMap<i64, Result
     let mut results: HashMap<i64, Result<(), String>> = HashMap::new();
     let (mut reserved, mut pending, mut others) = (Vec::new(), Vec::new(), Vec::new());
     for order in loaded {
-        match order.status.as_str() {
-            PENDING => pending.push(order.id),
-            RESERVED => reserved.push(order),
+        match order.status {
+            OrderStatus::Pending => pending.push(order.id),
+            OrderStatus::Reserved => reserved.push(order),
             _ => others.push(order.id),
         }
     }

@@ -9,7 +9,7 @@ use super::steps::{guard_many, lines_of, lock_products, move_stock, record_termi
 use crate::models::{
     _entities::{orders, payments},
     kpi_events::KpiKind,
-    workflow::transitions::{FAILED, PAID, PAYMENT_DECLINED, RESERVED},
+    statuses::{FailureReason, OrderStatus, PaymentStatus},
 };
 
 /// `reserved → paid` for `approved` (with payment rows) and `reserved → failed
@@ -27,10 +27,16 @@ pub async fn finalize_many(
     let now = chrono::Utc::now();
     let txn = db.begin().await?;
     let approved_ids: Vec<i64> = approved.iter().map(|(id, _)| *id).collect();
-    let paid = guard_many(&txn, &approved_ids, RESERVED, PAID, |u| {
-        u.col_expr(orders::Column::PaidAt, Expr::value(now))
-            .col_expr(orders::Column::FinishedAt, Expr::value(now))
-    })
+    let paid = guard_many(
+        &txn,
+        &approved_ids,
+        OrderStatus::Reserved,
+        OrderStatus::Paid,
+        |u| {
+            u.col_expr(orders::Column::PaidAt, Expr::value(now))
+                .col_expr(orders::Column::FinishedAt, Expr::value(now))
+        },
+    )
     .await?;
     if !paid.is_empty() {
         let references: HashMap<i64, &String> = approved.iter().map(|(id, r)| (*id, r)).collect();
@@ -42,18 +48,33 @@ pub async fn finalize_many(
             provider_ref: Set(references
                 .get(&o.id)
                 .map_or_else(String::new, |r| (*r).clone())),
-            status: Set("captured".to_string()),
+            status: Set(PaymentStatus::Captured),
             ..Default::default()
         });
         payments::Entity::insert_many(rows).exec(&txn).await?;
     }
-    let mut notifications =
-        record_terminal(&txn, &paid, KpiKind::OrderPaid, PAID, email_enabled).await?;
+    let mut notifications = record_terminal(
+        &txn,
+        &paid,
+        KpiKind::OrderPaid,
+        OrderStatus::Paid,
+        email_enabled,
+    )
+    .await?;
 
-    let failed = guard_many(&txn, declined, RESERVED, FAILED, |u| {
-        u.col_expr(orders::Column::FailureReason, Expr::value(PAYMENT_DECLINED))
+    let failed = guard_many(
+        &txn,
+        declined,
+        OrderStatus::Reserved,
+        OrderStatus::Failed,
+        |u| {
+            u.col_expr(
+                orders::Column::FailureReason,
+                Expr::value(FailureReason::PaymentDeclined),
+            )
             .col_expr(orders::Column::FinishedAt, Expr::value(now))
-    })
+        },
+    )
     .await?;
     let failed_ids: Vec<i64> = failed.iter().map(|o| o.id).collect();
     let mut restore: BTreeMap<i64, i64> = BTreeMap::new();
@@ -67,8 +88,16 @@ pub async fn finalize_many(
         lock_products(&txn, restore.keys().copied()).await?;
     }
     move_stock(&txn, &restore, 1).await?;
-    notifications
-        .extend(record_terminal(&txn, &failed, KpiKind::OrderFailed, FAILED, email_enabled).await?);
+    notifications.extend(
+        record_terminal(
+            &txn,
+            &failed,
+            KpiKind::OrderFailed,
+            OrderStatus::Failed,
+            email_enabled,
+        )
+        .await?,
+    );
     txn.commit().await?;
     Ok(Moved {
         orders: paid,

@@ -13,7 +13,7 @@ use crate::models::{
     _entities::orders,
     kpi_events::KpiKind,
     sql::id_in,
-    workflow::transitions::{FAILED, OUT_OF_STOCK, PENDING, RESERVED},
+    statuses::{FailureReason, OrderStatus},
 };
 
 /// `pending → reserved` for every order of `ids` whose stock is all there;
@@ -95,12 +95,22 @@ async fn fail_short(
     ids: &[i64],
     email_enabled: bool,
 ) -> Result<Vec<i64>, DbErr> {
-    let failed = guard_many(txn, ids, PENDING, FAILED, |u| {
-        u.col_expr(orders::Column::FailureReason, Expr::value(OUT_OF_STOCK))
-            .col_expr(orders::Column::FinishedAt, Expr::value(chrono::Utc::now()))
+    let failed = guard_many(txn, ids, OrderStatus::Pending, OrderStatus::Failed, |u| {
+        u.col_expr(
+            orders::Column::FailureReason,
+            Expr::value(FailureReason::OutOfStock),
+        )
+        .col_expr(orders::Column::FinishedAt, Expr::value(chrono::Utc::now()))
     })
     .await?;
-    record_terminal(txn, &failed, KpiKind::OrderFailed, FAILED, email_enabled).await
+    record_terminal(
+        txn,
+        &failed,
+        KpiKind::OrderFailed,
+        OrderStatus::Failed,
+        email_enabled,
+    )
+    .await
 }
 
 /// The reservation proper, under the product locks (see [`reserve_many`]).
@@ -124,7 +134,7 @@ async fn reserve_locked(
             orders::Column::Id,
             ids.iter().copied(),
         ))
-        .filter(orders::Column::Status.eq(PENDING))
+        .filter(orders::Column::Status.eq(OrderStatus::Pending))
         .order_by_asc(orders::Column::Id)
         .into_tuple()
         .all(txn)
@@ -145,7 +155,14 @@ async fn reserve_locked(
             short.push(id);
         }
     }
-    let mut reserved = guard_many(txn, &fits, PENDING, RESERVED, |u| u).await?;
+    let mut reserved = guard_many(
+        txn,
+        &fits,
+        OrderStatus::Pending,
+        OrderStatus::Reserved,
+        |u| u,
+    )
+    .await?;
     reserved.sort_by_key(|o| o.id);
     // Only the stock of orders this transaction moved.
     let mut taken: BTreeMap<i64, i64> = BTreeMap::new();

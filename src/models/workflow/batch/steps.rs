@@ -15,6 +15,7 @@ use crate::models::{
     kpi_events::{self, KpiKind},
     order_notifications,
     sql::{id_in, Dialect},
+    statuses::OrderStatus,
 };
 
 /// Items of many orders: order id → (product id → quantity), products ascending.
@@ -63,8 +64,8 @@ pub(super) async fn customers_of(
 pub(super) async fn guard_many(
     txn: &DatabaseTransaction,
     ids: &[i64],
-    from: &str,
-    to: &str,
+    from: OrderStatus,
+    to: OrderStatus,
     extra: impl FnOnce(sea_orm::UpdateMany<orders::Entity>) -> sea_orm::UpdateMany<orders::Entity>,
 ) -> Result<Vec<orders::Model>, DbErr> {
     if ids.is_empty() {
@@ -163,12 +164,13 @@ pub struct Moved {
     pub notifications: Vec<i64>,
 }
 
-/// KPI events and notifications of orders that just became terminal.
+/// KPI events and notifications of orders that just became terminal (`reached`,
+/// whose word is the notification's event).
 pub(super) async fn record_terminal(
     txn: &DatabaseTransaction,
     orders: &[orders::Model],
     kind: KpiKind,
-    event: &str,
+    reached: OrderStatus,
     email_enabled: bool,
 ) -> Result<Vec<i64>, DbErr> {
     if orders.is_empty() {
@@ -176,5 +178,5 @@ pub(super) async fn record_terminal(
     }
     kpi_events::record_orders(txn, kind, orders).await?;
     let customers = customers_of(txn, orders).await?;
-    order_notifications::queue_many(txn, orders, &customers, event, email_enabled).await
+    order_notifications::queue_many(txn, orders, &customers, reached.as_str(), email_enabled).await
 }
