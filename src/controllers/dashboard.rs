@@ -41,7 +41,7 @@ pub async fn queues(
     WebServices(services): WebServices,
     _: NoQuery,
 ) -> Result<Html<String>, ApiError> {
-    let status = OpsStatus::read(&ctx.db, &services).await?;
+    let status = OpsStatus::read(&ctx.db, &services.queues()).await?;
     let mut conn = services.redis.clone();
     let mut dead_pages = Vec::new();
     for q in status.queues.iter().filter(|q| q.counts.dead > 0) {

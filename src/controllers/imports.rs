@@ -27,9 +27,9 @@ use crate::{models::imports::Model as Import, views::imports::ImportResponse};
     ),
     responses(
         (status = 200, description = "The import and its orders by status", body = crate::views::imports::ImportResponse),
-        (status = 400, description = "A non-numeric id or a query string", body = crate::controllers::openapi::ErrorBody),
-        (status = 404, description = "Unknown import", body = crate::controllers::openapi::ErrorBody),
-        crate::controllers::openapi::ReadErrors,
+        (status = 400, description = "A non-numeric id or a query string", body = crate::controllers::openapi_types::ErrorBody),
+        (status = 404, description = "Unknown import", body = crate::controllers::openapi_types::ErrorBody),
+        crate::controllers::openapi_types::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]

@@ -113,9 +113,9 @@ impl Reader {
     ),
     responses(
         (status = 200, description = "The day's KPIs and leaderboard", body = crate::views::metrics::MetricsResponse),
-        crate::controllers::openapi::BadQuery,
-        crate::controllers::openapi::RedisDown,
-        crate::controllers::openapi::ReadErrors,
+        crate::controllers::openapi_types::BadQuery,
+        crate::controllers::openapi_types::RedisDown,
+        crate::controllers::openapi_types::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]
@@ -179,9 +179,9 @@ pub async fn show(
     ),
     responses(
         (status = 200, description = "KPIs of each day", body = crate::views::metrics::RangeResponse),
-        crate::controllers::openapi::BadQuery,
-        crate::controllers::openapi::RedisDown,
-        crate::controllers::openapi::ReadErrors,
+        crate::controllers::openapi_types::BadQuery,
+        crate::controllers::openapi_types::RedisDown,
+        crate::controllers::openapi_types::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]
@@ -247,9 +247,9 @@ pub async fn range(
     ),
     responses(
         (status = 200, description = "Top customers by revenue", body = crate::views::metrics::LeaderboardResponse),
-        crate::controllers::openapi::BadQuery,
-        crate::controllers::openapi::RedisDown,
-        crate::controllers::openapi::ReadErrors,
+        crate::controllers::openapi_types::BadQuery,
+        crate::controllers::openapi_types::RedisDown,
+        crate::controllers::openapi_types::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]

@@ -10,6 +10,7 @@ pub mod imports;
 pub mod json_errors;
 pub mod metrics;
 pub mod openapi;
+pub mod openapi_types;
 pub mod ops;
 pub mod orders;
 pub mod outage;

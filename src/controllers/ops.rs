@@ -20,10 +20,10 @@ use crate::workers::canary::{CanaryJob, CanaryReport};
     path = "/api/ops/canary",
     tag = "ops",
     responses(
-        (status = 202, description = "The canary job is queued", body = crate::controllers::openapi::CanaryQueued),
-        crate::controllers::openapi::BadQuery,
-        crate::controllers::openapi::RedisDown,
-        crate::controllers::openapi::OpsErrors,
+        (status = 202, description = "The canary job is queued", body = crate::controllers::openapi_types::CanaryQueued),
+        crate::controllers::openapi_types::BadQuery,
+        crate::controllers::openapi_types::RedisDown,
+        crate::controllers::openapi_types::OpsErrors,
     ),
     security(("bearer" = ["ops"]))
 )]
@@ -54,9 +54,9 @@ pub async fn push_canary(
     tag = "ops",
     responses(
         (status = 200, description = "The last canary run", body = crate::workers::canary::CanaryReport),
-        crate::controllers::openapi::BadQuery,
-        crate::controllers::openapi::RedisDown,
-        crate::controllers::openapi::ReadErrors,
+        crate::controllers::openapi_types::BadQuery,
+        crate::controllers::openapi_types::RedisDown,
+        crate::controllers::openapi_types::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]
@@ -65,7 +65,7 @@ pub async fn canary_report(
     WebServices(services): WebServices,
     _: NoQuery,
 ) -> Result<Json<CanaryReport>, ApiError> {
-    let report = CanaryReport::read(&services)
+    let report = CanaryReport::read(&services.queues())
         .await
         .map_err(|e| ApiError::internal(&e))?;
     Ok(Json(report))

@@ -42,10 +42,10 @@ macro_rules! refund_route {
                 ("id" = String, Path, description = "The order's external id"),
                 ("Idempotency-Key" = String, Header, description = "One per refund; a repeat answers the first response again"),
             ),
-            request_body(content = crate::controllers::openapi::RefundRequestBody, content_type = "application/json"),
+            request_body(content = crate::controllers::openapi_types::RefundRequestBody, content_type = "application/json"),
             responses(
-                crate::controllers::openapi::RefundAnswers,
-                crate::controllers::openapi::RefundsErrors,
+                crate::controllers::openapi_types::RefundAnswers,
+                crate::controllers::openapi_types::RefundsErrors,
             ),
             security(("bearer" = ["refunds"]))
         )]
@@ -124,9 +124,9 @@ async fn refund(
     ),
     responses(
         (status = 200, description = "The order with items, payments, refunds, notifications; customer data masked without `ops`", body = crate::views::orders::OrderResponse),
-        crate::controllers::openapi::BadQuery,
-        (status = 404, description = "Unknown order", body = crate::controllers::openapi::ErrorBody),
-        crate::controllers::openapi::ReadErrors,
+        crate::controllers::openapi_types::BadQuery,
+        (status = 404, description = "Unknown order", body = crate::controllers::openapi_types::ErrorBody),
+        crate::controllers::openapi_types::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]

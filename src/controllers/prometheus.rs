@@ -45,7 +45,7 @@ pub async fn scrape(
         access.authorize(&headers, &method, Scope::Read).await?;
     }
     params::query(query.as_deref(), &[])?;
-    let status = OpsStatus::read(&ctx.db, &services).await?;
+    let status = OpsStatus::read(&ctx.db, &services.queues()).await?;
     let jobs = stats_report::totals(&services.queues()).await?;
     let by_status = OrderStatusCache::of(&ctx).read(&ctx.db).await?;
     let version = crate::version::app_version();

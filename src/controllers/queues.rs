@@ -43,9 +43,9 @@ const MAX_DEAD_LIMIT: usize = 1000;
     tag = "queues",
     responses(
         (status = 200, description = "Counts of every product queue", body = crate::views::queues::QueuesResponse),
-        crate::controllers::openapi::BadQuery,
-        crate::controllers::openapi::RedisDown,
-        crate::controllers::openapi::ReadErrors,
+        crate::controllers::openapi_types::BadQuery,
+        crate::controllers::openapi_types::RedisDown,
+        crate::controllers::openapi_types::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]
@@ -71,9 +71,9 @@ pub async fn list(
     tag = "queues",
     responses(
         (status = 200, description = "Each queue's last hour: jobs and failures per minute, runtime and wait p50/p95", body = crate::views::queues::QueueStatsResponse),
-        crate::controllers::openapi::BadQuery,
-        crate::controllers::openapi::RedisDown,
-        crate::controllers::openapi::ReadErrors,
+        crate::controllers::openapi_types::BadQuery,
+        crate::controllers::openapi_types::RedisDown,
+        crate::controllers::openapi_types::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]
@@ -97,7 +97,7 @@ pub async fn all_counts(ctx: &AppContext) -> Result<Vec<QueueCounts>> {
 }
 
 async fn counts_of(services: &Services) -> Result<Vec<QueueCounts>> {
-    let queues = overview::read_all(services).await?;
+    let queues = overview::read_all(&services.queues()).await?;
     Ok(queues.into_iter().map(|q| q.counts).collect())
 }
 
@@ -112,15 +112,15 @@ async fn counts_of(services: &Services) -> Result<Vec<QueueCounts>> {
     path = "/api/queues/{queue}/dead",
     tag = "queues",
     params(
-        crate::controllers::openapi::QueuePath,
+        crate::controllers::openapi_types::QueuePath,
         ("limit" = Option<u32>, Query, description = "1 to 1000, 50 by default"),
     ),
     responses(
         (status = 200, description = "The newest dead jobs; customer data masked without `ops`", body = crate::workers::dead::DeadJobs),
-        crate::controllers::openapi::BadQuery,
-        crate::controllers::openapi::UnknownQueue,
-        crate::controllers::openapi::RedisDown,
-        crate::controllers::openapi::ReadErrors,
+        crate::controllers::openapi_types::BadQuery,
+        crate::controllers::openapi_types::UnknownQueue,
+        crate::controllers::openapi_types::RedisDown,
+        crate::controllers::openapi_types::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]
@@ -156,14 +156,14 @@ pub async fn dead_jobs(
     post,
     path = "/api/queues/{queue}/dead/retry",
     tag = "queues",
-    params(crate::controllers::openapi::QueuePath),
-    request_body(content = crate::controllers::openapi::DeadJobsSelection, content_type = "application/json"),
+    params(crate::controllers::openapi_types::QueuePath),
+    request_body(content = crate::controllers::openapi_types::DeadJobsSelection, content_type = "application/json"),
     responses(
         (status = 200, description = "How many dead jobs were queued again", body = crate::views::queues::RetryResponse),
-        crate::controllers::openapi::BadQuery,
-        crate::controllers::openapi::DeadSelectionErrors,
-        crate::controllers::openapi::RedisDown,
-        crate::controllers::openapi::OpsErrors,
+        crate::controllers::openapi_types::BadQuery,
+        crate::controllers::openapi_types::DeadSelectionErrors,
+        crate::controllers::openapi_types::RedisDown,
+        crate::controllers::openapi_types::OpsErrors,
     ),
     security(("bearer" = ["ops"]))
 )]
@@ -199,14 +199,14 @@ pub async fn retry_dead(
     post,
     path = "/api/queues/{queue}/dead/discard",
     tag = "queues",
-    params(crate::controllers::openapi::QueuePath),
-    request_body(content = crate::controllers::openapi::DeadJobsSelection, content_type = "application/json"),
+    params(crate::controllers::openapi_types::QueuePath),
+    request_body(content = crate::controllers::openapi_types::DeadJobsSelection, content_type = "application/json"),
     responses(
         (status = 200, description = "How many dead jobs were removed", body = crate::views::queues::DiscardResponse),
-        crate::controllers::openapi::BadQuery,
-        crate::controllers::openapi::DeadSelectionErrors,
-        crate::controllers::openapi::RedisDown,
-        crate::controllers::openapi::OpsErrors,
+        crate::controllers::openapi_types::BadQuery,
+        crate::controllers::openapi_types::DeadSelectionErrors,
+        crate::controllers::openapi_types::RedisDown,
+        crate::controllers::openapi_types::OpsErrors,
     ),
     security(("bearer" = ["ops"]))
 )]
@@ -281,13 +281,13 @@ fn named_queue(services: &Services, name: &str) -> Result<OperatedQueue, ApiErro
     post,
     path = "/api/queues/{queue}/pause",
     tag = "queues",
-    params(crate::controllers::openapi::QueuePath),
+    params(crate::controllers::openapi_types::QueuePath),
     responses(
         (status = 200, description = "The queue is paused: its workers stop fetching", body = crate::views::queues::PauseResponse),
-        crate::controllers::openapi::BadQuery,
-        crate::controllers::openapi::UnknownQueue,
-        crate::controllers::openapi::RedisDown,
-        crate::controllers::openapi::OpsErrors,
+        crate::controllers::openapi_types::BadQuery,
+        crate::controllers::openapi_types::UnknownQueue,
+        crate::controllers::openapi_types::RedisDown,
+        crate::controllers::openapi_types::OpsErrors,
     ),
     security(("bearer" = ["ops"]))
 )]
@@ -308,13 +308,13 @@ pub async fn pause_queue(
     post,
     path = "/api/queues/{queue}/resume",
     tag = "queues",
-    params(crate::controllers::openapi::QueuePath),
+    params(crate::controllers::openapi_types::QueuePath),
     responses(
         (status = 200, description = "The queue is resumed: its workers fetch again", body = crate::views::queues::PauseResponse),
-        crate::controllers::openapi::BadQuery,
-        crate::controllers::openapi::UnknownQueue,
-        crate::controllers::openapi::RedisDown,
-        crate::controllers::openapi::OpsErrors,
+        crate::controllers::openapi_types::BadQuery,
+        crate::controllers::openapi_types::UnknownQueue,
+        crate::controllers::openapi_types::RedisDown,
+        crate::controllers::openapi_types::OpsErrors,
     ),
     security(("bearer" = ["ops"]))
 )]

@@ -30,9 +30,9 @@ use crate::{
     ),
     responses(
         (status = 200, description = "The refund and where it stands", body = crate::views::refunds::RefundResponse),
-        crate::controllers::openapi::BadQuery,
-        (status = 404, description = "Unknown refund", body = crate::controllers::openapi::ErrorBody),
-        crate::controllers::openapi::ReadErrors,
+        crate::controllers::openapi_types::BadQuery,
+        (status = 404, description = "Unknown refund", body = crate::controllers::openapi_types::ErrorBody),
+        crate::controllers::openapi_types::ReadErrors,
     ),
     security(("bearer" = ["read"]))
 )]

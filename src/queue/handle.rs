@@ -1,9 +1,10 @@
-//! [`Queues`]: what every queue needs, built once per process.
+//! [`Queues`]: what every queue needs, built once per process. Its push side
+//! ([`Queues::queue`]) is in `job_queue.rs`, so that what holds a `Queues` does
+//! not import the whole queue.
 use std::sync::Arc;
 
 use redis::aio::ConnectionManager;
 
-use super::{Job, JobQueue};
 use crate::settings::Settings;
 
 /// What every queue needs: the process's Redis connection and the settings that
@@ -13,12 +14,4 @@ pub struct Queues {
     /// Auto-reconnecting connection shared by queues and figures.
     pub redis: ConnectionManager,
     pub settings: Arc<Settings>,
-}
-
-impl Queues {
-    /// The push side of `J`'s queue.
-    #[must_use]
-    pub fn queue<J: Job>(&self) -> JobQueue<J> {
-        JobQueue::new(&self.redis, &self.settings)
-    }
 }

@@ -5,7 +5,7 @@ use apalis_redis::{Config, ConnectionManager, RedisStorage};
 use loco_rs::{Error, Result};
 use serde::Serialize;
 
-use super::{scripts, Job};
+use super::{handle::Queues, scripts, Job};
 use crate::settings::{ApalisSettings, QueueSettings, Settings};
 
 /// The push side of one job type's queue.
@@ -16,6 +16,14 @@ pub struct JobQueue<J> {
     /// A worker silent for longer than this is dead (heartbeat × missed beats).
     worker_ttl_secs: u64,
     _job: PhantomData<fn(J)>,
+}
+
+impl Queues {
+    /// The push side of `J`'s queue.
+    #[must_use]
+    pub fn queue<J: Job>(&self) -> JobQueue<J> {
+        JobQueue::new(&self.redis, &self.settings)
+    }
 }
 
 impl<J: Job> JobQueue<J> {

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{JobContext, Services};
-use crate::queue::{queue_names, Job, JobResult};
+use super::JobContext;
+use crate::queue::{queue_names, Job, JobResult, Queues};
 use crate::settings::{QueueSettings, Settings};
 
 /// Pushed by `POST /api/ops/canary`; records who ran it and how long it waited.
@@ -28,12 +28,12 @@ impl CanaryReport {
     ///
     /// # Errors
     /// When Redis fails.
-    pub async fn read(services: &Services) -> anyhow::Result<Self> {
-        let mut conn = services.redis.clone();
+    pub async fn read(queues: &Queues) -> anyhow::Result<Self> {
+        let mut conn = queues.redis.clone();
         let (fields, runs): (std::collections::HashMap<String, String>, Option<u64>) =
             redis::pipe()
-                .hgetall(key(&services.settings))
-                .get(format!("{}:runs", key(&services.settings)))
+                .hgetall(key(&queues.settings))
+                .get(format!("{}:runs", key(&queues.settings)))
                 .query_async(&mut conn)
                 .await?;
         Ok(Self {

@@ -1,14 +1,15 @@
 //! [`JobContext`]: what the product's jobs, batches and domain loops are
 //! handed, built once per process where the work starts (worker start-up, a
-//! task) instead of being looked up by every job.
+//! task) instead of being looked up by every job. It is built from the
+//! process's services in `services.rs`, so that this file, which every job
+//! imports, does not import the services and the domain batchers they hold.
 use std::sync::Arc;
 
-use loco_rs::{app::AppContext, Result};
+use loco_rs::app::AppContext;
 
-use super::Services;
 use crate::{
     models::{group_commit::GroupCommit, workflow::gateway::PaymentGateway},
-    queue::{Job, JobQueue, Queues},
+    queue::Queues,
     settings::Settings,
 };
 
@@ -34,39 +35,9 @@ pub struct JobContext {
 }
 
 impl JobContext {
-    /// A context over `app` and the `services` it was booted with, with batchers
-    /// of its own: build it once per process.
-    #[must_use]
-    pub fn new(app: &AppContext, services: &Services) -> Arc<Self> {
-        let batches = services.settings.workflow.batches_in_flight;
-        Arc::new(Self {
-            app: app.clone(),
-            queues: services.queues(),
-            gateway: Arc::clone(&services.gateway),
-            batcher: Arc::new(Batcher::concurrent(batches)),
-            log_batcher: Arc::new(LogBatcher::default()),
-        })
-    }
-
-    /// [`Self::new`] with the services of a booted app: the one lookup a
-    /// process makes where its work starts (Loco hands hooks and tasks only
-    /// the `AppContext`).
-    ///
-    /// # Errors
-    /// When `after_context` did not install the services.
-    pub fn of(app: &AppContext) -> Result<Arc<Self>> {
-        Ok(Self::new(app, &Services::of(app)?))
-    }
-
     /// The typed `settings:` block.
     #[must_use]
     pub fn settings(&self) -> &Settings {
         &self.queues.settings
-    }
-
-    /// The push side of `J`'s queue.
-    #[must_use]
-    pub fn queue<J: Job>(&self) -> JobQueue<J> {
-        self.queues.queue::<J>()
     }
 }

@@ -60,7 +60,10 @@ impl Job for ImportChunkJob {
             .iter()
             .map(|&order_id| OrderWorkflowJob { order_id })
             .collect();
-        cx.queue::<OrderWorkflowJob>().push_bulk(&jobs).await?;
+        cx.queues
+            .queue::<OrderWorkflowJob>()
+            .push_bulk(&jobs)
+            .await?;
         tracing::info!(queued = jobs.len(), outcome = ?outcome_kind(&outcome), "chunk imported");
         Ok(())
     }

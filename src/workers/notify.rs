@@ -191,7 +191,10 @@ pub async fn deliver_many(cx: &JobContext, ids: &[i64]) -> JobResult {
         .await
         .map_err(anyhow::Error::from)?;
     let jobs: Vec<NotificationJob> = queued.into_iter().map(NotificationJob::one).collect();
-    cx.queue::<NotificationJob>().push_bulk(&jobs).await?;
+    cx.queues
+        .queue::<NotificationJob>()
+        .push_bulk(&jobs)
+        .await?;
     Ok(())
 }
 

@@ -4,9 +4,9 @@ use loco_rs::{Error, Result};
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
 
-use super::{canary::CanaryReport, Services};
+use super::canary::CanaryReport;
 use crate::models::kpi::ledger;
-use crate::queue::{queue_names, unix_now, QueueCounts};
+use crate::queue::{queue_names, unix_now, QueueCounts, Queues};
 
 /// What the dashboard and `/metrics` show; every part is cheap to read.
 pub struct OpsStatus {
@@ -17,16 +17,16 @@ pub struct OpsStatus {
 }
 
 impl OpsStatus {
-    /// Read by the web pages, with the web side's services ([`Services::web`]:
+    /// Read by the web pages, with the web side's queues (`Services::web(…).queues()`:
     /// the fail-fast connection).
     ///
     /// # Errors
     /// When Redis or the database fails.
-    pub async fn read(db: &DatabaseConnection, services: &Services) -> Result<Self> {
+    pub async fn read(db: &DatabaseConnection, queues: &Queues) -> Result<Self> {
         Ok(Self {
-            queues: read_all(services).await?,
+            queues: read_all(queues).await?,
             kpi_outbox_pending: ledger::pending_count(db).await?,
-            canary: CanaryReport::read(services)
+            canary: CanaryReport::read(queues)
                 .await
                 .map_err(|e| Error::string(&format!("canary report: {e}")))?,
         })
@@ -47,13 +47,13 @@ pub struct QueueOverview {
 ///
 /// # Errors
 /// When Redis fails.
-pub async fn read_all(services: &Services) -> Result<Vec<QueueOverview>> {
-    let ttl = services.settings.apalis.worker_ttl_secs();
+pub async fn read_all(queues: &Queues) -> Result<Vec<QueueOverview>> {
+    let ttl = queues.settings.apalis.worker_ttl_secs();
     let now = unix_now();
     let mut all = Vec::with_capacity(queue_names::ALL.len());
     for short in queue_names::ALL {
-        let name = services.settings.redis.key(short);
-        let counts = QueueCounts::read(&services.redis, &name, ttl).await?;
+        let name = queues.settings.redis.key(short);
+        let counts = QueueCounts::read(&queues.redis, &name, ttl).await?;
         all.push(QueueOverview {
             queue: short,
             last_beat_secs_ago: counts.last_beat_at.map(|beat| now.saturating_sub(beat)),

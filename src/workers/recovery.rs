@@ -50,14 +50,14 @@ pub async fn sweep(cx: &JobContext, stuck_after: Duration) -> anyhow::Result<Swe
 
     let mut skipped = 0;
     report.orders_requeued = requeue_if_idle(
-        &cx.queue::<OrderWorkflowJob>(),
+        &cx.queues.queue::<OrderWorkflowJob>(),
         &mut skipped,
         || async { Ok(unfinished_orders(db, cutoff, 0).await?) },
         order_jobs,
     )
     .await?;
     report.notifications_requeued = requeue_if_idle(
-        &cx.queue::<NotificationJob>(),
+        &cx.queues.queue::<NotificationJob>(),
         &mut skipped,
         // Also stamps the rows, so the next sweep leaves them to the jobs it queued now.
         || async { Ok(crate::models::order_notifications::requeue_stale(db, stuck_after).await?) },
@@ -65,7 +65,7 @@ pub async fn sweep(cx: &JobContext, stuck_after: Duration) -> anyhow::Result<Swe
     )
     .await?;
     report.refunds_requeued = requeue_if_idle(
-        &cx.queue::<RefundJob>(),
+        &cx.queues.queue::<RefundJob>(),
         &mut skipped,
         || async { Ok(pending_refunds(db, cutoff, 0).await?) },
         refund_jobs,
@@ -94,7 +94,7 @@ pub async fn requeue_all(cx: &JobContext) -> anyhow::Result<SweepReport> {
     // Rows touched after this instant are being worked by a job queued since.
     let cutoff = chrono::Utc::now().naive_utc();
     let mut report = SweepReport::default();
-    let orders = cx.queue::<OrderWorkflowJob>();
+    let orders = cx.queues.queue::<OrderWorkflowJob>();
     let mut after = 0;
     loop {
         let ids = unfinished_orders(db, cutoff, after).await?;
@@ -103,7 +103,7 @@ pub async fn requeue_all(cx: &JobContext) -> anyhow::Result<SweepReport> {
         report.orders_requeued += ids.len() as u64;
         orders.push_bulk(&order_jobs(ids)).await?;
     }
-    let refunds = cx.queue::<RefundJob>();
+    let refunds = cx.queues.queue::<RefundJob>();
     let mut after = 0;
     loop {
         let ids = pending_refunds(db, cutoff, after).await?;
@@ -114,7 +114,8 @@ pub async fn requeue_all(cx: &JobContext) -> anyhow::Result<SweepReport> {
     }
     let ids = crate::models::order_notifications::requeue_stale(db, Duration::ZERO).await?;
     report.notifications_requeued = ids.len() as u64;
-    cx.queue::<NotificationJob>()
+    cx.queues
+        .queue::<NotificationJob>()
         .push_bulk(&NotificationJob::batches(
             &ids,
             cx.settings().workflow.batch_size,

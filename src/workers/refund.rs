@@ -87,7 +87,8 @@ pub async fn process(cx: &JobContext, refund_id: i64) -> JobResult {
 }
 
 async fn push(cx: &JobContext, notification_id: i64) -> JobResult {
-    cx.queue::<NotificationJob>()
+    cx.queues
+        .queue::<NotificationJob>()
         .push(&NotificationJob::one(notification_id))
         .await
         .map_err(JobError::from)

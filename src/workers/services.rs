@@ -4,6 +4,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use loco_rs::{app::AppContext, Error, Result};
 use redis::aio::ConnectionManager;
 
+use super::context::{Batcher, JobContext, LogBatcher};
 use crate::{
     models::{
         refunds::{RefundBatcher, RefundDesk},
@@ -121,6 +122,32 @@ impl RefundDesk for Services {
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         }
+    }
+}
+
+impl JobContext {
+    /// A context over `app` and the `services` it was booted with, with batchers
+    /// of its own: build it once per process.
+    #[must_use]
+    pub fn new(app: &AppContext, services: &Services) -> Arc<Self> {
+        let batches = services.settings.workflow.batches_in_flight;
+        Arc::new(Self {
+            app: app.clone(),
+            queues: services.queues(),
+            gateway: Arc::clone(&services.gateway),
+            batcher: Arc::new(Batcher::concurrent(batches)),
+            log_batcher: Arc::new(LogBatcher::default()),
+        })
+    }
+
+    /// [`Self::new`] with the services of a booted app: the one lookup a
+    /// process makes where its work starts (Loco hands hooks and tasks only
+    /// the `AppContext`).
+    ///
+    /// # Errors
+    /// When `after_context` did not install the services.
+    pub fn of(app: &AppContext) -> Result<Arc<Self>> {
+        Ok(Self::new(app, &Services::of(app)?))
     }
 }
 

@@ -84,6 +84,11 @@ impl Graph {
     /// The longest chain of imports, counted in files, with every cycle taken
     /// as one file: the number of floors. Returns the chain.
     pub fn longest_chain(&self) -> Vec<usize> {
+        self.longest_chain_from(None)
+    }
+
+    /// The longest chain of imports that starts at `start` (or anywhere).
+    pub fn longest_chain_from(&self, start: Option<usize>) -> Vec<usize> {
         let sccs = tarjan(self.files.len(), &self.edges);
         let mut comp = vec![0; self.files.len()];
         for (c, members) in sccs.iter().enumerate() {
@@ -109,10 +114,14 @@ impl Graph {
                 }
             }
         }
-        let Some(mut at) = (0..sccs.len()).max_by_key(|&c| depth[c]) else {
+        let first = match start {
+            Some(file) => Some(comp[file]),
+            None => (0..sccs.len()).max_by_key(|&c| depth[c]),
+        };
+        let Some(mut at) = first else {
             return Vec::new();
         };
-        let mut chain = vec![sccs[at][0]];
+        let mut chain = vec![start.unwrap_or(sccs[at][0])];
         while let Some(n) = next[at] {
             chain.push(sccs[n][0]);
             at = n;

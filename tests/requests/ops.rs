@@ -17,7 +17,7 @@ async fn canary_needs_a_token() {
         .add_header("Authorization", "Bearer not-the-token")
         .await;
     wrong.assert_status_unauthorized();
-    let report = CanaryReport::read(&app.services()).await.unwrap();
+    let report = CanaryReport::read(&app.services().queues()).await.unwrap();
     assert_eq!(report.runs, 0, "nothing may run without a token");
     let counts = app
         .services()
@@ -49,7 +49,7 @@ async fn canary_pushed_by_a_request_is_run_by_a_worker() {
         .unwrap();
     let services = app.services();
     let report = eventually("the canary to run", Duration::from_secs(20), || async {
-        let report = CanaryReport::read(&services).await.unwrap();
+        let report = CanaryReport::read(&services.queues()).await.unwrap();
         (report.runs == 1).then_some(report)
     })
     .await;

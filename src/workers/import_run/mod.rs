@@ -125,7 +125,10 @@ impl<R: Read + Seek + Send + 'static> Started<R> {
         let Self { file, import_id } = self;
         let started = Instant::now();
         let db = &cx.app.db;
-        let (queue, workflow) = (cx.queue::<ImportChunkJob>(), cx.queue::<OrderWorkflowJob>());
+        let (queue, workflow) = (
+            cx.queues.queue::<ImportChunkJob>(),
+            cx.queues.queue::<OrderWorkflowJob>(),
+        );
         let order_limit = cx.settings().workflow.max_queued_orders;
         let tracker = Tracker::new(import_id)?;
         let mut feeder = Feeder::new(
@@ -230,7 +233,7 @@ impl Queued {
         progress: &dyn ImportProgress,
     ) -> Result<WaitEnd, ImportRunError> {
         let db = &cx.app.db;
-        let queue = cx.queue::<ImportChunkJob>();
+        let queue = cx.queues.queue::<ImportChunkJob>();
         let grace = no_worker_grace(cx);
         let mut unattended_since: Option<Instant> = None;
         loop {

@@ -78,7 +78,8 @@ pub async fn advance(cx: &JobContext, order_id: i64) -> JobResult {
 }
 
 async fn push_notification(cx: &JobContext, notification_id: i64) -> JobResult {
-    cx.queue::<NotificationJob>()
+    cx.queues
+        .queue::<NotificationJob>()
         .push(&NotificationJob::one(notification_id))
         .await
         .map_err(JobError::from)

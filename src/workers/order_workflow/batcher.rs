@@ -118,7 +118,10 @@ async fn run(cx: &JobContext, ids: &[i64]) -> anyhow::Result<HashMap<i64, Result
     notifications.extend(finished.notifications);
     // One job for the whole batch's notifications (see `NotificationJob`).
     let jobs = NotificationJob::batches(&notifications, cx.settings().workflow.batch_size);
-    cx.queue::<NotificationJob>().push_bulk(&jobs).await?;
+    cx.queues
+        .queue::<NotificationJob>()
+        .push_bulk(&jobs)
+        .await?;
     tracing::debug!(
         orders = ids.len(),
         loaded = ?t_load,
