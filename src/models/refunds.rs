@@ -16,13 +16,14 @@
 mod batch;
 mod batcher;
 mod call;
+mod desk;
 mod error;
 mod input;
 mod process;
 mod request;
 
-pub use batcher::{BatchStats, RefundBatcher, RefundDesk};
-pub use call::{Recorded, RefundCall};
+pub use call::RefundCall;
+pub use desk::{BatchStats, Recorded, RefundBatcher, RefundDesk};
 pub use error::RefundError;
 pub use input::{parse_amount_cents, IdempotencyKey, RefundInput, MAX_REASON_CHARS};
 pub use process::{complete, decline, event, Move};

@@ -8,7 +8,8 @@
 //! as a string constant (the CHECK constraints in `migration/` list the same
 //! words), and serialized as that word: the database, the API and the
 //! notification payloads see exactly the text they saw before. [`as_str`] gives
-//! the word without allocating, for hand-written SQL and the hot paths.
+//! the word without allocating, for hand-written SQL and the hot paths. Each
+//! variant's word is written once, in `status_enums!` below.
 //!
 //! [`as_str`]: OrderStatus::as_str
 use std::fmt;
@@ -16,27 +17,108 @@ use std::fmt;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Where an order is in the workflow (`pending → reserved → paid | failed`),
-/// then in its refunds (`paid → partially_refunded → refunded`).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
-)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    /// Written by the import; its stock is not reserved yet.
-    Pending,
-    /// Stock taken; waiting for the payment.
-    Reserved,
-    Paid,
-    /// Out of stock or payment declined (`failure_reason` says which).
-    Failed,
-    PartiallyRefunded,
-    Refunded,
+/// Declares a status enum from its variants and their stored words: the
+/// sea-orm `ActiveEnum` over a text column, serde, [`as_str`](OrderStatus::as_str)
+/// and `Display`, all from the one word per variant.
+macro_rules! status_enums {
+    ($(
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$variant_meta:meta])* $variant:ident = $word:tt,)+
+        }
+    )+) => {$(
+        $(#[$meta])*
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+        )]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+        pub enum $name {
+            $(
+                $(#[$variant_meta])*
+                #[sea_orm(string_value = $word)]
+                #[serde(rename = $word)]
+                $variant,
+            )+
+        }
+
+        impl $name {
+            /// The stored word.
+            #[must_use]
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word,)+
+                }
+            }
+        }
+
+        /// The stored word, for messages and log fields.
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )+};
+}
+
+status_enums! {
+    /// Where an order is in the workflow (`pending → reserved → paid | failed`),
+    /// then in its refunds (`paid → partially_refunded → refunded`).
+    pub enum OrderStatus {
+        /// Written by the import; its stock is not reserved yet.
+        Pending = "pending",
+        /// Stock taken; waiting for the payment.
+        Reserved = "reserved",
+        Paid = "paid",
+        /// Out of stock or payment declined (`failure_reason` says which).
+        Failed = "failed",
+        PartiallyRefunded = "partially_refunded",
+        Refunded = "refunded",
+    }
+
+    /// Why an order failed, as stored in `orders.failure_reason`.
+    pub enum FailureReason {
+        OutOfStock = "out_of_stock",
+        PaymentDeclined = "payment_declined",
+    }
+
+    /// A refund: `pending → processed | failed`.
+    pub enum RefundStatus {
+        /// Accepted and reserved on the order; the refund job decides it.
+        Pending = "pending",
+        Processed = "processed",
+        /// The gateway declined it (`failure_reason` says why).
+        Failed = "failed",
+    }
+
+    /// A payment: the fake gateway records captured payments only.
+    pub enum PaymentStatus {
+        Captured = "captured",
+    }
+
+    /// A customer notification: `queued → sent | failed` (and `failed → queued`
+    /// when its dead job is retried).
+    pub enum NotificationStatus {
+        Queued = "queued",
+        Sent = "sent",
+        Failed = "failed",
+    }
+
+    /// An import: `queued → importing → done`, or `failed` / `interrupted`.
+    pub enum ImportState {
+        /// The file is being read and its chunks queued.
+        Queued = "queued",
+        /// Every chunk is queued; chunk jobs are still writing.
+        Importing = "importing",
+        /// Every chunk is written.
+        Done = "done",
+        /// Reading the file failed; chunks queued before the failure are still written.
+        Failed = "failed",
+        /// The task stopped before every chunk was committed (a signal, dead chunk
+        /// jobs, no live worker, Redis unreachable); `error` says why and what to do.
+        /// An import interrupted after the whole file was read still becomes
+        /// `done` if its queued chunks are written later.
+        Interrupted = "interrupted",
+    }
 }
 
 impl OrderStatus {
@@ -46,189 +128,7 @@ impl OrderStatus {
     pub const REFUNDABLE: [Self; 2] = [Self::Paid, Self::PartiallyRefunded];
     /// Statuses of orders whose items were sold (paid, whatever was refunded since).
     pub const SOLD: [Self; 3] = [Self::Paid, Self::PartiallyRefunded, Self::Refunded];
-
-    /// The stored word.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Reserved => "reserved",
-            Self::Paid => "paid",
-            Self::Failed => "failed",
-            Self::PartiallyRefunded => "partially_refunded",
-            Self::Refunded => "refunded",
-        }
-    }
 }
-
-/// Why an order failed, as stored in `orders.failure_reason`.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
-)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureReason {
-    OutOfStock,
-    PaymentDeclined,
-}
-
-impl FailureReason {
-    /// The stored word.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::OutOfStock => "out_of_stock",
-            Self::PaymentDeclined => "payment_declined",
-        }
-    }
-}
-
-/// A refund: `pending → processed | failed`.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
-)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-#[serde(rename_all = "snake_case")]
-pub enum RefundStatus {
-    /// Accepted and reserved on the order; the refund job decides it.
-    Pending,
-    Processed,
-    /// The gateway declined it (`failure_reason` says why).
-    Failed,
-}
-
-impl RefundStatus {
-    /// The stored word.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Processed => "processed",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-/// A payment: the fake gateway records captured payments only.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
-)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    Captured,
-}
-
-impl PaymentStatus {
-    /// The stored word.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Captured => "captured",
-        }
-    }
-}
-
-/// A customer notification: `queued → sent | failed` (and `failed → queued`
-/// when its dead job is retried).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
-)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationStatus {
-    Queued,
-    Sent,
-    Failed,
-}
-
-impl NotificationStatus {
-    /// The stored word.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Sent => "sent",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-/// An import: `queued → importing → done`, or `failed` / `interrupted`.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
-)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::None)",
-    rename_all = "snake_case"
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportState {
-    /// The file is being read and its chunks queued.
-    Queued,
-    /// Every chunk is queued; chunk jobs are still writing.
-    Importing,
-    /// Every chunk is written.
-    Done,
-    /// Reading the file failed; chunks queued before the failure are still written.
-    Failed,
-    /// The task stopped before every chunk was committed (a signal, dead chunk
-    /// jobs, no live worker, Redis unreachable); `error` says why and what to do.
-    /// An import interrupted after the whole file was read still becomes
-    /// `done` if its queued chunks are written later.
-    Interrupted,
-}
-
-impl ImportState {
-    /// The stored word.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Importing => "importing",
-            Self::Done => "done",
-            Self::Failed => "failed",
-            Self::Interrupted => "interrupted",
-        }
-    }
-}
-
-/// `Display` is the stored word, for messages and log fields.
-macro_rules! display_as_str {
-    ($($name:ty),+) => {$(
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    )+};
-}
-
-display_as_str!(
-    OrderStatus,
-    FailureReason,
-    RefundStatus,
-    PaymentStatus,
-    NotificationStatus,
-    ImportState
-);
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,8 @@ use sea_orm::{
 };
 
 use super::{
-    call::{accepted_response, Recorded, RefundCall},
+    call::{accepted_response, RefundCall},
+    desk::Recorded,
     error::RefundError,
 };
 use crate::models::{

@@ -3,12 +3,7 @@
 //! transaction and queues their jobs with one Redis call.
 use std::{
     collections::{HashMap, HashSet},
-    future::Future,
-    hash::{Hash, Hasher},
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
+    sync::{atomic::Ordering, Arc},
     time::Duration,
 };
 
@@ -16,72 +11,10 @@ use sea_orm::DatabaseConnection;
 
 use super::{
     batch::{self, BatchError, Entry},
-    call::{Recorded, RefundCall, PUSH_WAIT},
-    input::{IdempotencyKey, RefundInput},
+    call::{RefundCall, PUSH_WAIT},
+    desk::{Answer, Counters, OwnedCall, Recorded, RefundBatcher, RefundDesk, Ticket},
 };
-use crate::{
-    models::{_entities::orders, group_commit::GroupCommit},
-    settings::RefundSettings,
-};
-
-/// What a refund request needs besides the database: its settings, this
-/// process's batcher, and a way to queue the jobs of committed refunds. The
-/// worker layer provides it (`workers::Services`); models know no queue.
-/// Here, beside the batcher it hands out, because each names the other.
-pub trait RefundDesk: Clone + Send + Sync + 'static {
-    /// `settings.refunds`.
-    fn refund_settings(&self) -> RefundSettings;
-
-    /// Groups this process's refund requests into batches.
-    fn batcher(&self) -> &RefundBatcher;
-
-    /// Queues the jobs of refunds already committed, waiting at most `wait`
-    /// (what is not queued then, the recovery sweep queues).
-    fn queue_refunds(
-        &self,
-        refund_ids: Vec<i64>,
-        wait: Duration,
-    ) -> impl Future<Output = Result<(), String>> + Send;
-}
-
-/// How a batch answered one request.
-#[derive(Debug, Clone)]
-pub enum Answer {
-    /// Answered in the batch (committed): a 202 or a refusal stored on the key.
-    Recorded(Recorded),
-    /// Not taken by the batch: the caller runs the single path.
-    Single,
-}
-
-/// A request waiting for its batch. Every submission is its own ticket, so
-/// two identical requests are never merged into one answer.
-#[derive(Debug, Clone)]
-pub struct Ticket {
-    seq: u64,
-    call: Arc<OwnedCall>,
-}
-
-impl PartialEq for Ticket {
-    fn eq(&self, other: &Self) -> bool {
-        self.seq == other.seq
-    }
-}
-
-impl Eq for Ticket {}
-
-impl Hash for Ticket {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.seq.hash(state);
-    }
-}
-
-#[derive(Debug)]
-struct OwnedCall {
-    scope: String,
-    key: IdempotencyKey,
-    order_ref: String,
-    input: RefundInput,
-}
+use crate::models::_entities::orders;
 
 impl OwnedCall {
     fn call(&self) -> RefundCall<'_> {
@@ -90,50 +23,6 @@ impl OwnedCall {
             key: &self.key,
             order_ref: &self.order_ref,
             input: &self.input,
-        }
-    }
-}
-
-/// Batches taken so far by this process, for tests and operators.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BatchStats {
-    /// Batch transactions run (committed or not).
-    pub batches: u64,
-    /// Requests answered by a committed batch.
-    pub answered: u64,
-    /// Requests handed to the single path.
-    pub single: u64,
-    /// Most requests answered by one batch.
-    pub largest: u64,
-}
-
-#[derive(Default)]
-struct Counters {
-    batches: AtomicU64,
-    answered: AtomicU64,
-    single: AtomicU64,
-    largest: AtomicU64,
-}
-
-/// Groups this process's refund requests into batches.
-pub struct RefundBatcher {
-    group: Arc<GroupCommit<Ticket, Answer>>,
-    next: AtomicU64,
-    counters: Arc<Counters>,
-}
-
-/// Refund batches one process runs at once. Their requests are for different
-/// orders and keys, so they do not wait on each other's locks. Measured with
-/// `bench_refunds.sh` at 256 connections: one at a time (the workflow's rule)
-/// 1,345–1,713 accepted/s, 2 at once 4,249, 4 at once 5,533, 8 at once 6,139.
-const BATCHES_AT_ONCE: usize = 8;
-
-impl Default for RefundBatcher {
-    fn default() -> Self {
-        Self {
-            group: Arc::new(GroupCommit::concurrent(BATCHES_AT_ONCE)),
-            next: AtomicU64::new(0),
-            counters: Arc::default(),
         }
     }
 }
@@ -175,18 +64,6 @@ impl RefundBatcher {
                 },
             )
             .await
-    }
-
-    /// What this process's batches did so far.
-    #[must_use]
-    pub fn stats(&self) -> BatchStats {
-        let c = &self.counters;
-        BatchStats {
-            batches: c.batches.load(Ordering::Relaxed),
-            answered: c.answered.load(Ordering::Relaxed),
-            single: c.single.load(Ordering::Relaxed),
-            largest: c.largest.load(Ordering::Relaxed),
-        }
     }
 }
 

@@ -1,6 +1,5 @@
 //! A refund request as the batch and the single path both take it: who asks
-//! for what ([`RefundCall`]), the answer ([`Recorded`]) and the 202 stored on
-//! the key. Apart from `request` and `batch` so that neither imports the other.
+//! for what ([`RefundCall`]) and the 202 stored on the key. Apart from `request` and `batch` so that neither imports the other.
 use serde_json::json;
 
 use super::input::{IdempotencyKey, RefundInput};
@@ -12,16 +11,6 @@ use crate::models::{_entities::orders, idempotency_keys::StoredResponse, statuse
 /// in the background, and the recovery sweep queues what it fails to (a refund
 /// job that lands twice is refused by the guarded transitions).
 pub const PUSH_WAIT: std::time::Duration = std::time::Duration::from_millis(400);
-
-/// The answer to a refund request: the first response to its key, given now
-/// or replayed (`replayed`), with its HTTP status and exact JSON body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recorded {
-    pub status: u16,
-    pub body: String,
-    pub replayed: bool,
-    pub refund_id: Option<i64>,
-}
 
 /// Who asks for what: the caller's key scope (token name or `cli`), its key,
 /// and the order as given: its external id (`ORD-2025-001`), never the internal one.

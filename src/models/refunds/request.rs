@@ -7,8 +7,8 @@ use sea_orm::{
 };
 
 use super::{
-    batcher::{Answer, RefundDesk},
-    call::{accepted_response, Recorded, RefundCall, PUSH_WAIT},
+    call::{accepted_response, RefundCall, PUSH_WAIT},
+    desk::{Answer, Recorded, RefundDesk},
     error::RefundError,
 };
 use crate::models::{

@@ -10,7 +10,7 @@ use crate::{
         order_notifications,
         statuses::OrderStatus,
         workflow::{
-            batch,
+            batch::{finalize_many, reserve_many},
             gateway::{Charge, ChargeOutcome},
         },
     },
@@ -21,7 +21,7 @@ use crate::{
 /// Moves one order as far as it can go. Safe to call any number of times.
 ///
 /// One order is a batch of one: the same guarded transitions as the batched
-/// path ([`batch`]), so both keep exactly the same rules.
+/// path ([`reserve_many`], [`finalize_many`]), so both keep exactly the same rules.
 ///
 /// # Errors
 /// Retryable on database or gateway trouble; permanent for an unknown order.
@@ -39,7 +39,7 @@ pub async fn advance(cx: &JobContext, order_id: i64) -> JobResult {
                 JobError::Permanent(anyhow::anyhow!("order {order_id} does not exist"))
             })?;
         let moved = match order.status {
-            OrderStatus::Pending => batch::reserve_many(db, &[order.id], email_enabled)
+            OrderStatus::Pending => reserve_many(db, &[order.id], email_enabled)
                 .await
                 .context("reserving stock")?,
             OrderStatus::Reserved => {
@@ -57,7 +57,7 @@ pub async fn advance(cx: &JobContext, order_id: i64) -> JobResult {
                         }
                         ChargeOutcome::Declined { .. } => (vec![], vec![order.id]),
                     };
-                batch::finalize_many(db, &approved, &declined, cx.gateway.name(), email_enabled)
+                finalize_many(db, &approved, &declined, cx.gateway.name(), email_enabled)
                     .await
                     .context("finalizing the order")?
             }
