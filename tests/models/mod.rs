@@ -1,7 +1,6 @@
 mod import_parsing;
 mod import_run;
 mod order_notifications;
-mod planner_statistics;
 mod postgres_tcp;
 mod schema;
 mod statuses;
