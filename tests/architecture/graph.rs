@@ -84,11 +84,12 @@ impl Graph {
     /// The longest chain of imports, counted in files, with every cycle taken
     /// as one file: the number of floors. Returns the chain.
     pub fn longest_chain(&self) -> Vec<usize> {
-        self.longest_chain_from(None)
+        self.floors().longest()
     }
 
-    /// The longest chain of imports that starts at `start` (or anywhere).
-    pub fn longest_chain_from(&self, start: Option<usize>) -> Vec<usize> {
+    /// The graph of its cycles (each one node), with the longest chain below
+    /// each: computed once, read for any number of starting files.
+    pub fn floors(&self) -> Floors {
         let sccs = tarjan(self.files.len(), &self.edges);
         let mut comp = vec![0; self.files.len()];
         for (c, members) in sccs.iter().enumerate() {
@@ -114,19 +115,12 @@ impl Graph {
                 }
             }
         }
-        let first = match start {
-            Some(file) => Some(comp[file]),
-            None => (0..sccs.len()).max_by_key(|&c| depth[c]),
-        };
-        let Some(mut at) = first else {
-            return Vec::new();
-        };
-        let mut chain = vec![start.unwrap_or(sccs[at][0])];
-        while let Some(n) = next[at] {
-            chain.push(sccs[n][0]);
-            at = n;
+        Floors {
+            sccs,
+            comp,
+            depth,
+            next,
         }
-        chain
     }
 
     /// Files whose code names a crate among `crates` as a path (`apalis::…`),
@@ -537,6 +531,41 @@ fn resolve(
             resolve(by_module, said, &full, depth + 1)
         });
     Some(through.unwrap_or(file))
+}
+
+/// The import graph with each cycle taken as one node ([`Graph::floors`]).
+pub struct Floors {
+    sccs: Vec<Vec<usize>>,
+    /// The component of each file.
+    comp: Vec<usize>,
+    /// The longest chain below each component, itself included.
+    depth: Vec<usize>,
+    /// The next component on that chain.
+    next: Vec<Option<usize>>,
+}
+
+impl Floors {
+    /// The longest chain of the whole graph.
+    pub fn longest(&self) -> Vec<usize> {
+        let Some(top) = (0..self.sccs.len()).max_by_key(|&c| self.depth[c]) else {
+            return Vec::new();
+        };
+        self.chain(self.sccs[top][0], top)
+    }
+
+    /// The longest chain that starts at `file`.
+    pub fn from(&self, file: usize) -> Vec<usize> {
+        self.chain(file, self.comp[file])
+    }
+
+    fn chain(&self, first: usize, mut at: usize) -> Vec<usize> {
+        let mut chain = vec![first];
+        while let Some(n) = self.next[at] {
+            chain.push(self.sccs[n][0]);
+            at = n;
+        }
+        chain
+    }
 }
 
 /// Strongly connected components, each after every component it reaches.

@@ -76,7 +76,8 @@ fn measure(graph: &Graph) -> Shape {
     let mut report = String::new();
     let mut failures = Vec::new();
 
-    let chain = graph.longest_chain();
+    let floors = graph.floors();
+    let chain = floors.longest();
     let upward: Vec<(usize, usize)> = graph
         .edges
         .iter()
@@ -109,7 +110,7 @@ fn measure(graph: &Graph) -> Shape {
     // no other file imports.
     let imported: std::collections::BTreeSet<usize> = graph.edges.iter().map(|&(_, b)| b).collect();
     for file in (0..graph.files.len()).filter(|f| !imported.contains(f)) {
-        let from_here = graph.longest_chain_from(Some(file));
+        let from_here = floors.from(file);
         if from_here.len() > MAX_FLOORS {
             let files: Vec<&str> = from_here.iter().map(|&f| name(f)).collect();
             let _ = writeln!(report, "over {MAX_FLOORS} floors: {}", files.join(" -> "));
