@@ -22,6 +22,15 @@ async fn stored(app: &TestApp, table: &str, column: &str, id: i64) -> Option<Str
         .unwrap()
 }
 
+/// Row `id` of `table` holds `word` in `column`.
+async fn assert_stored(app: &TestApp, table: &str, column: &str, id: i64, word: &str) {
+    assert_eq!(
+        stored(app, table, column, id).await.as_deref(),
+        Some(word),
+        "{table}.{column} of row {id}"
+    );
+}
+
 #[tokio::test]
 async fn order_statuses_and_failure_reasons_are_stored_as_their_words() {
     let app = TestApp::boot().await;
@@ -29,10 +38,7 @@ async fn order_statuses_and_failure_reasons_are_stored_as_their_words() {
     let reasons = FailureReason::iter().map(Some).chain([None]);
     for (n, (status, reason)) in OrderStatus::iter().zip(reasons.cycle()).enumerate() {
         let order = shop::order(&app, &format!("O-{n}"), &customer, status, 100, reason).await;
-        assert_eq!(
-            stored(&app, "orders", "status", order.id).await.as_deref(),
-            Some(status.as_str())
-        );
+        assert_stored(&app, "orders", "status", order.id, status.as_str()).await;
         assert_eq!(
             stored(&app, "orders", "failure_reason", order.id).await,
             reason.map(|r| r.as_str().to_string())
@@ -67,12 +73,7 @@ async fn refund_and_notification_statuses_are_stored_as_their_words() {
         .insert(db)
         .await
         .unwrap();
-        assert_eq!(
-            stored(&app, "refunds", "status", refund.id)
-                .await
-                .as_deref(),
-            Some(status.as_str())
-        );
+        assert_stored(&app, "refunds", "status", refund.id, status.as_str()).await;
         let read = refunds::Entity::find_by_id(refund.id)
             .one(db)
             .await
@@ -94,12 +95,14 @@ async fn refund_and_notification_statuses_are_stored_as_their_words() {
         .insert(db)
         .await
         .unwrap();
-        assert_eq!(
-            stored(&app, "order_notifications", "status", row.id)
-                .await
-                .as_deref(),
-            Some(status.as_str())
-        );
+        assert_stored(
+            &app,
+            "order_notifications",
+            "status",
+            row.id,
+            status.as_str(),
+        )
+        .await;
         let read = order_notifications::Entity::find_by_id(row.id)
             .one(db)
             .await
@@ -124,10 +127,7 @@ async fn import_states_are_stored_as_their_words() {
         .insert(db)
         .await
         .unwrap();
-        assert_eq!(
-            stored(&app, "imports", "state", import.id).await.as_deref(),
-            Some(state.as_str())
-        );
+        assert_stored(&app, "imports", "state", import.id, state.as_str()).await;
         let read = imports::Entity::find_by_id(import.id)
             .one(db)
             .await
