@@ -11,6 +11,13 @@
 #   bash scripts/bench.sh --mode stream
 #   STREAM_RATE=5500 STREAM_SECS=300 BENCH_BIN=/tmp/rel/orders-flow-cli bash scripts/bench.sh --mode stream
 #
+# STREAM_FEED=files (the default) is that drop folder; STREAM_FEED=paced is
+# one file of STREAM_RATE × STREAM_SECS orders imported by one run paced at
+# the rate (`orders_import … rate=N`): no process start per second, so it
+# reaches rates the drop folder cannot (80 % of a host's maximum).
+#
+#   STREAM_FEED=paced STREAM_RATE=13400 STREAM_SECS=300 bash scripts/bench.sh --mode stream
+#
 # STREAM_RATE (default 2000) orders a second; STREAM_SECS (default 60);
 # STREAM_WORKERS (default 2); BENCH_BIN as in bench.sh, else a release build;
 # STREAM_RESULTS (default bench/stream-results.csv) gets one CSV row a run;
@@ -29,6 +36,12 @@ for value in "$rate" "$secs" "$workers" "$stall_secs"; do
 done
 (( rate <= 100000 && secs <= 3600 && workers <= 16 )) \
   || { echo "at most STREAM_RATE=100000, STREAM_SECS=3600, STREAM_WORKERS=16" >&2; exit 2; }
+feed="${STREAM_FEED:-files}"
+[[ "$feed" == files || "$feed" == paced ]] \
+  || { echo "STREAM_FEED is files (one file a second, the default) or paced (one file, one paced import)" >&2; exit 2; }
+# The paced feed's one file holds every order of the run.
+[[ "$feed" == files ]] || (( rate * secs <= 20000000 )) \
+  || { echo "STREAM_FEED=paced writes one file of STREAM_RATE × STREAM_SECS orders: at most 20,000,000" >&2; exit 2; }
 
 bash scripts/services.sh --postgres
 if [[ -n "${BENCH_BIN:-}" ]]; then
@@ -69,10 +82,15 @@ trap cleanup EXIT
 
 # Every second's file beforehand, so that writing them is not in the run. The
 # seed is in every order id: one seed a file keeps ids unique.
-echo "==> generating $secs files of $rate orders"
-for s in $(seq 1 "$secs"); do
-  "$bin" task orders_generate "file=$work/in-$s.csv" "orders=$rate" "seed=$((1000 + s))" >/dev/null
-done
+if [[ "$feed" == files ]]; then
+  echo "==> generating $secs files of $rate orders"
+  for s in $(seq 1 "$secs"); do
+    "$bin" task orders_generate "file=$work/in-$s.csv" "orders=$rate" "seed=$((1000 + s))" >/dev/null
+  done
+else
+  echo "==> generating one file of $((rate * secs)) orders"
+  "$bin" task orders_generate "file=$work/in.csv" "orders=$((rate * secs))" seed=1001 >/dev/null
+fi
 "$bin" db migrate >"$work/migrate.log" 2>&1 || { echo "migrating failed:"; cat "$work/migrate.log"; exit 1; }
 
 echo "==> starting the web server and $workers worker process(es)"
@@ -100,14 +118,25 @@ cpu_ticks() {
   echo "$total"
 }
 
-# One file a second on the wall clock: a file whose second came while the
-# previous one was still starting is counted late, not skipped.
-echo "==> streaming $rate orders/s for $secs s"
+echo "==> streaming $rate orders/s for $secs s ($feed)"
 echo "second,redis_used_bytes,workers_rss_kb" >"$work/samples.csv"
 late=0
 start=$(date +%s.%N)
 imports=()
-for s in $(seq 1 "$secs"); do
+if [[ "$feed" == paced ]]; then
+  # One import run, paced; sampled every 10 s while it runs.
+  "$bin" task orders_import "file=$work/in.csv" "rate=$rate" wait=false >"$work/import-1.out" 2>&1 &
+  imports+=($!)
+  s=0
+  while kill -0 "${imports[0]}" 2>/dev/null; do
+    sleep 1
+    s=$((s + 1))
+    (( s % 10 == 0 )) && echo "$s,$(redis_used),$(workers_rss)" >>"$work/samples.csv"
+  done
+fi
+# One file a second on the wall clock: a file whose second came while the
+# previous one was still starting is counted late, not skipped.
+for s in $( [[ "$feed" == files ]] && seq 1 "$secs"); do
   due=$(echo "$start + $s - 1" | bc)
   now=$(date +%s.%N)
   wait_s=$(echo "$due - $now" | bc)
@@ -155,11 +184,16 @@ max_rss=$(tail -n +2 "$work/samples.csv" | cut -d, -f3 | sort -n | tail -n 1)
 mb() { echo "scale=1; ${1:-0} / 1048576" | bc; }
 series() { tail -n +2 "$work/samples.csv" | cut -d, -f"$1" | awk -v d="$2" '{printf "%s%d", (NR > 1 ? " " : ""), $1 / d}'; }
 
+if [[ "$feed" == files ]]; then
+  feed_line="files started late     $late (more than 0.2 s after their second)"
+else
+  feed_line="kept pace              the import queued its last chunk ${stream_s}s in (of ${secs} s)"
+fi
 cat <<REPORT
 
 orders-flow steady stream (postgres-tcp, $workers worker process(es), $(nproc) cores)
-  offered                $rate orders/s for ${secs} s ($((rate * secs)) orders), one file a second
-  files started late     $late (more than 0.2 s after their second)
+  offered                $rate orders/s for ${secs} s ($((rate * secs)) orders), $( [[ "$feed" == files ]] && echo "one file a second" || echo "one import paced at the rate")
+  $feed_line
   orders                 ${total:-0}; the last file queued ${stream_s}s in, all done ${drain_s}s later
   order latency          p50 ${p50:-?} ms, p99 ${p99:-?} ms, max ${max_ms} ms (written by the import → paid/failed)
   Redis used memory      first $(mb "$first_redis") MB, max $(mb "$max_redis") MB, last $(mb "$last_redis") MB (every 10 s)
@@ -170,6 +204,6 @@ orders-flow steady stream (postgres-tcp, $workers worker process(es), $(nproc) c
   checks                 $checks
 REPORT
 mkdir -p "$(dirname "$results")"
-[[ -f "$results" ]] || echo "when,workers,rate,secs,orders,late_files,drain_s,p50_ms,p99_ms,max_ms,redis_first_b,redis_max_b,redis_last_b,rss_first_kb,rss_max_kb,rss_last_kb,checks" >"$results"
-echo "$(date -u +%FT%TZ),$workers,$rate,$secs,${total:-0},$late,$drain_s,${p50:-},${p99:-},$max_ms,${first_redis:-},${max_redis:-},${last_redis:-},${first_rss:-},${max_rss:-},${last_rss:-},$checks" >>"$results"
+[[ -f "$results" ]] || echo "when,workers,rate,secs,orders,late_files,drain_s,p50_ms,p99_ms,max_ms,redis_first_b,redis_max_b,redis_last_b,rss_first_kb,rss_max_kb,rss_last_kb,checks,feed" >"$results"
+echo "$(date -u +%FT%TZ),$workers,$rate,$secs,${total:-0},$late,$drain_s,${p50:-},${p99:-},$max_ms,${first_redis:-},${max_redis:-},${last_redis:-},${first_rss:-},${max_rss:-},${last_rss:-},$checks,$feed" >>"$results"
 [[ "$checks" == pass ]]

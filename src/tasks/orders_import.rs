@@ -1,5 +1,5 @@
-//! `cargo loco task orders_import file=PATH [chunk_size=N] [currency=EUR] [wait=true|false]`
-use std::{path::Path, time::Instant};
+//! `cargo loco task orders_import file=PATH [chunk_size=N] [currency=EUR] [wait=true|false] [rate=N]`
+use std::{num::NonZeroU32, path::Path, time::Instant};
 
 use loco_rs::{
     app::AppContext,
@@ -38,6 +38,11 @@ const ARGS: &[Arg] = &[
         "true (default): wait until every chunk is committed, sending again what Redis loses; \
          false: return once queued",
     ),
+    Arg::optional(
+        "rate",
+        "orders released per second, a steady stream instead of as fast as workers take them \
+         (default: unpaced)",
+    ),
 ];
 
 /// Streams an order file into import-chunk jobs and prints a summary.
@@ -74,10 +79,12 @@ impl Task for OrdersImport {
             ..defaults
         };
         let wait = args.parsed::<bool>("wait")?.unwrap_or(true);
+        // NonZeroU32 refuses 0, negatives and anything past four billion a second.
+        let rate = args.parsed::<NonZeroU32>("rate")?;
 
         let started = Instant::now();
         // Header and file problems stop here, before anything is written.
-        let file = ImportFile::open(path, options).map_err(fail)?;
+        let file = ImportFile::open(path, options).map_err(fail)?.paced(rate);
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         let bars = Bars::new(size);
         let run = file.begin(&cx).await.map_err(fail)?;

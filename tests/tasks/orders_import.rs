@@ -491,3 +491,56 @@ N1,1,1.00,"[{""product"":""Pen"",""qty"":1,""price"":1}]"
         assert_eq!(have.as_deref(), want, "order {id}");
     }
 }
+
+#[tokio::test]
+async fn a_paced_import_releases_its_orders_no_faster_than_the_rate() {
+    let app = TestApp::boot().await;
+    let workers = import_workers(&app).await;
+    let file = format!("file={}", fixture("orders-format-sample.csv").display());
+    // 723 orders in 8 chunks at 150 a second: the last chunk is due 4.82 s
+    // after the first is read, so the run cannot end sooner. (A lower bound
+    // the pacing guarantees; unpaced, the same run takes a fraction of it.
+    // The chunks' own timestamps cannot tell: SQLite keeps whole seconds.)
+    let started = std::time::Instant::now();
+    let out = run_task(
+        &app,
+        &["orders_import", &file, "chunk_size=100", "rate=150"],
+    )
+    .await;
+    let took = started.elapsed();
+    success(&out);
+    workers.stop().await;
+    assert!(
+        took >= std::time::Duration::from_millis(723 * 1000 / 150),
+        "723 orders at 150 a second took {took:?}"
+    );
+    let [import] = imports(&app).await.try_into().unwrap();
+    assert_eq!(
+        (
+            import.state.as_str(),
+            import.orders_created,
+            import.chunks_total
+        ),
+        ("done", 723, 8)
+    );
+    assert_eq!(workflow_jobs(&app).await, 723);
+}
+
+#[tokio::test]
+async fn a_rate_that_is_not_a_whole_number_above_zero_is_refused_before_anything_is_read() {
+    let app = TestApp::boot().await;
+    let file = format!("file={}", fixture("orders-format-sample.csv").display());
+    for rate in ["0", "-5", "abc", "1.5", "+10", "", "99999999999"] {
+        let out = run_task(&app, &["orders_import", &file, &format!("rate={rate}")]).await;
+        assert!(!out.status.success(), "rate={rate}");
+        let message = stderr(&out);
+        assert!(
+            message.starts_with(&format!(
+                "error: argument `rate` has an invalid value `{rate}`"
+            )),
+            "rate={rate}: {message}"
+        );
+    }
+    assert!(imports(&app).await.is_empty(), "no imports row");
+    assert_eq!(workflow_jobs(&app).await, 0);
+}

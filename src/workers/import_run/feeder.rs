@@ -11,6 +11,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 
 use super::{
+    pace::Pace,
     reader::{file_counts, read_file},
     retry::{with_db_retries, with_retries},
     tracker::Tracker,
@@ -56,6 +57,8 @@ pub(super) struct Feeder<'a> {
     no_worker_grace: Duration,
     /// Times reading paused for the queue (said once, counted for the summary).
     pub(super) pauses: u64,
+    /// `rate=N`: each chunk waits for its turn and is queued alone.
+    pace: Option<Pace>,
 }
 
 impl<'a> Feeder<'a> {
@@ -85,7 +88,14 @@ impl<'a> Feeder<'a> {
             warnings: Vec::new(),
             warned_no_workers: false,
             pauses: 0,
+            pace: None,
         }
+    }
+
+    /// Releases the file's orders at `pace` instead of as fast as the queue takes them.
+    pub(super) fn paced(mut self, pace: Option<Pace>) -> Self {
+        self.pace = pace;
+        self
     }
 
     /// Reads the file on a blocking thread and queues its chunks; returns the
@@ -112,7 +122,13 @@ impl<'a> Feeder<'a> {
         self.counts = file_counts(&chunk.stats);
         let room = WARNINGS_SHOWN.saturating_sub(self.warnings.len());
         self.warnings.extend(chunk.warnings.into_iter().take(room));
+        let mut paced = false;
         if !chunk.orders.is_empty() {
+            if let Some(pace) = &mut self.pace {
+                // A paced chunk goes alone, the moment its orders are due.
+                pace.wait_for(chunk.orders.len()).await;
+                paced = true;
+            }
             self.chunks += 1;
             let seq = i64::try_from(self.chunks).unwrap_or(i64::MAX);
             let job = ImportChunkJob {
@@ -122,10 +138,13 @@ impl<'a> Feeder<'a> {
             };
             self.batch.push((seq, JobQueue::encode(&job)?));
         }
-        if self.batch.len() >= CHUNKS_PER_PUSH {
+        if paced || self.batch.len() >= CHUNKS_PER_PUSH {
             self.push().await?;
-            let (db, id, counts) = (self.db, self.import_id, self.counts);
-            with_db_retries(|| Import::record_counts(db, id, counts)).await?;
+            // The counts as often as unpaced, not once per paced chunk.
+            if !paced || self.chunks.is_multiple_of(CHUNKS_PER_PUSH as u64) {
+                let (db, id, counts) = (self.db, self.import_id, self.counts);
+                with_db_retries(|| Import::record_counts(db, id, counts)).await?;
+            }
         }
         Ok(())
     }

@@ -9,6 +9,7 @@
 //! nothing.
 use std::{
     io::{Read, Seek},
+    num::NonZeroU32,
     path::Path,
     time::{Duration, Instant},
 };
@@ -16,6 +17,7 @@ use std::{
 use sea_orm::DbErr;
 
 mod feeder;
+mod pace;
 mod reader;
 mod retry;
 mod spool;
@@ -23,6 +25,7 @@ mod tracker;
 mod types;
 
 use feeder::Feeder;
+use pace::Pace;
 use retry::{with_db_retries, with_retries};
 use tracker::Tracker;
 pub use types::{
@@ -47,6 +50,8 @@ pub struct ImportFile<R: Read> {
     stream: OrderStream<R>,
     rejects: RejectsWriter,
     name: String,
+    /// Orders released per second (`rate=N`); as fast as the queue takes them when `None`.
+    rate: Option<NonZeroU32>,
 }
 
 impl ImportFile<std::fs::File> {
@@ -69,7 +74,16 @@ impl<R: Read + Seek + Send + 'static> ImportFile<R> {
             stream,
             rejects: RejectsWriter::for_import(path),
             name: path.display().to_string(),
+            rate: None,
         }
+    }
+
+    /// Releases the file's orders at `rate` orders a second (`None`: as fast
+    /// as the queue takes them). The queue's backpressure still applies.
+    #[must_use]
+    pub fn paced(mut self, rate: Option<NonZeroU32>) -> Self {
+        self.rate = rate;
+        self
     }
 
     /// The detected format.
@@ -139,7 +153,8 @@ impl<R: Read + Seek + Send + 'static> Started<R> {
             progress,
             tracker,
             no_worker_grace(cx),
-        );
+        )
+        .paced(file.rate.map(Pace::new));
         match feeder.feed(file.stream, file.rejects).await {
             Ok(rejects_path) => {
                 let rejects_path = rejects_path.map(|p| p.display().to_string());
