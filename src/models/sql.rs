@@ -182,6 +182,23 @@ impl Dialect {
         }
     }
 
+    /// Whether PostgreSQL's statistics of `table` are stale: the table holds
+    /// twice the rows its statistics say (`pg_class.reltuples`: -1 before
+    /// the first ANALYZE, counted as at least 250), judged by its highest id (a
+    /// table nothing deletes from; an index read, not a count). One row, one
+    /// boolean. `None` on SQLite (see [`Self::analyze`]).
+    #[must_use]
+    pub fn statistics_stale(self, table: &str) -> Option<String> {
+        match self {
+            Self::Postgres => Some(format!(
+                "SELECT (SELECT coalesce(max(id), 0) FROM {table}) \
+                 >= 2 * greatest(reltuples, 250)::bigint \
+                 FROM pg_class WHERE oid = '{table}'::regclass"
+            )),
+            Self::Sqlite => None,
+        }
+    }
+
     /// Keeps the rows whose writing transaction (`tx_column`, filled with
     /// `pg_current_xact_id()`) is older than every running one: no running
     /// transaction can still commit a row before them. On SQLite, one writer

@@ -50,9 +50,6 @@ impl Job for ImportChunkJob {
             ChunkError::UnknownImport(_) => JobError::Permanent(e.into()),
             ChunkError::Database(_) => JobError::Retry(e.into()),
         })?;
-        if planner_statistics_due(self.seq) {
-            crate::models::import_writer::refresh_planner_statistics(db).await;
-        }
         // After the commit: if this push fails the job is retried, finds the
         // chunk applied, and queues the orders that are still pending.
         let jobs: Vec<OrderWorkflowJob> = outcome
@@ -64,14 +61,20 @@ impl Job for ImportChunkJob {
             .queue::<OrderWorkflowJob>()
             .push_bulk(&jobs)
             .await?;
+        // After the push: the chunk's orders do not wait for the ANALYZE (they
+        // did, 0.5 s, in every import of a stream: BENCHMARKS.md session 12).
+        if planner_statistics_due(self.seq) {
+            crate::models::import_writer::refresh_planner_statistics(db).await;
+        }
         tracing::info!(queued = jobs.len(), outcome = ?outcome_kind(&outcome), "chunk imported");
         Ok(())
     }
 }
 
-/// Chunks 0, 3, 15, 63, 255, …: statistics stay within a factor of four of the
-/// tables' real size, which is enough for the id lookups the workflow makes
-/// (the planner only has to stop thinking the tables are empty). Each ANALYZE
+/// Chunks 3, 15, 63, 255, … of an import (seq + 1 a power of four) look at
+/// whether the statistics are stale, i.e. twice or more off the tables'
+/// real size, which is enough for the id lookups the workflow makes (the
+/// planner only has to stop thinking the tables are empty). Each ANALYZE
 /// past a few chunks costs PostgreSQL about 0.45 s (measured with
 /// `pg_stat_statements`, 300,000 orders), so every doubling was 4 % of its work.
 const fn planner_statistics_due(seq: i64) -> bool {
