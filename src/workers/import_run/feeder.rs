@@ -16,8 +16,8 @@ use super::{
     retry::{with_db_retries, with_retries},
     tracker::Tracker,
     types::{
-        ImportEvent, ImportProgress, ImportRunError, CHUNKS_PER_PUSH, MAX_PENDING_CHUNKS, POLL,
-        WARNINGS_SHOWN,
+        next_poll, ImportEvent, ImportProgress, ImportRunError, CHUNKS_PER_PUSH,
+        MAX_PENDING_CHUNKS, POLL, WARNINGS_SHOWN,
     },
 };
 use crate::{
@@ -167,6 +167,7 @@ impl<'a> Feeder<'a> {
     /// import queued every order of the file in Redis ahead of the workflow.
     async fn make_room(&mut self) -> Result<(), ImportRunError> {
         let (mut chunk_limit, mut order_limit) = (MAX_PENDING_CHUNKS, self.order_limit);
+        let mut poll = POLL;
         loop {
             // Chunks Redis lost while the reader waits are sent again.
             self.tracker
@@ -203,7 +204,8 @@ impl<'a> Feeder<'a> {
                 // Resume at half: one pause per batch of work, not one per push.
                 (chunk_limit, order_limit) = (MAX_PENDING_CHUNKS / 2, self.order_limit / 2);
             }
-            tokio::time::sleep(POLL).await;
+            tokio::time::sleep(poll).await;
+            poll = next_poll(poll);
         }
     }
 }
