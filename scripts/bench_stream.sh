@@ -120,6 +120,8 @@ cpu_ticks() {
 
 echo "==> streaming $rate orders/s for $secs s ($feed)"
 echo "second,redis_used_bytes,workers_rss_kb" >"$work/samples.csv"
+# Every 10th second: Redis memory and the workers' RSS.
+sample() { if (( $1 % 10 == 0 )); then echo "$1,$(redis_used),$(workers_rss)" >>"$work/samples.csv"; fi; }
 late=0
 start=$(date +%s.%N)
 imports=()
@@ -131,26 +133,25 @@ if [[ "$feed" == paced ]]; then
   while kill -0 "${imports[0]}" 2>/dev/null; do
     sleep 1
     s=$((s + 1))
-    (( s % 10 == 0 )) && echo "$s,$(redis_used),$(workers_rss)" >>"$work/samples.csv"
+    sample "$s"
+  done
+else
+  # One file a second on the wall clock: a file whose second came while the
+  # previous one was still starting is counted late, not skipped.
+  for s in $(seq 1 "$secs"); do
+    due=$(echo "$start + $s - 1" | bc)
+    now=$(date +%s.%N)
+    wait_s=$(echo "$due - $now" | bc)
+    if [[ "$wait_s" == -* ]]; then
+      (( $(echo "$wait_s < -0.2" | bc) )) && late=$((late + 1))
+    else
+      sleep "$wait_s"
+    fi
+    "$bin" task orders_import "file=$work/in-$s.csv" wait=false >"$work/import-$s.out" 2>&1 &
+    imports+=($!)
+    sample "$s"
   done
 fi
-# One file a second on the wall clock: a file whose second came while the
-# previous one was still starting is counted late, not skipped.
-for s in $( [[ "$feed" == files ]] && seq 1 "$secs"); do
-  due=$(echo "$start + $s - 1" | bc)
-  now=$(date +%s.%N)
-  wait_s=$(echo "$due - $now" | bc)
-  if [[ "$wait_s" == -* ]]; then
-    (( $(echo "$wait_s < -0.2" | bc) )) && late=$((late + 1))
-  else
-    sleep "$wait_s"
-  fi
-  "$bin" task orders_import "file=$work/in-$s.csv" wait=false >"$work/import-$s.out" 2>&1 &
-  imports+=($!)
-  if (( s % 10 == 0 )); then
-    echo "$s,$(redis_used),$(workers_rss)" >>"$work/samples.csv"
-  fi
-done
 failed_imports=0
 for pid in "${imports[@]}"; do wait "$pid" || failed_imports=$((failed_imports + 1)); done
 stream_end=$(date +%s.%N)
@@ -193,14 +194,16 @@ mb() { echo "scale=1; ${1:-0} / 1048576" | bc; }
 series() { tail -n +2 "$work/samples.csv" | cut -d, -f"$1" | awk -v d="$2" '{printf "%s%d", (NR > 1 ? " " : ""), $1 / d}'; }
 
 if [[ "$feed" == files ]]; then
+  offered_as="one file a second"
   feed_line="files started late     $late (more than 0.2 s after their second)"
 else
+  offered_as="one import paced at the rate"
   feed_line="kept pace              the import queued its last chunk ${stream_s}s in (of ${secs} s)"
 fi
 cat <<REPORT
 
 orders-flow steady stream (postgres-tcp, $workers worker process(es), $(nproc) cores)
-  offered                $rate orders/s for ${secs} s ($((rate * secs)) orders), $( [[ "$feed" == files ]] && echo "one file a second" || echo "one import paced at the rate")
+  offered                $rate orders/s for ${secs} s ($((rate * secs)) orders), $offered_as
   $feed_line
   orders                 ${total:-0}; the last file queued ${stream_s}s in, all done ${drain_s}s later
   order latency          p50 ${p50:-?} ms, p99 ${p99:-?} ms, max ${max_ms} ms (written by the import → paid/failed)

@@ -408,10 +408,7 @@ pub async fn refresh_planner_statistics(db: &DatabaseConnection) -> bool {
         return false;
     };
     let stale = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            stale,
-        ))
+        .query_one_raw(dialect.statement(&stale, vec![]))
         .await
         .and_then(|row| row.map_or(Ok(false), |row| row.try_get_by_index::<bool>(0)));
     match stale {

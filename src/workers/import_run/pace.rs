@@ -7,7 +7,7 @@ use std::{num::NonZeroU32, time::Duration};
 use tokio::time::Instant;
 
 /// When each chunk of a paced import may be queued.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) struct Pace {
     per_second: NonZeroU32,
     /// The clock starts with the first chunk (not with the file's first
@@ -37,7 +37,7 @@ impl Pace {
 }
 
 /// How long after the start the `released`-th order is due.
-pub(super) fn due_after(released: u64, per_second: NonZeroU32) -> Duration {
+fn due_after(released: u64, per_second: NonZeroU32) -> Duration {
     let per_second = u64::from(per_second.get());
     let micros = u128::from(released) * 1_000_000 / u128::from(per_second);
     Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
