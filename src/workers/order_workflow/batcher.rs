@@ -76,6 +76,13 @@ async fn run(cx: &JobContext, ids: &[i64]) -> anyhow::Result<HashMap<i64, Result
         ))
         .all(db)
         .await?;
+    // How long the batch's oldest order waited since the import wrote it: with
+    // the times below, whether a slow order waited for a batch or in one.
+    let waited = loaded
+        .iter()
+        .map(|order| order.created_at)
+        .min()
+        .map(|oldest| chrono::Utc::now().naive_utc() - oldest);
     let mut results: HashMap<i64, Result<(), String>> = HashMap::new();
     let (mut reserved, mut pending, mut others) = (Vec::new(), Vec::new(), Vec::new());
     for order in loaded {
@@ -124,6 +131,7 @@ async fn run(cx: &JobContext, ids: &[i64]) -> anyhow::Result<HashMap<i64, Result
         .await?;
     tracing::debug!(
         orders = ids.len(),
+        waited_ms = waited.map(|w| w.num_milliseconds()),
         loaded = ?t_load,
         reserved = ?t_reserve,
         finalized = ?t_final,
