@@ -91,10 +91,12 @@ pub(super) async fn handle<J: Job>(
     cx: Data<J::Context>,
     settings: Data<QueueSettings>,
     stats: Data<JobStats>,
+    pulse: Data<super::pulse::Pulse>,
     attempt: Attempt,
     id: Option<TaskId>,
 ) -> Result<(), BoxDynError> {
     let _running = super::worker_info::InFlight::enter();
+    let _counted = pulse.job_started();
     let attempt = JobAttempt::new(attempt.current(), settings.retries);
     // A retry's wait would be its backoff: only first runs tell how long jobs queue.
     let wait = (attempt.number() == 1)

@@ -14,6 +14,7 @@ mod lease;
 pub mod pause;
 mod payloads;
 mod process;
+pub mod pulse;
 pub mod queue_names;
 mod scripts;
 pub mod stats;

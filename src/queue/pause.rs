@@ -27,6 +27,8 @@ use futures::{FutureExt, Sink, SinkExt};
 use redis::{aio::ConnectionLike, RedisResult};
 use tokio::time::{Instant, Sleep};
 
+use super::pulse::{Answer, Pulse};
+
 /// How often a worker process reads the pause flags of its queues.
 pub const CHECK_EVERY: Duration = Duration::from_millis(250);
 
@@ -102,23 +104,46 @@ impl PauseSwitch {
     }
 }
 
-/// A backend that fetches nothing while its [`PauseSwitch`] is on. While
-/// paused it wakes the worker every `every` (the poll interval) to look again.
+/// A backend that fetches nothing while its [`PauseSwitch`] is on, and the
+/// poll interval of every queue worker: whenever the worker is left waiting
+/// (paused, or after a fetch that found nothing) it is woken within `every`
+/// to look again.
 pub struct Pausable<B> {
     inner: B,
     switch: PauseSwitch,
     every: Duration,
     timer: Option<Pin<Box<Sleep>>>,
+    /// Where the worker's calls are recorded for the watchdog.
+    pulse: Pulse,
 }
 
 impl<B> Pausable<B> {
-    pub fn new(inner: B, switch: PauseSwitch, every: Duration) -> Self {
+    pub fn new(inner: B, switch: PauseSwitch, every: Duration, pulse: Pulse) -> Self {
         Self {
             inner,
             switch,
             every,
             timer: None,
+            pulse,
         }
+    }
+}
+
+impl<B> Pausable<B> {
+    /// Makes sure this task is woken within `every`; whether the previous
+    /// `every` had run out.
+    fn look_again_after_every(&mut self, cx: &mut Context<'_>) -> bool {
+        let every = self.every;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
+        if timer.poll_unpin(cx).is_pending() {
+            return false;
+        }
+        timer.as_mut().reset(Instant::now() + every);
+        // Registers the waker for the next look.
+        let _ = timer.poll_unpin(cx);
+        true
     }
 }
 
@@ -131,7 +156,9 @@ impl<B: Backend> Backend for Pausable<B> {
         cx: &mut Context<'_>,
         worker: &WorkerContext,
     ) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx, worker)
+        let poll = self.inner.poll_ready(cx, worker);
+        self.pulse.polled_ready(Answer::of(&poll));
+        poll
     }
 
     fn poll_next(
@@ -139,21 +166,29 @@ impl<B: Backend> Backend for Pausable<B> {
         cx: &mut Context<'_>,
         worker: &WorkerContext,
     ) -> Poll<Option<Result<Self::Task, Self::Error>>> {
-        if !self.switch.is_paused() {
-            self.timer = None;
-            return self.inner.poll_next(cx, worker);
+        if self.switch.is_paused() {
+            if self.look_again_after_every(cx) {
+                self.switch.skipped_fetches.fetch_add(1, Ordering::Relaxed);
+            }
+            return Poll::Pending;
         }
-        let every = self.every;
-        let timer = self
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
-        if timer.poll_unpin(cx).is_ready() {
-            self.switch.skipped_fetches.fetch_add(1, Ordering::Relaxed);
-            timer.as_mut().reset(Instant::now() + every);
-            // Registers the waker for the next look.
-            let _ = timer.poll_unpin(cx);
+        let poll = self.inner.poll_next(cx, worker);
+        self.pulse.polled_next(match &poll {
+            Poll::Pending => Answer::Pending,
+            Poll::Ready(Some(Ok(_))) => Answer::Ready,
+            Poll::Ready(Some(Err(_)) | None) => Answer::Failed,
+        });
+        if poll.is_pending() {
+            // An empty fetch leaves apalis-redis waiting for a wake-up it does
+            // not arrange itself. apalis's interval strategy (`poll_with_interval`)
+            // loses it whenever its delay and the fetch's reply are both ready
+            // by the same poll (a busy machine): its next delay is never
+            // polled, and the worker looked again only at its next heartbeat,
+            // up to 2 s later. That was the 1-1.7 s stalls of the import
+            // queue in a steady stream (BENCHMARKS.md, session 14).
+            let _ = self.look_again_after_every(cx);
         }
-        Poll::Pending
+        poll
     }
 
     fn poll_close(
@@ -207,5 +242,110 @@ impl<B: Sink<T> + Unpin, T> Sink<T> for Pausable<B> {
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.get_mut().inner.poll_close_unpin(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use futures::task::ArcWake;
+
+    use super::*;
+
+    /// A backend that never has a job and, like apalis-redis after an empty
+    /// fetch, arranges no wake-up of its own.
+    #[derive(Default)]
+    struct NothingToFetch {
+        fetches: usize,
+    }
+
+    impl Backend for NothingToFetch {
+        type Task = ();
+        type Error = std::io::Error;
+
+        fn poll_ready(
+            &mut self,
+            _: &mut Context<'_>,
+            _: &WorkerContext,
+        ) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_next(
+            &mut self,
+            _: &mut Context<'_>,
+            _: &WorkerContext,
+        ) -> Poll<Option<Result<(), Self::Error>>> {
+            self.fetches += 1;
+            Poll::Pending
+        }
+
+        fn poll_close(
+            &mut self,
+            _: &mut Context<'_>,
+            _: &WorkerContext,
+        ) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[derive(Default)]
+    struct Wakes(AtomicUsize);
+
+    impl ArcWake for Wakes {
+        fn wake_by_ref(this: &Arc<Self>) {
+            this.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_whose_fetch_found_nothing_is_woken_to_fetch_again_within_the_interval() {
+        let every = Duration::from_millis(10);
+        let wakes = Arc::new(Wakes::default());
+        let waker = futures::task::waker(Arc::clone(&wakes));
+        let mut cx = Context::from_waker(&waker);
+        let worker = WorkerContext::new("idle");
+        let mut backend = Pausable::new(
+            NothingToFetch::default(),
+            PauseSwitch::default(),
+            every,
+            Pulse::default(),
+        );
+
+        for round in 1..=3 {
+            assert!(backend.poll_next(&mut cx, &worker).is_pending());
+            tokio::time::sleep(every + Duration::from_millis(1)).await;
+            assert_eq!(
+                wakes.0.load(Ordering::Relaxed),
+                round,
+                "woken once per interval"
+            );
+        }
+        assert_eq!(backend.inner.fetches, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_worker_fetches_nothing_and_is_woken_to_look_at_the_flag_again() {
+        let every = Duration::from_millis(10);
+        let wakes = Arc::new(Wakes::default());
+        let waker = futures::task::waker(Arc::clone(&wakes));
+        let mut cx = Context::from_waker(&waker);
+        let worker = WorkerContext::new("paused");
+        let switch = PauseSwitch::default();
+        switch.set(true);
+        let mut backend = Pausable::new(
+            NothingToFetch::default(),
+            switch.clone(),
+            every,
+            Pulse::default(),
+        );
+
+        assert!(backend.poll_next(&mut cx, &worker).is_pending());
+        tokio::time::sleep(every + Duration::from_millis(1)).await;
+        assert_eq!(wakes.0.load(Ordering::Relaxed), 1);
+        assert!(backend.poll_next(&mut cx, &worker).is_pending());
+        assert_eq!(backend.inner.fetches, 0);
+        assert_eq!(switch.skipped_fetches(), 1);
     }
 }

@@ -22,6 +22,7 @@ use super::{
     job::handle,
     job_queue as queue,
     pause::{self, Pausable, PauseSwitch},
+    pulse::Pulse,
     scripts,
     stats::{self, JobStats},
     watchdog,
@@ -42,14 +43,24 @@ const STALLED_EXIT_CODE: i32 = 75;
 
 static INSTANCES: AtomicUsize = AtomicUsize::new(0);
 
+/// One queue of this process, as its housekeeping sees it.
+struct KeptQueue {
+    /// Full name (prefix included).
+    name: String,
+    /// How long its finished jobs are kept.
+    keep_done_secs: u64,
+    /// What its worker last did, for the watchdog's report.
+    pulse: Pulse,
+}
+
 /// The queues one process works, before it starts. Every job of the set is
 /// handed the same context `C` (built once per process by whoever starts it).
 pub struct WorkerSet<C> {
     cx: C,
     queues: Queues,
     monitor: Monitor,
-    /// Each queue's full name and how long its finished jobs are kept (seconds).
-    names: Vec<(String, u64)>,
+    /// What the housekeeping needs of each queue.
+    names: Vec<KeptQueue>,
     /// Each queue's full name and the pause flag its worker obeys.
     switches: Vec<(String, PauseSwitch)>,
     /// Tallies of this process's jobs, flushed to Redis by the housekeeping.
@@ -117,14 +128,22 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
         let switch = PauseSwitch::default();
         let job_stats = self.stats.clone();
         self.switches.push((name.clone(), switch.clone()));
+        // Shared by the worker's restarts: the watchdog reports the one running.
+        let pulse = Pulse::default();
+        let worker_pulse = pulse.clone();
         self.monitor = self.monitor.register(move |restarts| {
             // A restarted worker takes a new name: apalis refuses a name still
             // within its heartbeat threshold.
             WorkerBuilder::new(format!("{instance}-{}-r{restarts}", J::QUEUE))
-                .backend(
-                    Pausable::new(storage.clone(), switch.clone(), poll).poll_with_interval(poll),
-                )
+                // Pausable is also the poll interval (apalis's loses wake-ups: see there).
+                .backend(Pausable::new(
+                    storage.clone(),
+                    switch.clone(),
+                    poll,
+                    worker_pulse.clone(),
+                ))
                 .data(cx.clone())
+                .data(worker_pulse.clone())
                 .data(queue_settings)
                 .data(job_stats.clone())
                 .catch_panic()
@@ -133,7 +152,11 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
                 .build(handle::<J>)
         });
         let keep_done = queue_settings.keep_done_secs(&settings.apalis);
-        self.names.push((name, keep_done));
+        self.names.push(KeptQueue {
+            name,
+            keep_done_secs: keep_done,
+            pulse,
+        });
         self.info.queues.push(QueueSlot {
             queue: J::QUEUE.to_string(),
             concurrency: queue_settings.concurrency,
@@ -148,7 +171,7 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
     pub async fn start(self) -> Result<WorkerProcess> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut redis = self.queues.redis.clone();
-        for (name, _) in &self.names {
+        for KeptQueue { name, .. } in &self.names {
             scripts::promote_due(&mut redis, name)
                 .await
                 .map_err(|e| Error::string(&format!("queue {name}: {e}")))?;
@@ -157,7 +180,7 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
         refresh_pauses(&mut redis, &self.switches)
             .await
             .map_err(|e| Error::string(&format!("reading paused queues: {e}")))?;
-        let names: Vec<String> = self.names.iter().map(|(name, _)| name.clone()).collect();
+        let names: Vec<String> = self.names.iter().map(|q| q.name.clone()).collect();
         let housekeeping = tokio::spawn(housekeeping(
             self.queues.clone(),
             self.names,
@@ -275,7 +298,7 @@ impl WorkerProcess {
 /// exits the process when one of its queue workers stopped fetching.
 async fn housekeeping(
     handle: Queues,
-    queues: Vec<(String, u64)>,
+    queues: Vec<KeptQueue>,
     switches: Vec<(String, PauseSwitch)>,
     job_stats: JobStats,
     instance: String,
@@ -288,7 +311,7 @@ async fn housekeeping(
     let mut watch = tokio::time::interval(WATCH_EVERY);
     let mut pauses = tokio::time::interval(pause::CHECK_EVERY);
     let mut flush = tokio::time::interval(stats::FLUSH_EVERY);
-    let names: Vec<String> = queues.iter().map(|(name, _)| name.clone()).collect();
+    let names: Vec<String> = queues.iter().map(|q| q.name.clone()).collect();
     let apalis = &handle.settings.apalis;
     let mut beat = tokio::time::interval(Duration::from_secs(apalis.heartbeat_secs.max(1)));
     let stale_after = watchdog::stale_after_secs(apalis.heartbeat_secs, apalis.missed_heartbeats);
@@ -319,8 +342,15 @@ async fn housekeeping(
                 let now = scripts::unix_now();
                 match watchdog::stalled_queues(&mut redis, &instance, &names, now, stale_after).await {
                     Ok(stalled) if !stalled.is_empty() => {
+                        // Where each stalled worker stood: see `pulse`.
+                        let seen: Vec<_> = stalled
+                            .iter()
+                            .filter_map(|s| queues.iter().find(|q| q.name == s.queue))
+                            .map(|q| (&q.name, q.pulse.seen()))
+                            .collect();
                         tracing::error!(
                             ?stalled,
+                            ?seen,
                             "a queue worker of this process stopped fetching while jobs wait; \
                              exiting so that the process is restarted"
                         );
@@ -341,17 +371,17 @@ async fn housekeeping(
                 }
             }
             _ = promote.tick() => {
-                for (name, _) in &queues {
+                for KeptQueue { name, .. } in &queues {
                     if let Err(e) = scripts::promote_due(&mut redis, name).await {
                         tracing::warn!(queue = %name, error = %e, "promoting due jobs failed");
                     }
                 }
             }
             _ = reap.tick() => {
-                for (name, keep_done) in &queues {
+                for KeptQueue { name, keep_done_secs, .. } in &queues {
                     // A queue that keeps nothing deletes without reading finish times.
-                    let cutoff = (*keep_done > 0)
-                        .then(|| scripts::unix_now().saturating_sub(*keep_done));
+                    let cutoff = (*keep_done_secs > 0)
+                        .then(|| scripts::unix_now().saturating_sub(*keep_done_secs));
                     // Dead jobs are kept for inspection and retry; only `done` is trimmed.
                     if let Err(e) = scripts::reap_expired(&mut redis, name, "done", cutoff).await {
                         tracing::warn!(queue = %name, error = %e, "trimming finished jobs failed");
