@@ -173,11 +173,7 @@ impl<B: Backend> Backend for Pausable<B> {
             return Poll::Pending;
         }
         let poll = self.inner.poll_next(cx, worker);
-        self.pulse.polled_next(match &poll {
-            Poll::Pending => Answer::Pending,
-            Poll::Ready(Some(Ok(_))) => Answer::Ready,
-            Poll::Ready(Some(Err(_)) | None) => Answer::Failed,
-        });
+        self.pulse.polled_next(Answer::of_next(&poll));
         if poll.is_pending() {
             // An empty fetch leaves apalis-redis waiting for a wake-up it does
             // not arrange itself. apalis's interval strategy (`poll_with_interval`)
@@ -247,7 +243,7 @@ impl<B: Sink<T> + Unpin, T> Sink<T> for Pausable<B> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicUsize;
+    use std::{sync::atomic::AtomicUsize, task::Waker};
 
     use futures::task::ArcWake;
 
@@ -299,23 +295,25 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_worker_whose_fetch_found_nothing_is_woken_to_fetch_again_within_the_interval() {
-        let every = Duration::from_millis(10);
+    const EVERY: Duration = Duration::from_millis(10);
+
+    /// A worker's backend on `switch` over [`NothingToFetch`], and a waker that counts its wake-ups.
+    fn idle_worker(switch: PauseSwitch) -> (Pausable<NothingToFetch>, Arc<Wakes>, Waker) {
         let wakes = Arc::new(Wakes::default());
         let waker = futures::task::waker(Arc::clone(&wakes));
+        let backend = Pausable::new(NothingToFetch::default(), switch, EVERY, Pulse::default());
+        (backend, wakes, waker)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_whose_fetch_found_nothing_is_woken_to_fetch_again_within_the_interval() {
+        let (mut backend, wakes, waker) = idle_worker(PauseSwitch::default());
         let mut cx = Context::from_waker(&waker);
         let worker = WorkerContext::new("idle");
-        let mut backend = Pausable::new(
-            NothingToFetch::default(),
-            PauseSwitch::default(),
-            every,
-            Pulse::default(),
-        );
 
         for round in 1..=3 {
             assert!(backend.poll_next(&mut cx, &worker).is_pending());
-            tokio::time::sleep(every + Duration::from_millis(1)).await;
+            tokio::time::sleep(EVERY + Duration::from_millis(1)).await;
             assert_eq!(
                 wakes.0.load(Ordering::Relaxed),
                 round,
@@ -327,22 +325,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_paused_worker_fetches_nothing_and_is_woken_to_look_at_the_flag_again() {
-        let every = Duration::from_millis(10);
-        let wakes = Arc::new(Wakes::default());
-        let waker = futures::task::waker(Arc::clone(&wakes));
-        let mut cx = Context::from_waker(&waker);
-        let worker = WorkerContext::new("paused");
         let switch = PauseSwitch::default();
         switch.set(true);
-        let mut backend = Pausable::new(
-            NothingToFetch::default(),
-            switch.clone(),
-            every,
-            Pulse::default(),
-        );
+        let (mut backend, wakes, waker) = idle_worker(switch.clone());
+        let mut cx = Context::from_waker(&waker);
+        let worker = WorkerContext::new("paused");
 
         assert!(backend.poll_next(&mut cx, &worker).is_pending());
-        tokio::time::sleep(every + Duration::from_millis(1)).await;
+        tokio::time::sleep(EVERY + Duration::from_millis(1)).await;
         assert_eq!(wakes.0.load(Ordering::Relaxed), 1);
         assert!(backend.poll_next(&mut cx, &worker).is_pending());
         assert_eq!(backend.inner.fetches, 0);

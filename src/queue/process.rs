@@ -60,7 +60,7 @@ pub struct WorkerSet<C> {
     queues: Queues,
     monitor: Monitor,
     /// What the housekeeping needs of each queue.
-    names: Vec<KeptQueue>,
+    kept: Vec<KeptQueue>,
     /// Each queue's full name and the pause flag its worker obeys.
     switches: Vec<(String, PauseSwitch)>,
     /// Tallies of this process's jobs, flushed to Redis by the housekeeping.
@@ -82,7 +82,7 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
             cx,
             queues,
             monitor: Monitor::new(),
-            names: Vec::new(),
+            kept: Vec::new(),
             switches: Vec::new(),
             stats: JobStats::default(),
             // Live worker names must be unique in Redis: two processes on one
@@ -152,7 +152,7 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
                 .build(handle::<J>)
         });
         let keep_done = queue_settings.keep_done_secs(&settings.apalis);
-        self.names.push(KeptQueue {
+        self.kept.push(KeptQueue {
             name,
             keep_done_secs: keep_done,
             pulse,
@@ -171,7 +171,7 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
     pub async fn start(self) -> Result<WorkerProcess> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut redis = self.queues.redis.clone();
-        for KeptQueue { name, .. } in &self.names {
+        for KeptQueue { name, .. } in &self.kept {
             scripts::promote_due(&mut redis, name)
                 .await
                 .map_err(|e| Error::string(&format!("queue {name}: {e}")))?;
@@ -180,10 +180,10 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
         refresh_pauses(&mut redis, &self.switches)
             .await
             .map_err(|e| Error::string(&format!("reading paused queues: {e}")))?;
-        let names: Vec<String> = self.names.iter().map(|q| q.name.clone()).collect();
+        let names: Vec<String> = self.kept.iter().map(|q| q.name.clone()).collect();
         let housekeeping = tokio::spawn(housekeeping(
             self.queues.clone(),
-            self.names,
+            self.kept,
             self.switches.clone(),
             self.stats.clone(),
             self.instance.clone(),

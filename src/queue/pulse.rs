@@ -53,6 +53,16 @@ impl Answer {
             Poll::Ready(Err(_)) => Self::Failed,
         }
     }
+
+    /// The answer a request for the next job gave: `Ready` for a job, `Failed`
+    /// for an error or the end of the stream.
+    pub fn of_next<T, E>(poll: &Poll<Option<Result<T, E>>>) -> Self {
+        match poll {
+            Poll::Pending => Self::Pending,
+            Poll::Ready(Some(Ok(_))) => Self::Ready,
+            Poll::Ready(Some(Err(_)) | None) => Self::Failed,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -159,7 +169,7 @@ mod tests {
         assert_eq!(fresh.ready.ago_ms, None);
 
         pulse.polled_ready(Answer::of::<(), ()>(&Poll::Ready(Ok(()))));
-        pulse.polled_next(Answer::of::<(), ()>(&Poll::Pending));
+        pulse.polled_next(Answer::of_next::<(), ()>(&Poll::Pending));
         let job = pulse.job_started();
         let busy = pulse.seen();
         assert_eq!(busy.ready.answer, Answer::Ready);
@@ -175,5 +185,7 @@ mod tests {
         let after = pulse.seen();
         assert_eq!(after.running, 0);
         assert_eq!(after.ready.answer, Answer::Failed);
+        pulse.polled_next(Answer::of_next::<(), ()>(&Poll::Ready(None)));
+        assert_eq!(pulse.seen().next.answer, Answer::Failed);
     }
 }

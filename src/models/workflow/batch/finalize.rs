@@ -43,10 +43,8 @@ pub async fn finalize_many(
     if !paid.is_empty() {
         let references: HashMap<i64, &String> = approved.iter().map(|(id, r)| (*id, r)).collect();
         // One array per column on PostgreSQL (see `models::sql`): an
-        // `insert_many` was a new statement for every batch size, and with
-        // batches of every size from 1 to 256 in a steady stream each pooled
-        // connection's statement cache filled with them (worker RSS rose
-        // about 15 MB a minute; BENCHMARKS.md, session 14).
+        // `insert_many` was a new statement text for every batch size, and a
+        // steady stream makes batches of every size from 1 to 256.
         let insert = Dialect::of(&txn).insert_rows(
             "payments",
             &[
