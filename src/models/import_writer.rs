@@ -10,15 +10,16 @@
 use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::{
-    sea_query::{Expr, ExprTrait, OnConflict, Query},
+    sea_query::{ArrayType, Expr, ExprTrait, OnConflict, Query},
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait, Value,
+    IdenStatic, QueryFilter, QuerySelect, TransactionTrait, Value,
 };
 
 use super::{
-    _entities::{customers, import_chunks, imports, order_items, orders, products},
+    _entities::{customers, import_chunks, imports, orders, products},
     import::ParsedOrder,
     imports::Model as Import,
+    sql::{Dialect, InsertColumn},
     statuses::OrderStatus,
 };
 
@@ -159,7 +160,11 @@ impl ChunkWrite<'_> {
                 .column(orders::Column::Id)
                 .filter(orders::Column::ImportId.eq(self.import_id))
                 .filter(orders::Column::Status.eq(OrderStatus::Pending))
-                .filter(orders::Column::ExternalId.is_in(external_ids))
+                .filter(super::sql::key_in(
+                    txn.get_database_backend(),
+                    orders::Column::ExternalId,
+                    external_ids,
+                ))
                 .into_tuple()
                 .all(txn)
                 .await?;
@@ -191,13 +196,17 @@ impl ChunkWrite<'_> {
         insert_missing::<customers::Entity, _, 3>(
             txn,
             (C::Id, C::ExternalId),
-            [C::ExternalId, C::Email, C::Name],
+            &[
+                ("external_id", "text", ArrayType::String),
+                ("email", "text", ArrayType::String),
+                ("name", "text", ArrayType::String),
+            ],
             &wanted,
             |customer| {
                 [
-                    Expr::val(customer.external_id.as_str()),
-                    Expr::val(customer.email.clone()),
-                    Expr::val(customer.name.clone()),
+                    customer.external_id.as_str().into(),
+                    customer.email.clone().into(),
+                    customer.name.clone().into(),
                 ]
             },
         )
@@ -219,14 +228,19 @@ impl ChunkWrite<'_> {
         insert_missing::<products::Entity, _, 4>(
             txn,
             (C::Id, C::Sku),
-            [C::Sku, C::Name, C::PriceCents, C::Stock],
+            &[
+                ("sku", "text", ArrayType::String),
+                ("name", "text", ArrayType::String),
+                ("price_cents", "int8", ArrayType::BigInt),
+                ("stock", "int8", ArrayType::BigInt),
+            ],
             &wanted,
             |item| {
                 [
-                    Expr::val(item.sku.as_str()),
-                    Expr::val(item.name.as_str()),
-                    Expr::val(item.unit_price_cents),
-                    Expr::val(self.initial_stock),
+                    item.sku.as_str().into(),
+                    item.name.as_str().into(),
+                    item.unit_price_cents.into(),
+                    self.initial_stock.into(),
                 ]
             },
         )
@@ -240,53 +254,56 @@ impl ChunkWrite<'_> {
         txn: &DatabaseTransaction,
         customer_ids: &HashMap<String, i64>,
     ) -> Result<(BTreeMap<String, i64>, i64), DbErr> {
-        use orders::Column as C;
         let mut unique: BTreeMap<&str, &ParsedOrder> = BTreeMap::new();
         for order in self.orders {
             unique.entry(order.external_id.as_str()).or_insert(order);
         }
-        let rows: Vec<&ParsedOrder> = unique.values().copied().collect();
+        let mut rows = Vec::with_capacity(unique.len());
+        for order in unique.values() {
+            let customer_id = customer_ids
+                .get(&order.customer.external_id)
+                .copied()
+                .ok_or_else(|| {
+                    DbErr::Custom(format!(
+                        "customer {} of order {} was not written",
+                        order.customer.external_id, order.external_id
+                    ))
+                })?;
+            let total = order.checked_total_cents().ok_or_else(|| {
+                DbErr::Custom(format!("order {}: total overflows", order.external_id))
+            })?;
+            rows.push([
+                order.external_id.as_str().into(),
+                customer_id.into(),
+                self.import_id.into(),
+                OrderStatus::Pending.as_str().into(),
+                order.currency.as_str().into(),
+                total.into(),
+                order.placed_at.map(|at| at.fixed_offset()).into(),
+            ]);
+        }
+        let dialect = Dialect::of(txn);
         let mut created = BTreeMap::new();
         for batch in rows.chunks(MAX_PARAMS / 7) {
-            let mut insert = Query::insert();
-            insert.into_table(orders::Entity).columns([
-                C::ExternalId,
-                C::CustomerId,
-                C::ImportId,
-                C::Status,
-                C::Currency,
-                C::TotalCents,
-                C::PlacedAt,
-            ]);
-            for order in batch {
-                let customer_id = customer_ids
-                    .get(&order.customer.external_id)
-                    .copied()
-                    .ok_or_else(|| {
-                        DbErr::Custom(format!(
-                            "customer {} of order {} was not written",
-                            order.customer.external_id, order.external_id
-                        ))
-                    })?;
-                let total = order.checked_total_cents().ok_or_else(|| {
-                    DbErr::Custom(format!("order {}: total overflows", order.external_id))
-                })?;
-                insert
-                    .values([
-                        Expr::val(order.external_id.as_str()),
-                        Expr::val(customer_id),
-                        Expr::val(self.import_id),
-                        Expr::val(OrderStatus::Pending.as_str()),
-                        Expr::val(order.currency.as_str()),
-                        Expr::val(total),
-                        Expr::val(order.placed_at.map(|at| at.fixed_offset())),
-                    ])
-                    .map_err(sql_error)?;
-            }
-            insert
-                .on_conflict(OnConflict::column(C::ExternalId).do_nothing().to_owned())
-                .returning(Query::returning().columns([C::Id, C::ExternalId]));
-            for row in txn.query_all(&insert).await? {
+            let insert = dialect.insert_rows(
+                "orders",
+                &[
+                    ("external_id", "text", ArrayType::String),
+                    ("customer_id", "int8", ArrayType::BigInt),
+                    ("import_id", "int8", ArrayType::BigInt),
+                    ("status", "text", ArrayType::String),
+                    ("currency", "text", ArrayType::String),
+                    ("total_cents", "int8", ArrayType::BigInt),
+                    (
+                        "placed_at",
+                        "timestamptz",
+                        ArrayType::ChronoDateTimeWithTimeZone,
+                    ),
+                ],
+                "ON CONFLICT (external_id) DO NOTHING RETURNING id, external_id",
+                batch.iter().cloned(),
+            );
+            for row in txn.query_all_raw(insert).await? {
                 let id: i64 = row.try_get_by_index(0)?;
                 let external_id: String = row.try_get_by_index(1)?;
                 created.insert(external_id, id);
@@ -303,7 +320,6 @@ impl ChunkWrite<'_> {
         created: &BTreeMap<String, i64>,
         product_ids: &HashMap<String, i64>,
     ) -> Result<(), DbErr> {
-        use order_items::Column as C;
         let mut rows: Vec<[Value; 5]> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for order in self.orders {
@@ -328,21 +344,21 @@ impl ChunkWrite<'_> {
                 ]);
             }
         }
+        let dialect = Dialect::of(txn);
         for batch in rows.chunks(MAX_PARAMS / 5) {
-            let mut insert = Query::insert();
-            insert.into_table(order_items::Entity).columns([
-                C::OrderId,
-                C::ProductId,
-                C::LineNo,
-                C::Qty,
-                C::UnitPriceCents,
-            ]);
-            for row in batch {
-                insert
-                    .values(row.iter().cloned().map(Expr::val))
-                    .map_err(sql_error)?;
-            }
-            txn.execute(&insert).await?;
+            let insert = dialect.insert_rows(
+                "order_items",
+                &[
+                    ("order_id", "int8", ArrayType::BigInt),
+                    ("product_id", "int8", ArrayType::BigInt),
+                    ("line_no", "int4", ArrayType::Int),
+                    ("qty", "int8", ArrayType::BigInt),
+                    ("unit_price_cents", "int8", ArrayType::BigInt),
+                ],
+                "",
+                batch.iter().cloned(),
+            );
+            txn.execute_raw(insert).await?;
         }
         Ok(())
     }
@@ -435,9 +451,9 @@ pub async fn refresh_planner_statistics(db: &DatabaseConnection) -> bool {
 async fn insert_missing<E: EntityTrait, T, const N: usize>(
     txn: &DatabaseTransaction,
     (id, key): (E::Column, E::Column),
-    columns: [E::Column; N],
+    columns: &[InsertColumn; N],
     wanted: &BTreeMap<&str, &T>,
-    row: impl Fn(&T) -> [sea_orm::sea_query::SimpleExpr; N],
+    row: impl Fn(&T) -> [Value; N],
 ) -> Result<HashMap<String, i64>, DbErr> {
     let keys: Vec<&str> = wanted.keys().copied().collect();
     let mut ids = ids_by_key::<E>(txn, id, key, &keys).await?;
@@ -449,14 +465,17 @@ async fn insert_missing<E: EntityTrait, T, const N: usize>(
     if missing.is_empty() {
         return Ok(ids);
     }
+    let dialect = Dialect::of(txn);
+    let table = E::default().table_name().to_owned();
+    let on_conflict = format!("ON CONFLICT ({}) DO NOTHING", key.as_str());
     for batch in missing.chunks(MAX_PARAMS / N) {
-        let mut insert = Query::insert();
-        insert.into_table(E::default()).columns(columns);
-        for (_, source) in batch {
-            insert.values(row(source)).map_err(sql_error)?;
-        }
-        insert.on_conflict(OnConflict::column(key).do_nothing().to_owned());
-        txn.execute(&insert).await?;
+        let insert = dialect.insert_rows(
+            &table,
+            columns,
+            &on_conflict,
+            batch.iter().map(|(_, source)| row(source)),
+        );
+        txn.execute_raw(insert).await?;
     }
     let missing_keys: Vec<&str> = missing.iter().map(|(key, _)| *key).collect();
     ids.extend(ids_by_key::<E>(txn, id, key, &missing_keys).await?);

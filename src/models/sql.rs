@@ -78,7 +78,8 @@ impl Dialect {
 
     /// `INSERT INTO table (columns) … tail` of `rows`, each row's values in
     /// the order of `columns`. On PostgreSQL one array per column through
-    /// `UNNEST` ([`unnest_insert`]: the same text for any number of rows);
+    /// `UNNEST` ([`unnest_insert`]: the same text for any number of rows,
+    /// one more array for a column that holds a NULL);
     /// on SQLite a `VALUES` list. `tail` (`ON CONFLICT …`, `RETURNING …`) is
     /// written in the syntax both share.
     #[must_use]
@@ -94,19 +95,36 @@ impl Dialect {
             Self::Postgres => {
                 let mut arrays: [Vec<Value>; N] =
                     std::array::from_fn(|_| Vec::with_capacity(rows.size_hint().0));
-                for row in rows {
-                    for (array, value) in arrays.iter_mut().zip(row) {
-                        array.push(value);
+                // Which rows are NULL, for a column where one is: an array
+                // parameter cannot hold NULL (see [`array`]), so such a column
+                // is bound with a stand-in and a mask beside it.
+                let mut nulls: [Option<Vec<Value>>; N] = std::array::from_fn(|_| None);
+                for (at, row) in rows.enumerate() {
+                    for ((array, mask), value) in arrays.iter_mut().zip(&mut nulls).zip(row) {
+                        let is_null = value == value.as_null();
+                        if is_null && mask.is_none() {
+                            *mask = Some(vec![false.into(); at]);
+                        }
+                        if let Some(mask) = mask {
+                            mask.push(is_null.into());
+                        }
+                        array.push(if is_null { value.dummy_value() } else { value });
                     }
                 }
-                let arrays = columns
+                let columns = columns
                     .iter()
                     .zip(arrays)
-                    .map(|((_, _, ty), values)| array(ty.clone(), values))
+                    .zip(nulls)
+                    .map(
+                        |((&(name, sql_type, ref ty), values), nulls)| UnnestColumn {
+                            name,
+                            sql_type,
+                            values: array(ty.clone(), values),
+                            nulls: nulls.map(|mask| array(ArrayType::Bool, mask)),
+                        },
+                    )
                     .collect();
-                let names: Vec<(&str, &str)> =
-                    columns.iter().map(|&(name, ty, _)| (name, ty)).collect();
-                unnest_insert(table, &names, tail, arrays)
+                unnest_insert(table, columns, tail)
             }
             Self::Sqlite => {
                 let names: Vec<&str> = columns.iter().map(|(name, _, _)| *name).collect();
@@ -247,35 +265,64 @@ fn any_of<C: ColumnTrait, V: Into<Value>>(
     }
 }
 
+/// One column of [`unnest_insert`]: its values as one array parameter and,
+/// when some are NULL, a boolean array saying which.
+struct UnnestColumn<'a> {
+    name: &'a str,
+    sql_type: &'a str,
+    values: Value,
+    nulls: Option<Value>,
+}
+
 /// `INSERT INTO table (columns) SELECT * FROM UNNEST($1::type[], …) tail` for
-/// PostgreSQL: one array per column (`columns` are (name, SQL type) pairs,
-/// `arrays` in the same order), the same text for any number of rows.
+/// PostgreSQL: one array per column, the same text for any number of rows.
+/// A column with a NULL mask is selected as `CASE WHEN its mask THEN NULL
+/// ELSE its value END`, so the text changes only with which columns hold a
+/// NULL, never with the number of rows.
 #[must_use]
-fn unnest_insert(
-    table: &str,
-    columns: &[(&str, &str)],
-    tail: &str,
-    arrays: Vec<Value>,
-) -> Statement {
-    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-    let params: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, (_, ty))| format!("${}::{ty}[]", i + 1))
-        .collect();
-    let sql = format!(
-        "INSERT INTO {table} ({}) SELECT * FROM UNNEST({}) {tail}",
-        names.join(", "),
-        params.join(", ")
-    );
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, arrays)
+fn unnest_insert(table: &str, columns: Vec<UnnestColumn<'_>>, tail: &str) -> Statement {
+    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    let mut params = Vec::with_capacity(columns.len());
+    let mut aliases = Vec::with_capacity(columns.len());
+    let mut selected = Vec::with_capacity(columns.len());
+    let mut values = Vec::with_capacity(columns.len());
+    let masked = columns.iter().any(|c| c.nulls.is_some());
+    for (i, column) in columns.into_iter().enumerate() {
+        values.push(column.values);
+        params.push(format!("${}::{}[]", values.len(), column.sql_type));
+        aliases.push(format!("c{i}"));
+        match column.nulls {
+            Some(mask) => {
+                values.push(mask);
+                params.push(format!("${}::bool[]", values.len()));
+                aliases.push(format!("n{i}"));
+                selected.push(format!("CASE WHEN n{i} THEN NULL ELSE c{i} END"));
+            }
+            None => selected.push(format!("c{i}")),
+        }
+    }
+    let sql = if masked {
+        format!(
+            "INSERT INTO {table} ({}) SELECT {} FROM UNNEST({}) AS u({}) {tail}",
+            names.join(", "),
+            selected.join(", "),
+            params.join(", "),
+            aliases.join(", ")
+        )
+    } else {
+        format!(
+            "INSERT INTO {table} ({}) SELECT * FROM UNNEST({}) {tail}",
+            names.join(", "),
+            params.join(", ")
+        )
+    };
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
 /// One PostgreSQL array parameter of `ty` holding `values`.
 ///
 /// No element may be NULL: sea-query-sqlx binds the array as a `Vec` of plain
-/// values and panics on a NULL element, so nullable columns stay out of
-/// [`unnest_insert`].
+/// values and panics on a NULL element ([`Dialect::insert_rows`] masks them).
 pub fn array(ty: ArrayType, values: impl IntoIterator<Item = Value>) -> Value {
     Value::Array(ty, Some(Box::new(values.into_iter().collect())))
 }
@@ -309,19 +356,52 @@ mod tests {
     }
 
     #[test]
-    fn unnest_insert_binds_one_array_per_column() {
-        let stmt = super::unnest_insert(
+    fn null_values_are_masked_on_postgres_and_the_text_depends_only_on_which_columns_hold_one() {
+        use sea_orm::sea_query::ArrayType;
+        let columns = [
+            ("a", "int8", ArrayType::BigInt),
+            ("b", "text", ArrayType::String),
+        ];
+        let rows = |n: i64| {
+            (0..n).map(|i| {
+                let b = (i % 2 == 1).then(|| format!("x{i}"));
+                [i.into(), b.into()]
+            })
+        };
+        let pg = |n| Dialect::Postgres.insert_rows("t", &columns, "RETURNING id", rows(n));
+        assert_eq!(pg(2).sql, pg(301).sql);
+        assert_eq!(
+            pg(2).sql,
+            "INSERT INTO t (a, b) SELECT c0, CASE WHEN n1 THEN NULL ELSE c1 END \
+             FROM UNNEST($1::int8[], $2::text[], $3::bool[]) AS u(c0, c1, n1) RETURNING id"
+        );
+        let values = pg(3).values.expect("values").0;
+        assert_eq!(
+            values[2],
+            super::array(ArrayType::Bool, [true.into(), false.into(), true.into()]),
+            "the mask says which rows are NULL"
+        );
+        assert_eq!(
+            values[1],
+            super::array(
+                ArrayType::String,
+                [String::new().into(), "x1".into(), String::new().into()]
+            ),
+            "a NULL is bound as a stand-in"
+        );
+        // A NULL first met in a later row: the rows before it are masked as not NULL.
+        let later = Dialect::Postgres.insert_rows(
             "t",
-            &[("a", "int8"), ("b", "text")],
-            "ON CONFLICT DO NOTHING",
-            vec![
-                super::array(sea_orm::sea_query::ArrayType::BigInt, [1_i64.into()]),
-                super::array(sea_orm::sea_query::ArrayType::String, ["x".into()]),
+            &columns,
+            "",
+            [
+                [1_i64.into(), Some("y").into()],
+                [2_i64.into(), None::<String>.into()],
             ],
         );
         assert_eq!(
-            stmt.sql,
-            "INSERT INTO t (a, b) SELECT * FROM UNNEST($1::int8[], $2::text[]) ON CONFLICT DO NOTHING"
+            later.values.expect("values").0[2],
+            super::array(ArrayType::Bool, [false.into(), true.into()])
         );
     }
 

@@ -492,6 +492,52 @@ N1,1,1.00,"[{""product"":""Pen"",""qty"":1,""price"":1}]"
     }
 }
 
+/// On PostgreSQL a chunk's customers are one array per column, and an array
+/// cannot hold NULL: a blank e-mail or name, next to customers that have
+/// them, must still arrive as NULL, not as a stand-in.
+#[tokio::test]
+async fn blank_emails_and_names_are_stored_as_null_beside_filled_ones_of_the_same_chunk() {
+    let app = TestApp::boot().await;
+    let workers = import_workers(&app).await;
+    let scratch = Scratch::new();
+    let file = scratch.file(
+        "blanks.csv",
+        &format!(
+            "{ITEMS_HEADER}
+B1,2025-10-27 10:00:00,EUR,C1,both@x.io,Both,SKU-1,One,100,1
+B2,2025-10-27 10:00:00,EUR,C2,,No Mail,SKU-1,One,100,1
+B3,2025-10-27 10:00:00,EUR,C3,noname@x.io,,SKU-1,One,100,1
+B4,2025-10-27 10:00:00,EUR,C4,,,SKU-1,One,100,1
+"
+        ),
+    );
+    success(&run_task(&app, &["orders_import", &format!("file={file}")]).await);
+    workers.stop().await;
+
+    let stored: Vec<(String, Option<String>, Option<String>)> = customers::Entity::find()
+        .select_only()
+        .columns([
+            customers::Column::ExternalId,
+            customers::Column::Email,
+            customers::Column::Name,
+        ])
+        .order_by_asc(customers::Column::ExternalId)
+        .into_tuple()
+        .all(&app.ctx().db)
+        .await
+        .unwrap();
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        stored,
+        vec![
+            ("C1".to_owned(), some("both@x.io"), some("Both")),
+            ("C2".to_owned(), None, some("No Mail")),
+            ("C3".to_owned(), some("noname@x.io"), None),
+            ("C4".to_owned(), None, None),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn a_paced_import_releases_its_orders_no_faster_than_the_rate() {
     let app = TestApp::boot().await;
