@@ -44,6 +44,7 @@ const STALLED_EXIT_CODE: i32 = 75;
 static INSTANCES: AtomicUsize = AtomicUsize::new(0);
 
 /// One queue of this process, as its housekeeping sees it.
+#[derive(Clone)]
 struct KeptQueue {
     /// Full name (prefix included).
     name: String,
@@ -51,6 +52,8 @@ struct KeptQueue {
     keep_done_secs: u64,
     /// What its worker last did, for the watchdog's report.
     pulse: Pulse,
+    /// The pause flag its worker obeys.
+    switch: PauseSwitch,
 }
 
 /// The queues one process works, before it starts. Every job of the set is
@@ -61,8 +64,6 @@ pub struct WorkerSet<C> {
     monitor: Monitor,
     /// What the housekeeping needs of each queue.
     kept: Vec<KeptQueue>,
-    /// Each queue's full name and the pause flag its worker obeys.
-    switches: Vec<(String, PauseSwitch)>,
     /// Tallies of this process's jobs, flushed to Redis by the housekeeping.
     stats: JobStats,
     instance: String,
@@ -83,7 +84,6 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
             queues,
             monitor: Monitor::new(),
             kept: Vec::new(),
-            switches: Vec::new(),
             stats: JobStats::default(),
             // Live worker names must be unique in Redis: two processes on one
             // machine differ by pid, two sets in one process by `n`.
@@ -125,12 +125,11 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
         // meant to be an `Arc`, so that costs a reference count, not a copy.
         let cx = self.cx.clone();
         let instance = self.instance.clone();
-        let switch = PauseSwitch::default();
         let job_stats = self.stats.clone();
-        self.switches.push((name.clone(), switch.clone()));
-        // Shared by the worker's restarts: the watchdog reports the one running.
-        let pulse = Pulse::default();
-        let worker_pulse = pulse.clone();
+        // Shared by the worker's restarts: the housekeeping sets the pause flag
+        // and the watchdog reports the pulse of the one running.
+        let (switch, pulse) = (PauseSwitch::default(), Pulse::default());
+        let (worker_switch, worker_pulse) = (switch.clone(), pulse.clone());
         self.monitor = self.monitor.register(move |restarts| {
             // A restarted worker takes a new name: apalis refuses a name still
             // within its heartbeat threshold.
@@ -138,7 +137,7 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
                 // Pausable is also the poll interval (apalis's loses wake-ups: see there).
                 .backend(Pausable::new(
                     storage.clone(),
-                    switch.clone(),
+                    worker_switch.clone(),
                     poll,
                     worker_pulse.clone(),
                 ))
@@ -156,6 +155,7 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
             name,
             keep_done_secs: keep_done,
             pulse,
+            switch,
         });
         self.info.queues.push(QueueSlot {
             queue: J::QUEUE.to_string(),
@@ -177,14 +177,13 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
                 .map_err(|e| Error::string(&format!("queue {name}: {e}")))?;
         }
         // A paused queue fetches nothing, not even before the first check.
-        refresh_pauses(&mut redis, &self.switches)
+        refresh_pauses(&mut redis, &self.kept)
             .await
             .map_err(|e| Error::string(&format!("reading paused queues: {e}")))?;
         let names: Vec<String> = self.kept.iter().map(|q| q.name.clone()).collect();
         let housekeeping = tokio::spawn(housekeeping(
             self.queues.clone(),
-            self.kept,
-            self.switches.clone(),
+            self.kept.clone(),
             self.stats.clone(),
             self.instance.clone(),
             self.info,
@@ -218,8 +217,7 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
         Ok(WorkerProcess {
             stop: stop_tx,
             tasks: Mutex::new(vec![run, housekeeping]),
-            queues: names,
-            switches: self.switches,
+            queues: self.kept,
         })
     }
 }
@@ -228,8 +226,7 @@ impl<C: Clone + Send + Sync + 'static> WorkerSet<C> {
 pub struct WorkerProcess {
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
-    queues: Vec<String>,
-    switches: Vec<(String, PauseSwitch)>,
+    queues: Vec<KeptQueue>,
 }
 
 impl WorkerProcess {
@@ -259,19 +256,18 @@ impl WorkerProcess {
     }
 
     /// Full Redis names of the queues worked here.
-    #[must_use]
-    pub fn queues(&self) -> &[String] {
-        &self.queues
+    pub fn queues(&self) -> impl Iterator<Item = &str> {
+        self.queues.iter().map(|q| q.name.as_str())
     }
 
     /// Fetches the worker of the queue named `name` (prefix included) skipped
     /// because the queue was paused; `None` when this process does not work it.
     #[must_use]
     pub fn skipped_fetches(&self, name: &str) -> Option<u64> {
-        self.switches
+        self.queues
             .iter()
-            .find(|(queue, _)| queue == name)
-            .map(|(_, switch)| switch.skipped_fetches())
+            .find(|q| q.name == name)
+            .map(|q| q.switch.skipped_fetches())
     }
 
     /// Stops fetching, lets in-flight jobs finish (up to the drain timeout), then returns.
@@ -299,7 +295,6 @@ impl WorkerProcess {
 async fn housekeeping(
     handle: Queues,
     queues: Vec<KeptQueue>,
-    switches: Vec<(String, PauseSwitch)>,
     job_stats: JobStats,
     instance: String,
     mut info: WorkerInfo,
@@ -366,7 +361,7 @@ async fn housekeeping(
                 }
             }
             _ = pauses.tick() => {
-                if let Err(e) = refresh_pauses(&mut redis, &switches).await {
+                if let Err(e) = refresh_pauses(&mut redis, &queues).await {
                     tracing::warn!(error = %e, "reading paused queues failed; workers keep their last state");
                 }
             }
@@ -392,14 +387,14 @@ async fn housekeeping(
     }
 }
 
-/// Reads the pause flag of every queue of `switches` and hands it to its worker.
+/// Reads the pause flag of every queue of `queues` and hands it to its worker.
 async fn refresh_pauses(
     redis: &mut redis::aio::ConnectionManager,
-    switches: &[(String, PauseSwitch)],
+    queues: &[KeptQueue],
 ) -> redis::RedisResult<()> {
-    let names: Vec<String> = switches.iter().map(|(name, _)| name.clone()).collect();
+    let names: Vec<String> = queues.iter().map(|q| q.name.clone()).collect();
     let paused = pause::read_paused(redis, &names).await?;
-    for ((name, switch), paused) in switches.iter().zip(paused) {
+    for (KeptQueue { name, switch, .. }, paused) in queues.iter().zip(paused) {
         if switch.is_paused() != paused {
             tracing::info!(queue = %name, paused, "queue pause flag changed");
         }

@@ -78,7 +78,7 @@ async fn the_notification_queue_is_registered_for_every_worker_process() {
     let app = TestApp::boot().await;
     let process = register_all(worker_set(&app.jobs())).start().await.unwrap();
     let queue = app.services().queue::<NotificationJob>();
-    assert!(process.queues().iter().any(|name| name == queue.name()));
+    assert!(process.queues().any(|name| name == queue.name()));
     process.stop().await;
 }
 
