@@ -284,7 +284,9 @@ impl ChunkWrite<'_> {
         }
         let dialect = Dialect::of(txn);
         let mut created = BTreeMap::new();
-        for batch in rows.chunks(MAX_PARAMS / 7) {
+        // Rows are moved into the statements, in slices of at most MAX_PARAMS values.
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
             let insert = dialect.insert_rows(
                 "orders",
                 &[
@@ -301,7 +303,7 @@ impl ChunkWrite<'_> {
                     ),
                 ],
                 "ON CONFLICT (external_id) DO NOTHING RETURNING id, external_id",
-                batch.iter().cloned(),
+                rows.by_ref().take(MAX_PARAMS / 7),
             );
             for row in txn.query_all_raw(insert).await? {
                 let id: i64 = row.try_get_by_index(0)?;
@@ -345,7 +347,8 @@ impl ChunkWrite<'_> {
             }
         }
         let dialect = Dialect::of(txn);
-        for batch in rows.chunks(MAX_PARAMS / 5) {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
             let insert = dialect.insert_rows(
                 "order_items",
                 &[
@@ -356,7 +359,7 @@ impl ChunkWrite<'_> {
                     ("unit_price_cents", "int8", ArrayType::BigInt),
                 ],
                 "",
-                batch.iter().cloned(),
+                rows.by_ref().take(MAX_PARAMS / 5),
             );
             txn.execute_raw(insert).await?;
         }
