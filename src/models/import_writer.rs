@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::{
     sea_query::{ArrayType, Expr, ExprTrait, OnConflict, Query},
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    IdenStatic, QueryFilter, QuerySelect, TransactionTrait, Value,
+    IdenStatic, QueryFilter, QuerySelect, Statement, TransactionTrait, Value,
 };
 
 use super::{
@@ -282,29 +282,26 @@ impl ChunkWrite<'_> {
                 order.placed_at.map(|at| at.fixed_offset()).into(),
             ]);
         }
-        let dialect = Dialect::of(txn);
         let mut created = BTreeMap::new();
-        // Rows are moved into the statements, in slices of at most MAX_PARAMS values.
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let insert = dialect.insert_rows(
-                "orders",
-                &[
-                    ("external_id", "text", ArrayType::String),
-                    ("customer_id", "int8", ArrayType::BigInt),
-                    ("import_id", "int8", ArrayType::BigInt),
-                    ("status", "text", ArrayType::String),
-                    ("currency", "text", ArrayType::String),
-                    ("total_cents", "int8", ArrayType::BigInt),
-                    (
-                        "placed_at",
-                        "timestamptz",
-                        ArrayType::ChronoDateTimeWithTimeZone,
-                    ),
-                ],
-                "ON CONFLICT (external_id) DO NOTHING RETURNING id, external_id",
-                rows.by_ref().take(MAX_PARAMS / 7),
-            );
+        for insert in inserts(
+            Dialect::of(txn),
+            "orders",
+            &[
+                ("external_id", "text", ArrayType::String),
+                ("customer_id", "int8", ArrayType::BigInt),
+                ("import_id", "int8", ArrayType::BigInt),
+                ("status", "text", ArrayType::String),
+                ("currency", "text", ArrayType::String),
+                ("total_cents", "int8", ArrayType::BigInt),
+                (
+                    "placed_at",
+                    "timestamptz",
+                    ArrayType::ChronoDateTimeWithTimeZone,
+                ),
+            ],
+            "ON CONFLICT (external_id) DO NOTHING RETURNING id, external_id",
+            rows,
+        ) {
             for row in txn.query_all_raw(insert).await? {
                 let id: i64 = row.try_get_by_index(0)?;
                 let external_id: String = row.try_get_by_index(1)?;
@@ -346,21 +343,19 @@ impl ChunkWrite<'_> {
                 ]);
             }
         }
-        let dialect = Dialect::of(txn);
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let insert = dialect.insert_rows(
-                "order_items",
-                &[
-                    ("order_id", "int8", ArrayType::BigInt),
-                    ("product_id", "int8", ArrayType::BigInt),
-                    ("line_no", "int4", ArrayType::Int),
-                    ("qty", "int8", ArrayType::BigInt),
-                    ("unit_price_cents", "int8", ArrayType::BigInt),
-                ],
-                "",
-                rows.by_ref().take(MAX_PARAMS / 5),
-            );
+        for insert in inserts(
+            Dialect::of(txn),
+            "order_items",
+            &[
+                ("order_id", "int8", ArrayType::BigInt),
+                ("product_id", "int8", ArrayType::BigInt),
+                ("line_no", "int4", ArrayType::Int),
+                ("qty", "int8", ArrayType::BigInt),
+                ("unit_price_cents", "int8", ArrayType::BigInt),
+            ],
+            "",
+            rows,
+        ) {
             txn.execute_raw(insert).await?;
         }
         Ok(())
@@ -468,21 +463,34 @@ async fn insert_missing<E: EntityTrait, T, const N: usize>(
     if missing.is_empty() {
         return Ok(ids);
     }
-    let dialect = Dialect::of(txn);
     let table = E::default().table_name().to_owned();
     let on_conflict = format!("ON CONFLICT ({}) DO NOTHING", key.as_str());
-    for batch in missing.chunks(MAX_PARAMS / N) {
-        let insert = dialect.insert_rows(
-            &table,
-            columns,
-            &on_conflict,
-            batch.iter().map(|(_, source)| row(source)),
-        );
+    // Collected before the loop: a closure's iterator held across the awaits
+    // below would make the future not `Send` (a higher-ranked lifetime).
+    let rows: Vec<[Value; N]> = missing.iter().map(|(_, source)| row(source)).collect();
+    for insert in inserts(Dialect::of(txn), &table, columns, &on_conflict, rows) {
         txn.execute_raw(insert).await?;
     }
     let missing_keys: Vec<&str> = missing.iter().map(|(key, _)| *key).collect();
     ids.extend(ids_by_key::<E>(txn, id, key, &missing_keys).await?);
     Ok(ids)
+}
+
+/// The statements that insert `rows` into `table` ([`Dialect::insert_rows`]),
+/// each binding at most [`MAX_PARAMS`] values. Rows are moved into them, not
+/// copied.
+fn inserts<'a, const N: usize>(
+    dialect: Dialect,
+    table: &'a str,
+    columns: &'a [InsertColumn; N],
+    tail: &'a str,
+    rows: impl IntoIterator<Item = [Value; N]> + 'a,
+) -> impl Iterator<Item = Statement> + 'a {
+    let mut rows = rows.into_iter().peekable();
+    std::iter::from_fn(move || {
+        rows.peek()?;
+        Some(dialect.insert_rows(table, columns, tail, rows.by_ref().take(MAX_PARAMS / N)))
+    })
 }
 
 /// Ids by natural key (`key` column, e.g. a SKU) of the rows of `E` that exist.

@@ -301,21 +301,20 @@ fn unnest_insert(table: &str, columns: Vec<UnnestColumn<'_>>, tail: &str) -> Sta
             None => selected.push(format!("c{i}")),
         }
     }
-    let sql = if masked {
-        format!(
-            "INSERT INTO {table} ({}) SELECT {} FROM UNNEST({}) AS u({}) {tail}",
-            names.join(", "),
+    // Without a mask every column is selected as it is, under its own name.
+    let (selected, aliased) = if masked {
+        (
             selected.join(", "),
-            params.join(", "),
-            aliases.join(", ")
+            format!(" AS u({})", aliases.join(", ")),
         )
     } else {
-        format!(
-            "INSERT INTO {table} ({}) SELECT * FROM UNNEST({}) {tail}",
-            names.join(", "),
-            params.join(", ")
-        )
+        ("*".to_owned(), String::new())
     };
+    let sql = format!(
+        "INSERT INTO {table} ({}) SELECT {selected} FROM UNNEST({}){aliased} {tail}",
+        names.join(", "),
+        params.join(", ")
+    );
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
