@@ -5,8 +5,11 @@
 //!   `refund_count`, `refunded_cents`;
 //! - `kpi:lb:all` and `kpi:lb:day:{date}`: sorted sets, customer external id →
 //!   net revenue in cents;
-//! - `kpi:applied:{event_id / 500}`: ids of events already applied (the
-//!   at-most-once guard), small integer sets that expire after [`GUARD_TTL_SECS`];
+//! - `kpi:seen:{event_id / 8192}`: which events were already applied (the
+//!   at-most-once guard), one bit per event id in a string of at most 1 KB,
+//!   expiring after [`GUARD_TTL_SECS`]. Versions before bitmaps kept integer
+//!   sets of 500 ids as `kpi:applied:{event_id / 500}`; those are still read
+//!   (see `GUARD_LUA`) until they expire;
 //! - `kpi:rebuild`: held while `kpi_rebuild` swaps figures in; applying waits.
 //!
 //! Keys are built inside the scripts from the prefix, so this needs a single
@@ -15,8 +18,10 @@ use std::sync::LazyLock;
 
 use redis::{aio::ConnectionLike, RedisResult, Script};
 
-/// Ids per guard set: below Redis's 512-entry limit for compact integer sets.
-pub const GUARD_BUCKET: i64 = 500;
+/// Ids per guard bitmap: 8,192 bits, a 1 KB string. A guard costs about
+/// 0.14 bytes per event with the key's own overhead, where the integer sets
+/// it replaces cost 4.3 (measured: about 540 MB over 6 h at 5,800 orders/s).
+pub const GUARD_BUCKET: i64 = 8192;
 /// How long an applied id is remembered. The outbox cursor moves past an
 /// event right after it is applied here (and a rebuild lists what it counted
 /// in `kpi_skips`), so the guard only has to outlive a crashed or slow drainer.
@@ -63,18 +68,28 @@ return applied
 });
 
 /// Lua shared by the scripts that record applied ids: `first_time(prefix,
-/// bucket, ttl, id)` adds `id` to its guard set and says whether it was new.
+/// bucket, ttl, id)` sets `id`'s bit in its guard and says whether it was new.
 /// A guard's TTL is set once per script call, not once per id.
+///
+/// An id is also looked up in the integer-set guard an earlier version may
+/// have written (`kpi:applied:{id / 500}`): an event applied just before an
+/// upgrade, whose cursor had not yet moved past it, must not count twice.
+/// Whether such a set exists is asked once per set per call, so after the
+/// sets have expired (at most [`GUARD_TTL_SECS`] after the upgrade) this
+/// costs a few `EXISTS` per batch.
 pub(super) const GUARD_LUA: &str = r"
-local refreshed = {}
+local refreshed, legacy = {}, {}
 local function first_time(p, bucket, ttl, id)
-  local guard = p .. ':kpi:applied:' .. math.floor(tonumber(id) / bucket)
-  if redis.call('SADD', guard, id) == 0 then return false end
+  local n = tonumber(id)
+  local guard = p .. ':kpi:seen:' .. math.floor(n / bucket)
+  if redis.call('SETBIT', guard, n % bucket, 1) == 1 then return false end
   if not refreshed[guard] then
     redis.call('EXPIRE', guard, ttl)
     refreshed[guard] = true
   end
-  return true
+  local old = p .. ':kpi:applied:' .. math.floor(n / 500)
+  if legacy[old] == nil then legacy[old] = redis.call('EXISTS', old) == 1 end
+  return not (legacy[old] and redis.call('SISMEMBER', old, id) == 1)
 end
 ";
 
@@ -133,5 +148,12 @@ pub fn rebuild_lock_key(prefix: &str) -> String {
 
 #[must_use]
 pub fn guard_key(prefix: &str, event_id: i64) -> String {
-    format!("{prefix}:kpi:applied:{}", event_id / GUARD_BUCKET)
+    format!("{prefix}:kpi:seen:{}", event_id / GUARD_BUCKET)
+}
+
+/// The integer-set guard an earlier version kept for `event_id` (read, never
+/// written, by `GUARD_LUA`).
+#[must_use]
+pub fn legacy_guard_key(prefix: &str, event_id: i64) -> String {
+    format!("{prefix}:kpi:applied:{}", event_id / 500)
 }
