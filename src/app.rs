@@ -15,10 +15,11 @@ use loco_rs::{
     Result,
 };
 use migration::Migrator;
+use sea_orm::DatabaseBackend;
 
 use crate::{
     cli_args::{self, StartRole},
-    controllers, initializers, tasks, workers,
+    controllers, initializers, models, tasks, workers,
 };
 
 pub struct App;
@@ -43,7 +44,13 @@ impl Hooks for App {
 
     /// Validates the settings once and shares the Redis handles (queues, figures)
     /// with every controller, task and job through `ctx.shared_store`.
+    /// On SQLite, the pool is first opened again so that every connection runs
+    /// the configured PRAGMAs, not only the first ([`models::sqlite_pool`]).
     async fn after_context(mut ctx: AppContext) -> Result<AppContext> {
+        if ctx.db.get_database_backend() == DatabaseBackend::Sqlite {
+            let pool = models::sqlite_pool::reconnect(&ctx.config.database).await?;
+            std::mem::replace(&mut ctx.db, pool).close().await?;
+        }
         workers::Services::install(&ctx).await?;
         controllers::auth::Access::install(&ctx, &workers::Services::of(&ctx)?)?;
         // From here on the typed copy in `Services` is read. The context, config

@@ -19,6 +19,7 @@ pub mod prng;
 pub mod products;
 pub mod refunds;
 pub mod sql;
+pub mod sqlite_pool;
 pub mod statuses;
 pub mod workflow;
 pub mod write_txn;

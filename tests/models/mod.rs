@@ -4,4 +4,5 @@ mod order_notifications;
 mod planner_statistics;
 mod postgres_tcp;
 mod schema;
+mod sqlite_pool;
 mod statuses;

@@ -1,0 +1,117 @@
+//! The SQLite pool: every connection runs the configured PRAGMAs, not only
+//! the first.
+//!
+//! Loco runs `database.run_on_start` (by default its block: WAL,
+//! `synchronous = NORMAL`, `busy_timeout = 5000`, a larger cache and mmap)
+//! once, on the pool's first connection. Most of those PRAGMAs belong to a
+//! connection, not to the file, so every other connection the pool opened (up
+//! to `max_connections`, and again whenever an idle one was closed) ran with
+//! SQLite's defaults instead: `synchronous = FULL` among them, an fsync of the
+//! WAL at every commit, made while the commit holds SQLite's one write lock.
+//!
+//! [`reconnect`] opens the pool again, with sqlx applying the per-connection
+//! PRAGMAs of the block to each connection it opens. `journal_mode` is left
+//! to Loco's first connection: it is the file's, and changing it needs an
+//! exclusive lock that a busy timeout cannot wait for. Statements of the block
+//! that are not PRAGMAs still run once, by Loco.
+use std::time::Duration;
+
+use loco_rs::config;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+/// What every connection runs when the config sets no `run_on_start`: Loco
+/// 1.2's block (`loco_rs::db::connect`) without `mmap_size = 134217728` and
+/// `cache_size = 2000`. SPEC §10's memory bounds are RSS, and both count in
+/// it once per connection, up to eight per process. With Loco's whole block
+/// on every connection (measured, BENCHMARKS.md session 16) a SQLite worker's
+/// peak RSS went from 235–240 MB to 290–445 MB (the map), and the import
+/// task's, bounded at 150 MB, to 139–146 MB (8 MB page caches instead of
+/// SQLite's default 2 MB). The operating system caches the file either way.
+pub const DEFAULT_BLOCK: &str = "
+    PRAGMA foreign_keys = ON;
+    PRAGMA journal_mode = WAL;
+    PRAGMA synchronous = NORMAL;
+    PRAGMA journal_size_limit = 67108864;
+    PRAGMA busy_timeout = 5000;
+";
+
+/// The `PRAGMA name = value` statements of `block` that a connection keeps for
+/// itself, as (lower-case name, value); `journal_mode` and statements of other
+/// shapes are left out.
+#[must_use]
+pub fn per_connection_pragmas(block: &str) -> Vec<(String, String)> {
+    block
+        .split(';')
+        .filter_map(|statement| {
+            let statement = statement.trim();
+            let (keyword, rest) = statement.split_once(char::is_whitespace)?;
+            if !keyword.eq_ignore_ascii_case("pragma") {
+                return None;
+            }
+            let (name, value) = rest.split_once('=')?;
+            let name = name.trim().to_ascii_lowercase();
+            let value = value.trim();
+            let valid = !name.is_empty() && !value.is_empty() && name != "journal_mode";
+            valid.then(|| (name, value.to_string()))
+        })
+        .collect()
+}
+
+/// A pool like Loco's (same options as `loco_rs::db::connect`) whose every
+/// connection runs the per-connection PRAGMAs of `run_on_start`, or of
+/// [`DEFAULT_BLOCK`] when the config sets none.
+///
+/// # Errors
+/// Connection errors.
+pub async fn reconnect(config: &config::Database) -> Result<DatabaseConnection, DbErr> {
+    let block = config.run_on_start.as_deref().unwrap_or(DEFAULT_BLOCK);
+    let pragmas = per_connection_pragmas(block);
+    let mut options = ConnectOptions::new(&config.uri);
+    options
+        .max_connections(config.max_connections)
+        .min_connections(config.min_connections)
+        .connect_timeout(Duration::from_millis(config.connect_timeout))
+        .idle_timeout(Duration::from_millis(config.idle_timeout))
+        .sqlx_logging(config.enable_logging)
+        .map_sqlx_sqlite_opts(move |sqlite| {
+            pragmas.iter().fold(sqlite, |sqlite, (name, value)| {
+                sqlite.pragma(name.clone(), value.clone())
+            })
+        });
+    if let Some(acquire_timeout) = config.acquire_timeout {
+        options.acquire_timeout(Duration::from_millis(acquire_timeout));
+    }
+    Database::connect(options).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_block_keeps_every_pragma_but_the_journal_mode() {
+        let names: Vec<String> = per_connection_pragmas(DEFAULT_BLOCK)
+            .into_iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "foreign_keys=ON",
+                "synchronous=NORMAL",
+                "journal_size_limit=67108864",
+                "busy_timeout=5000",
+            ]
+        );
+    }
+
+    #[test]
+    fn statements_that_are_not_assignments_are_left_to_run_once() {
+        let block = "pragma Synchronous=FULL;\nCREATE TABLE t (a);\nPRAGMA optimize;\
+                     PRAGMA journal_mode = DELETE; PRAGMA = 1; PRAGMA cache_size =  ;";
+        assert_eq!(
+            per_connection_pragmas(block),
+            [("synchronous".to_string(), "FULL".to_string())]
+        );
+    }
+}

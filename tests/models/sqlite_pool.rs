@@ -1,0 +1,105 @@
+//! Every connection of the SQLite pool runs the configured PRAGMAs, not only
+//! the first one (Loco runs `run_on_start` once; `models::sqlite_pool`).
+use std::time::{Duration, Instant};
+
+use loco_rs::config::Config;
+use orders_flow::models::write_txn::begin_write;
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, Statement, TransactionTrait};
+
+use crate::support::TestApp;
+
+/// A SQLite database whatever `DATABASE_URL` the suite runs with.
+fn on_sqlite(config: &mut Config) {
+    config.database.uri = "sqlite://orders-flow_test.sqlite?mode=rwc".into();
+}
+
+async fn pragma(txn: &DatabaseTransaction, name: &str) -> String {
+    let sql = format!("PRAGMA {name}");
+    let row = txn
+        .query_one_raw(Statement::from_string(DatabaseBackend::Sqlite, sql))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("PRAGMA {name} returned no row"));
+    row.try_get_by_index::<i64>(0)
+        .map(|n| n.to_string())
+        .or_else(|_| row.try_get_by_index::<String>(0))
+        .unwrap()
+}
+
+/// The values of `names` on each of `connections` connections held at once.
+async fn pragmas_of_held_connections(
+    app: &TestApp,
+    connections: usize,
+    names: &[&str],
+) -> Vec<Vec<String>> {
+    // Transactions held at the same time are on as many pooled connections.
+    let mut held = Vec::new();
+    for _ in 0..connections {
+        held.push(app.ctx().db.begin().await.unwrap());
+    }
+    let mut seen = Vec::new();
+    for txn in &held {
+        let mut values = Vec::new();
+        for name in names {
+            values.push(pragma(txn, name).await);
+        }
+        seen.push(values);
+    }
+    seen
+}
+
+#[tokio::test]
+async fn every_pooled_connection_runs_the_default_pragmas() {
+    let app = TestApp::boot_config(on_sqlite).await;
+    let names = [
+        "journal_mode",
+        "synchronous",
+        "busy_timeout",
+        "cache_size",
+        "foreign_keys",
+        "mmap_size",
+    ];
+    let seen = pragmas_of_held_connections(&app, 4, &names).await;
+    // synchronous 1 is NORMAL; SQLite's default, FULL (2), fsyncs the WAL at
+    // every commit.
+    for values in &seen {
+        assert_eq!(
+            values,
+            &["wal", "1", "5000", "-2000", "1", "0"],
+            "{names:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_configured_block_is_what_every_connection_runs() {
+    let app = TestApp::boot_config(|config| {
+        on_sqlite(config);
+        config.database.run_on_start = Some(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA busy_timeout = 300;"
+                .into(),
+        );
+    })
+    .await;
+    // OFF (0): neither this pool's default (NORMAL) nor SQLite's (FULL).
+    let seen = pragmas_of_held_connections(&app, 3, &["synchronous"]).await;
+    assert_eq!(seen, [["0"], ["0"], ["0"]]);
+
+    // A writer behind a held write lock waits the configured 300 ms, then
+    // gives up: not after the 5 s of a connection without the block.
+    let db = &app.ctx().db;
+    let holder = begin_write(db).await.unwrap();
+    let started = Instant::now();
+    let refused = begin_write(db).await.expect_err("the write lock is held");
+    let waited = started.elapsed();
+    assert!(
+        refused.to_string().contains("database is locked"),
+        "{refused}"
+    );
+    assert!(
+        (Duration::from_millis(300)..Duration::from_secs(3)).contains(&waited),
+        "gave up after {waited:?}"
+    );
+    holder.rollback().await.unwrap();
+    begin_write(db).await.unwrap().commit().await.unwrap();
+}
