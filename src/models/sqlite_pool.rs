@@ -6,8 +6,8 @@
 //! once, on the pool's first connection. Most of those PRAGMAs belong to a
 //! connection, not to the file, so every other connection the pool opened (up
 //! to `max_connections`, and again whenever an idle one was closed) ran with
-//! SQLite's defaults instead: `synchronous = FULL` among them, an fsync of the
-//! WAL at every commit, made while the commit holds SQLite's one write lock.
+//! SQLite's and sqlx's defaults instead, whatever the config said: the first
+//! connection committed with `synchronous = NORMAL`, the others with `FULL`.
 //!
 //! [`reconnect`] opens the pool again, with sqlx applying the per-connection
 //! PRAGMAs of the block to each connection it opens. `journal_mode` is left
@@ -20,17 +20,23 @@ use loco_rs::config;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 /// What every connection runs when the config sets no `run_on_start`: Loco
-/// 1.2's block (`loco_rs::db::connect`) without `mmap_size = 134217728` and
-/// `cache_size = 2000`. SPEC §10's memory bounds are RSS, and both count in
-/// it once per connection, up to eight per process. With Loco's whole block
-/// on every connection (measured, BENCHMARKS.md session 16) a SQLite worker's
-/// peak RSS went from 235–240 MB to 290–445 MB (the map), and the import
-/// task's, bounded at 150 MB, to 139–146 MB (8 MB page caches instead of
-/// SQLite's default 2 MB). The operating system caches the file either way.
+/// 1.2's block (`loco_rs::db::connect`) with `synchronous = FULL` and
+/// without `mmap_size` and `cache_size`.
+///
+/// - `FULL`: a commit is on disk when it returns, as PostgreSQL's default
+///   durability has it. `NORMAL` (Loco's) may lose the last commits to a power
+///   loss: an order charged and then forgotten. Before this pool existed,
+///   every connection but the first ran `FULL` (SQLite's default), so this
+///   keeps what was measured; `NORMAL` on every connection was not faster
+///   beyond this host's drift (BENCHMARKS.md, session 16).
+/// - No `mmap_size` and `cache_size`: SPEC §10's memory bounds are RSS, and
+///   both count in it once per connection, up to eight per process. With the
+///   map on every connection a SQLite worker's peak RSS went from 235–240 MB
+///   to 290–445 MB. The operating system caches the file either way.
 pub const DEFAULT_BLOCK: &str = "
     PRAGMA foreign_keys = ON;
     PRAGMA journal_mode = WAL;
-    PRAGMA synchronous = NORMAL;
+    PRAGMA synchronous = FULL;
     PRAGMA journal_size_limit = 67108864;
     PRAGMA busy_timeout = 5000;
 ";
@@ -98,7 +104,7 @@ mod tests {
             names,
             [
                 "foreign_keys=ON",
-                "synchronous=NORMAL",
+                "synchronous=FULL",
                 "journal_size_limit=67108864",
                 "busy_timeout=5000",
             ]

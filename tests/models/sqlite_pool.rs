@@ -54,18 +54,19 @@ async fn every_pooled_connection_runs_the_default_pragmas() {
     let names = [
         "journal_mode",
         "synchronous",
+        "journal_size_limit",
         "busy_timeout",
-        "cache_size",
         "foreign_keys",
         "mmap_size",
+        "cache_size",
     ];
     let seen = pragmas_of_held_connections(&app, 4, &names).await;
-    // synchronous 1 is NORMAL; SQLite's default, FULL (2), fsyncs the WAL at
-    // every commit.
+    // synchronous 2 is FULL. SQLite's default journal_size_limit is -1: the
+    // block did not reach a connection that reads that.
     for values in &seen {
         assert_eq!(
             values,
-            &["wal", "1", "5000", "-2000", "1", "0"],
+            &["wal", "2", "67108864", "5000", "1", "0", "-2000"],
             "{names:?}"
         );
     }
@@ -81,7 +82,7 @@ async fn a_configured_block_is_what_every_connection_runs() {
         );
     })
     .await;
-    // OFF (0): neither this pool's default (NORMAL) nor SQLite's (FULL).
+    // OFF (0): not the default of this pool, SQLite or Loco.
     let seen = pragmas_of_held_connections(&app, 3, &["synchronous"]).await;
     assert_eq!(seen, [["0"], ["0"], ["0"]]);
 
