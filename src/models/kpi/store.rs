@@ -18,9 +18,10 @@ use std::sync::LazyLock;
 
 use redis::{aio::ConnectionLike, RedisResult, Script};
 
-/// Ids per guard bitmap: 8,192 bits, a 1 KB string. A guard costs about
-/// 0.14 bytes per event with the key's own overhead, where the integer sets
-/// it replaces cost 4.3 (measured: about 540 MB over 6 h at 5,800 orders/s).
+/// Ids per guard bitmap: 8,192 bits, a 1 KB string (allocated with room to
+/// grow: about 1.9 KB a full key). Measured in a 5,800 orders/s stream: 0.24
+/// bytes per event, where the integer sets it replaces took 4.4 (about 30 MB
+/// instead of 540 over the 6 h they are kept; BENCHMARKS.md, session 16).
 pub const GUARD_BUCKET: i64 = 8192;
 /// How long an applied id is remembered. The outbox cursor moves past an
 /// event right after it is applied here (and a rebuild lists what it counted
