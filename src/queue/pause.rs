@@ -70,7 +70,7 @@ pub async fn set_paused<C: ConnectionLike>(
 /// Redis errors.
 pub async fn read_paused<C: ConnectionLike>(
     conn: &mut C,
-    names: &[String],
+    names: &[&str],
 ) -> RedisResult<Vec<bool>> {
     let mut pipe = redis::pipe();
     for name in names {
