@@ -13,7 +13,8 @@
 //! PRAGMAs of the block to each connection it opens. `journal_mode` is left
 //! to Loco's first connection: it is the file's, and changing it needs an
 //! exclusive lock that a busy timeout cannot wait for. Statements of the block
-//! that are not PRAGMAs still run once, by Loco.
+//! that are not PRAGMAs still run once, by Loco. The pool also lets a
+//! statement run ahead of its reader ([`ROW_CHANNEL`]).
 use std::time::Duration;
 
 use loco_rs::config;
@@ -40,6 +41,17 @@ pub const DEFAULT_BLOCK: &str = "
     PRAGMA journal_size_limit = 67108864;
     PRAGMA busy_timeout = 5000;
 ";
+
+/// How many rows a statement may run ahead of the code reading them (sqlx's
+/// default: 50). sqlx runs each SQLite connection on a thread of its own,
+/// which sends the rows to the async side through a channel of this size and
+/// waits when it is full. A workflow batch's `UPDATE … RETURNING` gives up to
+/// 256 rows and its items more: with 50 the thread waited for the async side
+/// several times within one statement, inside the write transaction, while
+/// every other writer waited for the lock (BENCHMARKS.md, session 17). The
+/// channel grows only as rows come, and the bound still holds back a reader
+/// of a large result.
+pub const ROW_CHANNEL: usize = 1024;
 
 /// The `PRAGMA name = value` statements of `block` that a connection keeps for
 /// itself, as (lower-case name, value); `journal_mode` and statements of other
@@ -80,9 +92,12 @@ pub async fn reconnect(config: &config::Database) -> Result<DatabaseConnection, 
         .idle_timeout(Duration::from_millis(config.idle_timeout))
         .sqlx_logging(config.enable_logging)
         .map_sqlx_sqlite_opts(move |sqlite| {
-            pragmas.iter().fold(sqlite, |sqlite, (name, value)| {
-                sqlite.pragma(name.clone(), value.clone())
-            })
+            pragmas
+                .iter()
+                .fold(sqlite, |sqlite, (name, value)| {
+                    sqlite.pragma(name.clone(), value.clone())
+                })
+                .row_buffer_size(ROW_CHANNEL)
         });
     if let Some(acquire_timeout) = config.acquire_timeout {
         options.acquire_timeout(Duration::from_millis(acquire_timeout));

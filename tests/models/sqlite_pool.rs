@@ -2,9 +2,12 @@
 //! the first one (Loco runs `run_on_start` once; `models::sqlite_pool`).
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use loco_rs::config::Config;
 use orders_flow::models::write_txn::begin_write;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, Statement, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseTransaction, Statement, StreamTrait, TransactionTrait,
+};
 
 use crate::support::TestApp;
 
@@ -103,4 +106,54 @@ async fn a_configured_block_is_what_every_connection_runs() {
     );
     holder.rollback().await.unwrap();
     begin_write(db).await.unwrap().commit().await.unwrap();
+}
+
+/// A statement runs to its end while its first rows are still unread, so
+/// that a write transaction is not held open while the async side catches
+/// up. With sqlx's default buffer of 50 rows the connection's thread stopped
+/// at the 51st row and waited for the reader, still inside the statement.
+#[tokio::test]
+async fn a_statement_finishes_before_its_rows_are_read() {
+    let app = TestApp::boot_config(|config| {
+        on_sqlite(config);
+        config.database.run_on_start =
+            Some("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 1000;".into());
+    })
+    .await;
+    let db = &app.ctx().db;
+    db.execute_unprepared(
+        "CREATE TABLE many_rows (i INTEGER);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+         INSERT INTO many_rows SELECT i FROM n",
+    )
+    .await
+    .unwrap();
+
+    let sql = "SELECT i FROM many_rows ORDER BY i";
+    let mut rows = db
+        .stream_raw(Statement::from_string(DatabaseBackend::Sqlite, sql))
+        .await
+        .unwrap();
+    let first = rows.next().await.unwrap().unwrap();
+    assert_eq!(first.try_get_by_index::<i64>(0).unwrap(), 1);
+
+    // A checkpoint that truncates the WAL waits (the busy timeout) for every
+    // statement still reading the database, then reports it as busy.
+    let checkpoint = db
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Sqlite,
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let busy: i64 = checkpoint.try_get_by_index(0).unwrap();
+    assert_eq!(busy, 0, "the statement still held its read of the database");
+
+    let mut read = 1;
+    while let Some(row) = rows.next().await {
+        row.unwrap();
+        read += 1;
+    }
+    assert_eq!(read, 1000);
 }
