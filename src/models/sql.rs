@@ -7,7 +7,9 @@
 //! CPU in a 300,000-order run. On PostgreSQL these helpers bind the whole list
 //! as one array parameter instead (`col = ANY($1)`, `UNNEST($1, $2, …)`), so
 //! each statement is parsed once per connection and its plan reused. SQLite
-//! has no arrays and plans cheaply: it keeps the plain forms.
+//! has no arrays: lists go in as one JSON array (`json_each`), for the same
+//! reason (sqlx's statement cache; see [`id_in`]). Its multi-row inserts keep
+//! their `VALUES` lists.
 //!
 //! Every other difference between the two dialects is a method of
 //! [`Dialect`] too, so no caller looks at the backend itself. A method picks
@@ -231,38 +233,67 @@ impl Dialect {
     }
 }
 
-/// `col IN (ids)`: `col = ANY($1)` on PostgreSQL.
+/// `col IN (ids)`: `col = ANY($1)` on PostgreSQL, the ids as one JSON array
+/// on SQLite.
 pub fn id_in<C: ColumnTrait>(
     backend: DbBackend,
     col: C,
     ids: impl IntoIterator<Item = i64>,
 ) -> SimpleExpr {
-    any_of(backend, col, ArrayType::BigInt, ids)
+    match Dialect::from(backend) {
+        Dialect::Postgres => any_of(col, ArrayType::BigInt, ids),
+        Dialect::Sqlite => {
+            let mut json = String::from("[");
+            for (i, id) in ids.into_iter().enumerate() {
+                let comma = if i == 0 { "" } else { "," };
+                let _ = write!(json, "{comma}{id}");
+            }
+            json.push(']');
+            in_json_array(col, json)
+        }
+    }
 }
 
-/// `col IN (keys)` for text keys: `col = ANY($1)` on PostgreSQL.
+/// `col IN (keys)` for text keys: `col = ANY($1)` on PostgreSQL, the keys as
+/// one JSON array on SQLite.
 pub fn key_in<'a, C: ColumnTrait>(
     backend: DbBackend,
     col: C,
     keys: impl IntoIterator<Item = &'a str>,
 ) -> SimpleExpr {
-    any_of(backend, col, ArrayType::String, keys)
+    match Dialect::from(backend) {
+        Dialect::Postgres => any_of(col, ArrayType::String, keys),
+        Dialect::Sqlite => {
+            let keys: Vec<&str> = keys.into_iter().collect();
+            // Serialising a list of strings cannot fail.
+            in_json_array(col, serde_json::to_string(&keys).unwrap_or_default())
+        }
+    }
 }
 
-/// `col IN (values)`, or `col = ANY($1)` with one array of `ty` on PostgreSQL.
+/// `col = ANY($1)`, with one array of `ty`.
 fn any_of<C: ColumnTrait, V: Into<Value>>(
-    backend: DbBackend,
     col: C,
     ty: ArrayType,
     values: impl IntoIterator<Item = V>,
 ) -> SimpleExpr {
-    match Dialect::from(backend) {
-        Dialect::Postgres => col.into_expr().eq(PgFunc::any(Expr::val(array(
-            ty,
-            values.into_iter().map(Into::into),
-        )))),
-        Dialect::Sqlite => col.is_in(values),
-    }
+    col.into_expr().eq(PgFunc::any(Expr::val(array(
+        ty,
+        values.into_iter().map(Into::into),
+    ))))
+}
+
+/// SQLite's `col IN (SELECT value FROM json_each(?))`: one text for any
+/// number of values. An `IN (?, ?, …)` list was a new statement for every
+/// batch size, which sqlx's statement cache (100 per connection) could not
+/// hold: measured, 410 statements prepared a second at 220 µs each, two
+/// thirds of that time inside write transactions that every other writer
+/// waited for (BENCHMARKS.md, session 17).
+fn in_json_array<C: ColumnTrait>(col: C, json: String) -> SimpleExpr {
+    Expr::cust_with_exprs(
+        "? IN (SELECT value FROM json_each(?))",
+        [col.into_expr(), Expr::val(json)],
+    )
 }
 
 /// One column of [`unnest_insert`]: its values as one array parameter and,
@@ -349,9 +380,41 @@ mod tests {
     }
 
     #[test]
-    fn on_sqlite_it_is_a_plain_in_list() {
-        let sql = sql_of(DbBackend::Sqlite, vec![1, 2, 3]);
-        assert!(sql.contains("IN (?, ?, ?)"), "{sql}");
+    fn on_sqlite_the_text_is_the_same_for_any_number_of_ids() {
+        let one = sql_of(DbBackend::Sqlite, vec![7]);
+        let many = sql_of(DbBackend::Sqlite, (1..=500).collect());
+        assert_eq!(one, many);
+        assert!(
+            one.contains(r#""orders"."id" IN (SELECT value FROM json_each(?))"#),
+            "{one}"
+        );
+    }
+
+    #[test]
+    fn on_sqlite_the_values_are_one_json_array() {
+        let backend = DbBackend::Sqlite;
+        let ids = orders::Entity::find()
+            .filter(id_in(backend, orders::Column::Id, vec![1, -2, 30]))
+            .build(backend)
+            .values;
+        assert_eq!(ids.unwrap().0, [sea_orm::Value::from("[1,-2,30]")]);
+        let keys = products::Entity::find()
+            .filter(key_in(
+                backend,
+                products::Column::Sku,
+                ["A-1", "say \"hi\"", ""],
+            ))
+            .build(backend)
+            .values;
+        assert_eq!(
+            keys.unwrap().0,
+            [sea_orm::Value::from(r#"["A-1","say \"hi\"",""]"#)]
+        );
+        let none = orders::Entity::find()
+            .filter(id_in(backend, orders::Column::Id, Vec::new()))
+            .build(backend)
+            .values;
+        assert_eq!(none.unwrap().0, [sea_orm::Value::from("[]")]);
     }
 
     #[test]
