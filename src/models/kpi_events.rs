@@ -1,6 +1,8 @@
 //! The KPI outbox: every figure-changing event is committed with the transition
 //! that causes it, then applied to Redis exactly once (the KPI issue).
-use sea_orm::{sea_query::ArrayType, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{
+    sea_query::ArrayType, ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, Statement,
+};
 
 pub use super::_entities::kpi_events::{ActiveModel, Entity, Model};
 use super::{
@@ -42,24 +44,22 @@ pub fn order_day(order: &orders::Model) -> String {
         .to_string()
 }
 
-/// Records paid or failed orders, each once (the event key is unique), in one statement.
-///
-/// # Errors
-/// Database errors.
-pub async fn record_orders<C: ConnectionTrait>(
+/// The statement that records paid or failed orders, each once (the event key
+/// is unique): `events` pairs each order with what happened to it, so a batch
+/// that paid some orders and failed others writes them together. The caller
+/// runs it in its transaction (the workflow sends it in one round trip with the
+/// notification rows, see `order_notifications::queue_many`).
+#[must_use]
+pub fn record_orders<C: ConnectionTrait>(
     db: &C,
-    kind: KpiKind,
-    orders: &[orders::Model],
-) -> Result<(), DbErr> {
-    if orders.is_empty() {
-        return Ok(());
-    }
-    let revenue = |order: &orders::Model| match kind {
+    events: &[(KpiKind, &orders::Model)],
+) -> Statement {
+    let revenue = |kind: KpiKind, order: &orders::Model| match kind {
         KpiKind::OrderPaid => order.total_cents,
         KpiKind::OrderFailed | KpiKind::RefundProcessed => 0,
     };
     // One array per column on PostgreSQL (see `models::sql`).
-    let insert = Dialect::of(db).insert_rows(
+    Dialect::of(db).insert_rows(
         "kpi_events",
         &[
             ("event_key", "text", ArrayType::String),
@@ -70,19 +70,17 @@ pub async fn record_orders<C: ConnectionTrait>(
             ("revenue_delta_cents", "int8", ArrayType::BigInt),
         ],
         "ON CONFLICT (event_key) DO NOTHING",
-        orders.iter().map(|o| {
+        events.iter().map(|&(kind, o)| {
             [
                 format!("{}:{}", kind.as_str(), o.id).into(),
                 kind.as_str().into(),
                 o.id.into(),
                 o.customer_id.into(),
                 order_day(o).into(),
-                revenue(o).into(),
+                revenue(kind, o).into(),
             ]
         }),
-    );
-    db.execute_raw(insert).await?;
-    Ok(())
+    )
 }
 
 /// Records a processed refund, once (`refund_processed:{refund_id}`): revenue

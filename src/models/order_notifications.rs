@@ -87,25 +87,34 @@ pub async fn queue_for<C: ConnectionTrait>(
     })
 }
 
-/// [`queue_for`] for many orders at once (the batched workflow), all with `event`.
-/// `customers` must hold every order's customer. Returns the ids of the rows of
-/// these orders that are still `queued` (new ones, and any left from a crash).
+/// [`queue_for`] for many orders at once (the batched workflow): `events`
+/// pairs each order with its event, so a batch that paid some orders and failed
+/// others queues them in one statement. `customers` must hold every order's
+/// customer. Returns the ids of the rows of these orders and events that are
+/// still `queued` (new ones, and any left from a crash).
+///
+/// `first`, a statement of the caller's (the batch's KPI events), runs just
+/// before the insert and in the same round trip where the database allows it
+/// ([`super::sql::query_all_after`]).
 ///
 /// # Errors
 /// Database errors, or a customer missing from `customers`.
 pub async fn queue_many<C: ConnectionTrait>(
     db: &C,
-    orders: &[orders::Model],
+    events: &[(&str, &orders::Model)],
     customers: &std::collections::HashMap<i64, customers::Model>,
-    event: &str,
     channel_email_enabled: bool,
+    first: Option<sea_orm::Statement>,
 ) -> Result<Vec<i64>, DbErr> {
-    if orders.is_empty() {
+    if events.is_empty() {
+        if let Some(first) = first {
+            db.execute_raw(first).await?;
+        }
         return Ok(Vec::new());
     }
-    let rows = orders
+    let rows = events
         .iter()
-        .map(|order| {
+        .map(|&(event, order)| {
             let customer = customers.get(&order.customer_id).ok_or_else(|| {
                 DbErr::RecordNotFound(format!(
                     "customer {} of order {}",
@@ -115,30 +124,41 @@ pub async fn queue_many<C: ConnectionTrait>(
             row_for(order, customer, event, None, channel_email_enabled)
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
-    let inserted = db.query_all_raw(insert_of(db, &rows)?).await?;
+    let insert = insert_of(db, &rows)?;
+    let inserted = match first {
+        Some(first) => super::sql::query_all_after(db, first, insert).await?,
+        None => db.query_all_raw(insert).await?,
+    };
     // Every row new (the usual case): they are all queued, and their ids
     // are here already. Otherwise some rows existed (a rerun) and the
     // query below finds those still queued too.
-    if inserted.len() == orders.len() {
+    if inserted.len() == events.len() {
         return inserted
             .iter()
             .map(|row| row.try_get_by_index::<i64>(0))
             .collect();
     }
-    let ids: Vec<i64> = Entity::find()
+    let wanted: std::collections::HashSet<(i64, &str)> =
+        events.iter().map(|&(event, o)| (o.id, event)).collect();
+    let queued: Vec<(i64, i64, String)> = Entity::find()
         .select_only()
         .column(Column::Id)
+        .column(Column::OrderId)
+        .column(Column::Event)
         .filter(super::sql::id_in(
             db.get_database_backend(),
             Column::OrderId,
-            orders.iter().map(|o| o.id),
+            events.iter().map(|(_, o)| o.id),
         ))
-        .filter(Column::Event.eq(event))
         .filter(Column::Status.eq(NotificationStatus::Queued))
         .into_tuple()
         .all(db)
         .await?;
-    Ok(ids)
+    Ok(queued
+        .into_iter()
+        .filter(|(_, order, event)| wanted.contains(&(*order, event.as_str())))
+        .map(|(id, _, _)| id)
+        .collect())
 }
 
 /// The multi-row insert of [`queue_many`], one array per column on

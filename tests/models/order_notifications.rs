@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use orders_flow::models::{
-    order_notifications::{self, channel, queue_for, requeue_stale, Payload},
+    order_notifications::{self, channel, queue_for, queue_many, requeue_stale, Payload},
     statuses::{FailureReason, NotificationStatus, OrderStatus},
 };
 use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
@@ -80,6 +80,87 @@ async fn queueing_twice_for_one_order_and_event_creates_one_row() {
             reason: Some("out_of_stock".to_string()),
             email: Some("ada@example.com".to_string()),
         }
+    );
+}
+
+/// A batch that paid some orders and failed others queues both in one
+/// statement. Run again over rows that exist (a rerun after a crash), it
+/// returns the rows of exactly its own orders and events still `queued`: not
+/// a row already sent, nor another event's row of the same order.
+#[tokio::test]
+async fn a_mixed_batch_queues_each_order_with_its_own_event_and_a_rerun_finds_them() {
+    let app = TestApp::boot().await;
+    let db = &app.ctx().db;
+    let ada = shop::customer(&app, "C-1", Some("ada@example.com")).await;
+    let bob = shop::customer(&app, "C-2", None).await;
+    let paid = shop::order(&app, "O-1", &ada, OrderStatus::Paid, 500, None).await;
+    let failed = shop::order(
+        &app,
+        "O-2",
+        &bob,
+        OrderStatus::Failed,
+        700,
+        Some(FailureReason::PaymentDeclined),
+    )
+    .await;
+    let sent = shop::order(&app, "O-3", &ada, OrderStatus::Paid, 900, None).await;
+    let customers = [(ada.id, ada.clone()), (bob.id, bob.clone())].into();
+    let batch = [("paid", &paid), ("failed", &failed), ("paid", &sent)];
+
+    let first = queue_many(db, &batch, &customers, true, None)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 3);
+    let mut events: Vec<(i64, String)> = Vec::new();
+    let mut sent_row = None;
+    for id in &first {
+        let n = row(&app, *id).await;
+        if n.order_id == sent.id {
+            sent_row = Some(n.id);
+        }
+        events.push((n.order_id, n.event));
+    }
+    events.sort();
+    assert_eq!(
+        events,
+        [
+            (paid.id, "paid".to_string()),
+            (failed.id, "failed".to_string()),
+            (sent.id, "paid".to_string())
+        ]
+    );
+
+    // One row was delivered since, and the failed order has another event queued.
+    let sent_row = sent_row.expect("the third order's row");
+    order_notifications::Entity::update_many()
+        .col_expr(
+            order_notifications::Column::Status,
+            Expr::value(NotificationStatus::Sent),
+        )
+        .filter(order_notifications::Column::OrderId.eq(sent.id))
+        .exec(db)
+        .await
+        .unwrap();
+    let other_event = queue_for(db, &failed, "refund:1", None, true)
+        .await
+        .unwrap()
+        .expect("a new event");
+
+    let mut again = queue_many(db, &batch, &customers, true, None)
+        .await
+        .unwrap();
+    again.sort_unstable();
+    let mut still_queued: Vec<i64> = first.iter().copied().filter(|id| *id != sent_row).collect();
+    still_queued.sort_unstable();
+    assert_eq!(again, still_queued);
+    assert!(!again.contains(&other_event));
+    assert_eq!(
+        order_notifications::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .len(),
+        4
     );
 }
 

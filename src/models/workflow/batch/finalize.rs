@@ -6,7 +6,10 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait,
 };
 
-use super::steps::{guard_many, lines_of, lock_products, move_stock, record_terminal, Moved};
+use super::steps::{
+    all_reached, customers_of, guard_many, lines_of, lock_products, move_stock, record_terminal,
+    Moved,
+};
 use crate::models::{
     _entities::orders,
     kpi_events::KpiKind,
@@ -16,6 +19,9 @@ use crate::models::{
 
 /// `reserved → paid` for `approved` (with payment rows) and `reserved → failed
 /// (payment_declined)` for `declined`, stock given back. One transaction.
+///
+/// What does not change is read before it: the orders' customers and the
+/// declined orders' items (see [`customers_of`]).
 ///
 /// # Errors
 /// Database errors (nothing is changed).
@@ -27,8 +33,11 @@ pub async fn finalize_many(
     email_enabled: bool,
 ) -> Result<Moved, DbErr> {
     let now = chrono::Utc::now();
-    let txn = db.begin().await?;
     let approved_ids: Vec<i64> = approved.iter().map(|(id, _)| *id).collect();
+    let all_ids: Vec<i64> = approved_ids.iter().chain(declined).copied().collect();
+    let customers = customers_of(db, &all_ids).await?;
+    let declined_lines = lines_of(db, declined).await?;
+    let txn = db.begin().await?;
     let paid = guard_many(
         &txn,
         &approved_ids,
@@ -72,15 +81,6 @@ pub async fn finalize_many(
         );
         txn.execute_raw(insert).await?;
     }
-    let mut notifications = record_terminal(
-        &txn,
-        &paid,
-        KpiKind::OrderPaid,
-        OrderStatus::Paid,
-        email_enabled,
-    )
-    .await?;
-
     let failed = guard_many(
         &txn,
         declined,
@@ -95,28 +95,26 @@ pub async fn finalize_many(
         },
     )
     .await?;
-    let failed_ids: Vec<i64> = failed.iter().map(|o| o.id).collect();
     let mut restore: BTreeMap<i64, i64> = BTreeMap::new();
-    for lines in lines_of(&txn, &failed_ids).await?.into_values() {
-        for (p, q) in lines {
-            *restore.entry(p).or_default() += q;
+    for order in &failed {
+        for (p, q) in declined_lines.get(&order.id).into_iter().flatten() {
+            *restore.entry(*p).or_default() += q;
         }
     }
-    // Only orders this transaction moved out of `reserved`: stock comes back once.
-    if !restore.is_empty() {
+    // Only orders this transaction moved out of `reserved`: stock comes back
+    // once. SQLite's transaction holds the one write lock already.
+    if !restore.is_empty() && Dialect::of(&txn) == Dialect::Postgres {
         lock_products(&txn, restore.keys().copied()).await?;
     }
     move_stock(&txn, &restore, 1).await?;
-    notifications.extend(
-        record_terminal(
-            &txn,
+    let reached: Vec<_> = all_reached(&paid, KpiKind::OrderPaid, OrderStatus::Paid)
+        .chain(all_reached(
             &failed,
             KpiKind::OrderFailed,
             OrderStatus::Failed,
-            email_enabled,
-        )
-        .await?,
-    );
+        ))
+        .collect();
+    let notifications = record_terminal(&txn, &reached, &customers, email_enabled).await?;
     txn.commit().await?;
     Ok(Moved {
         orders: paid,

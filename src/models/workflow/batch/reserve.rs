@@ -7,10 +7,11 @@ use sea_orm::{
 };
 
 use super::steps::{
-    guard_many, lines_of, lock_products, move_stock, record_terminal, stock_of, Moved,
+    all_reached, customers_of, guard_many, lines_of, lock_products, move_stock, record_terminal,
+    stock_of, Moved,
 };
 use crate::models::{
-    _entities::orders,
+    _entities::{customers, orders},
     kpi_events::KpiKind,
     sql::id_in,
     statuses::{FailureReason, OrderStatus},
@@ -49,8 +50,9 @@ pub async fn reserve_many(
     let (sold_out, rest) = split_sold_out(db, ids, &lines).await?;
     let mut notifications = Vec::new();
     if !sold_out.is_empty() {
+        let customers = customers_of(db, &sold_out).await?;
         let txn = crate::models::write_txn::begin_write(db).await?;
-        notifications = fail_short(&txn, &sold_out, email_enabled).await?;
+        notifications = fail_short(&txn, &sold_out, &customers, email_enabled).await?;
         txn.commit().await?;
     }
     if rest.is_empty() {
@@ -89,10 +91,12 @@ async fn split_sold_out(
 }
 
 /// `pending → failed (out_of_stock)` for `ids`, with their KPI events and
-/// notifications; returns the notifications to push.
+/// notifications; returns the notifications to push. `customers` holds the
+/// orders' customers.
 async fn fail_short(
     txn: &DatabaseTransaction,
     ids: &[i64],
+    customers: &HashMap<i64, customers::Model>,
     email_enabled: bool,
 ) -> Result<Vec<i64>, DbErr> {
     let failed = guard_many(txn, ids, OrderStatus::Pending, OrderStatus::Failed, |u| {
@@ -103,14 +107,8 @@ async fn fail_short(
         .col_expr(orders::Column::FinishedAt, Expr::value(chrono::Utc::now()))
     })
     .await?;
-    record_terminal(
-        txn,
-        &failed,
-        KpiKind::OrderFailed,
-        OrderStatus::Failed,
-        email_enabled,
-    )
-    .await
+    let reached: Vec<_> = all_reached(&failed, KpiKind::OrderFailed, OrderStatus::Failed).collect();
+    record_terminal(txn, &reached, customers, email_enabled).await
 }
 
 /// The reservation proper, under the product locks (see [`reserve_many`]).
@@ -172,7 +170,10 @@ async fn reserve_locked(
         }
     }
     move_stock(txn, &taken, -1).await?;
-    let notifications = fail_short(txn, &short, email_enabled).await?;
+    // Rare (stock ran out within the batch): read under the lock, the only
+    // time this transaction needs the customers.
+    let customers = customers_of(txn, &short).await?;
+    let notifications = fail_short(txn, &short, &customers, email_enabled).await?;
     Ok(Moved {
         orders: reserved,
         notifications,
