@@ -219,6 +219,16 @@ impl Dialect {
         }
     }
 
+    /// Whether writers lock the rows they change (PostgreSQL), so that a
+    /// writer must take its row locks in a fixed order before it updates. On
+    /// SQLite a write transaction holds the file's one write lock, which keeps
+    /// every other writer out: a statement run only to lock rows is one more
+    /// round trip under that lock, for nothing.
+    #[must_use]
+    pub const fn locks_rows(self) -> bool {
+        matches!(self, Self::Postgres)
+    }
+
     /// Keeps the rows whose writing transaction (`tx_column`, filled with
     /// `pg_current_xact_id()`) is older than every running one: no running
     /// transaction can still commit a row before them. On SQLite, one writer

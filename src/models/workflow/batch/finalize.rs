@@ -101,9 +101,8 @@ pub async fn finalize_many(
             *restore.entry(*p).or_default() += q;
         }
     }
-    // Only orders this transaction moved out of `reserved`: stock comes back
-    // once. SQLite's transaction holds the one write lock already.
-    if !restore.is_empty() && Dialect::of(&txn) == Dialect::Postgres {
+    // Only orders this transaction moved out of `reserved`: stock comes back once.
+    if !restore.is_empty() && Dialect::of(&txn).locks_rows() {
         lock_products(&txn, restore.keys().copied()).await?;
     }
     move_stock(&txn, &restore, 1).await?;

@@ -135,8 +135,9 @@ pub(super) async fn move_stock(
 }
 
 /// Locks `ids` in ascending id order and returns their stock. Every writer of
-/// stock locks this way before it updates (no-op on SQLite, which has one
-/// writer): an `UPDATE … WHERE id IN (…)` alone locks rows in the order it
+/// stock locks this way before it updates, where rows are locked at all
+/// ([`Dialect::locks_rows`]; on SQLite the lock clause is dropped and this is a
+/// plain read of the stock): an `UPDATE … WHERE id IN (…)` alone locks rows in the order it
 /// finds them, and measured, that deadlocked with the reservations (35
 /// `deadlock detected` in a few runs, each a 1 s wait and a failed batch).
 /// FOR NO KEY UPDATE, not FOR UPDATE: only stock changes, and FOR UPDATE would
@@ -180,9 +181,9 @@ pub struct Moved {
 }
 
 /// KPI events and notifications of orders that just became terminal, in one
-/// statement each and one round trip on SQLite: every order with the KPI event it causes and the status it
-/// reached (whose word is the notification's event). `customers` holds their
-/// customers ([`customers_of`]).
+/// statement each and one round trip on SQLite: every order with the KPI event
+/// it causes and the status it reached (whose word is the notification's
+/// event). `customers` holds their customers ([`customers_of`]).
 pub(super) async fn record_terminal(
     txn: &DatabaseTransaction,
     reached: &[(&orders::Model, KpiKind, OrderStatus)],
