@@ -44,6 +44,37 @@ pub fn order_day(order: &orders::Model) -> String {
         .to_string()
 }
 
+/// The outbox row of what happened to one order (see [`record_orders`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderEvent {
+    /// `{kind}:{order id}`: unique, so an order counts once per kind.
+    pub event_key: String,
+    pub kind: KpiKind,
+    pub order_id: i64,
+    pub customer_id: i64,
+    /// [`order_day`].
+    pub day: String,
+    pub revenue_delta_cents: i64,
+}
+
+impl OrderEvent {
+    /// The event `kind` of `order`, as it is after the transition.
+    #[must_use]
+    pub fn of(kind: KpiKind, order: &orders::Model) -> Self {
+        Self {
+            event_key: format!("{}:{}", kind.as_str(), order.id),
+            kind,
+            order_id: order.id,
+            customer_id: order.customer_id,
+            day: order_day(order),
+            revenue_delta_cents: match kind {
+                KpiKind::OrderPaid => order.total_cents,
+                KpiKind::OrderFailed | KpiKind::RefundProcessed => 0,
+            },
+        }
+    }
+}
+
 /// The statement that records paid or failed orders, each once (the event key
 /// is unique): `events` pairs each order with what happened to it, so a batch
 /// that paid some orders and failed others writes them together. The caller
@@ -54,10 +85,6 @@ pub fn record_orders<C: ConnectionTrait>(
     db: &C,
     events: &[(KpiKind, &orders::Model)],
 ) -> Statement {
-    let revenue = |kind: KpiKind, order: &orders::Model| match kind {
-        KpiKind::OrderPaid => order.total_cents,
-        KpiKind::OrderFailed | KpiKind::RefundProcessed => 0,
-    };
     // One array per column on PostgreSQL (see `models::sql`).
     Dialect::of(db).insert_rows(
         "kpi_events",
@@ -71,13 +98,14 @@ pub fn record_orders<C: ConnectionTrait>(
         ],
         "ON CONFLICT (event_key) DO NOTHING",
         events.iter().map(|&(kind, o)| {
+            let event = OrderEvent::of(kind, o);
             [
-                format!("{}:{}", kind.as_str(), o.id).into(),
-                kind.as_str().into(),
-                o.id.into(),
-                o.customer_id.into(),
-                order_day(o).into(),
-                revenue(kind, o).into(),
+                event.event_key.into(),
+                event.kind.as_str().into(),
+                event.order_id.into(),
+                event.customer_id.into(),
+                event.day.into(),
+                event.revenue_delta_cents.into(),
             ]
         }),
     )

@@ -74,7 +74,8 @@ pub async fn queue_for<C: ConnectionTrait>(
                 order.customer_id, order.id
             ))
         })?;
-    let row = row_for(order, &customer, event, reason, channel_email_enabled)?;
+    let row = Queued::of(order, &customer, event, reason, channel_email_enabled)?
+        .into_row(Utc::now().naive_utc());
     // The unique (order_id, event) index makes a second row impossible; DO NOTHING
     // keeps the caller's transaction usable when it was already there.
     let inserted = Entity::insert(row)
@@ -112,18 +113,11 @@ pub async fn queue_many<C: ConnectionTrait>(
         }
         return Ok(Vec::new());
     }
-    let rows = events
-        .iter()
-        .map(|&(event, order)| {
-            let customer = customers.get(&order.customer_id).ok_or_else(|| {
-                DbErr::RecordNotFound(format!(
-                    "customer {} of order {}",
-                    order.customer_id, order.id
-                ))
-            })?;
-            row_for(order, customer, event, None, channel_email_enabled)
-        })
-        .collect::<Result<Vec<_>, DbErr>>()?;
+    let now = Utc::now().naive_utc();
+    let rows: Vec<ActiveModel> = Queued::of_many(events, customers, channel_email_enabled)?
+        .into_iter()
+        .map(|queued| queued.into_row(now))
+        .collect();
     let insert = insert_of(db, &rows)?;
     let inserted = match first {
         Some(first) => super::sql::query_all_after(db, first, insert).await?,
@@ -205,48 +199,100 @@ fn insert_of<C: ConnectionTrait>(
     ))
 }
 
-/// The row that notifies `customer` of `event` on `order`.
-fn row_for(
-    order: &orders::Model,
-    customer: &customers::Model,
-    event: &str,
-    reason: Option<&str>,
-    channel_email_enabled: bool,
-) -> Result<ActiveModel, DbErr> {
-    let email = customer
-        .email
-        .as_deref()
-        .and_then(usable_email)
-        .filter(|_| channel_email_enabled);
-    let payload = Payload {
-        order_id: order.external_id.clone(),
-        internal_order_id: order.id,
-        customer_id: customer.external_id.clone(),
-        status: order.status,
-        total_cents: order.total_cents,
-        currency: order.currency.clone(),
-        reason: reason
-            .map(str::to_owned)
-            .or_else(|| order.failure_reason.map(|r| r.as_str().to_owned())),
-        email: email.map(str::to_owned),
-    };
-    let now = Utc::now().naive_utc();
-    Ok(ActiveModel {
-        order_id: Set(order.id),
-        event: Set(event.to_owned()),
-        channel: Set(if email.is_some() {
-            channel::EMAIL
-        } else {
-            channel::LOG
+/// What one new notification row holds besides its status, attempts and
+/// times: the notification of `event` on an order, to its customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    pub order_id: i64,
+    pub event: String,
+    /// [`channel::EMAIL`] or [`channel::LOG`].
+    pub channel: &'static str,
+    /// [`Payload`] as JSON: the text stored, byte for byte.
+    pub payload: String,
+}
+
+impl Queued {
+    /// The notification of `event` on `order` (as it is after the transition:
+    /// its status goes into the payload) to `customer`. The channel is `email`
+    /// when `channel_email_enabled` and the customer has a usable address,
+    /// `log` otherwise. `reason` defaults to the order's failure reason.
+    ///
+    /// # Errors
+    /// A payload that cannot be written as JSON.
+    pub fn of(
+        order: &orders::Model,
+        customer: &customers::Model,
+        event: &str,
+        reason: Option<&str>,
+        channel_email_enabled: bool,
+    ) -> Result<Self, DbErr> {
+        let email = customer
+            .email
+            .as_deref()
+            .and_then(usable_email)
+            .filter(|_| channel_email_enabled);
+        let payload = Payload {
+            order_id: order.external_id.clone(),
+            internal_order_id: order.id,
+            customer_id: customer.external_id.clone(),
+            status: order.status,
+            total_cents: order.total_cents,
+            currency: order.currency.clone(),
+            reason: reason
+                .map(str::to_owned)
+                .or_else(|| order.failure_reason.map(|r| r.as_str().to_owned())),
+            email: email.map(str::to_owned),
+        };
+        Ok(Self {
+            order_id: order.id,
+            event: event.to_owned(),
+            channel: if email.is_some() {
+                channel::EMAIL
+            } else {
+                channel::LOG
+            },
+            payload: serde_json::to_string(&payload).map_err(|e| DbErr::Json(e.to_string()))?,
+        })
+    }
+
+    /// [`Self::of`] for each `(event, order)` of a batch; `customers` must
+    /// hold every order's customer.
+    ///
+    /// # Errors
+    /// A customer missing from `customers`, or a payload that cannot be written.
+    pub fn of_many(
+        events: &[(&str, &orders::Model)],
+        customers: &std::collections::HashMap<i64, customers::Model>,
+        channel_email_enabled: bool,
+    ) -> Result<Vec<Self>, DbErr> {
+        events
+            .iter()
+            .map(|&(event, order)| {
+                let customer = customers.get(&order.customer_id).ok_or_else(|| {
+                    DbErr::RecordNotFound(format!(
+                        "customer {} of order {}",
+                        order.customer_id, order.id
+                    ))
+                })?;
+                Self::of(order, customer, event, None, channel_email_enabled)
+            })
+            .collect()
+    }
+
+    /// The `queued` row, created at `now`.
+    fn into_row(self, now: chrono::NaiveDateTime) -> ActiveModel {
+        ActiveModel {
+            order_id: Set(self.order_id),
+            event: Set(self.event),
+            channel: Set(self.channel.to_owned()),
+            status: Set(NotificationStatus::Queued),
+            payload: Set(self.payload),
+            attempts: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
         }
-        .to_owned()),
-        status: Set(NotificationStatus::Queued),
-        payload: Set(serde_json::to_string(&payload).map_err(|e| DbErr::Json(e.to_string()))?),
-        attempts: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    })
+    }
 }
 
 /// Ids of notifications still `queued` and untouched for `older_than` (their job

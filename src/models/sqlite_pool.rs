@@ -15,10 +15,14 @@
 //! exclusive lock that a busy timeout cannot wait for. Statements of the block
 //! that are not PRAGMAs still run once, by Loco. The pool also lets a
 //! statement run ahead of its reader ([`ROW_CHANNEL`]).
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use loco_rs::config;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    sqlx::{self, pool::PoolConnection, sqlite::SqliteRow, Sqlite},
+    ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr, Statement,
+};
+use sea_query_sqlx::SqlxValues;
 
 /// What every connection runs when the config sets no `run_on_start`: Loco
 /// 1.2's block (`loco_rs::db::connect`) with `synchronous = FULL` and
@@ -103,6 +107,74 @@ pub async fn reconnect(config: &config::Database) -> Result<DatabaseConnection, 
         options.acquire_timeout(Duration::from_millis(acquire_timeout));
     }
     Database::connect(options).await
+}
+
+/// Runs `text`, a whole transaction from its own `BEGIN IMMEDIATE` to its
+/// `COMMIT` (see [`super::sql::Dialect::runs_transaction_texts`]), on one
+/// connection of `db`'s SQLite pool, and returns the rows its statements
+/// return, in order. The values are bound as sea-orm binds them.
+///
+/// A text that stops before its `COMMIT` (a statement failed, or this future
+/// was dropped half-way) leaves its connection inside the transaction,
+/// holding the write lock. sqlx does not know of a transaction it did not
+/// begin, so that connection is closed instead of going back to the pool:
+/// closing rolls the transaction back, and no other caller is handed a
+/// connection in the middle of someone else's transaction.
+///
+/// # Errors
+/// Database errors (then nothing of `text` stays), `db` not on SQLite, or a
+/// text that does not begin with `BEGIN` and end with `COMMIT` (it would go
+/// back to the pool inside its transaction).
+pub async fn run_transaction_text(
+    db: &DatabaseConnection,
+    text: Statement,
+) -> Result<Vec<SqliteRow>, DbErr> {
+    let sea_orm::DatabaseBackend::Sqlite = db.get_database_backend() else {
+        return Err(DbErr::Custom(
+            "a transaction text runs on SQLite only".to_owned(),
+        ));
+    };
+    let sql = text.sql.trim();
+    if !(sql.starts_with("BEGIN") && sql.ends_with("COMMIT")) {
+        return Err(DbErr::Custom(format!(
+            "a transaction text runs from BEGIN to COMMIT: {sql:.60}"
+        )));
+    }
+    let connection = db
+        .get_sqlite_connection_pool()
+        .acquire()
+        .await
+        .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))))?;
+    let mut held = ClosedUnlessCommitted(Some(connection));
+    let Some(connection) = held.0.as_mut() else {
+        unreachable!("held until committed")
+    };
+    let values = SqlxValues(text.values.unwrap_or(sea_orm::Values(Vec::new())));
+    let rows = sqlx::query_with(sqlx::AssertSqlSafe(text.sql), values)
+        .fetch_all(&mut **connection)
+        .await
+        .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))?;
+    held.committed();
+    Ok(rows)
+}
+
+/// A pooled connection that is closed when dropped, unless its text ran to
+/// its end ([`run_transaction_text`]).
+struct ClosedUnlessCommitted(Option<PoolConnection<Sqlite>>);
+
+impl ClosedUnlessCommitted {
+    /// Back to the pool, as any connection.
+    fn committed(mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl Drop for ClosedUnlessCommitted {
+    fn drop(&mut self) {
+        if let Some(mut connection) = self.0.take() {
+            connection.close_on_drop();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,5 +4,6 @@ mod order_notifications;
 mod planner_statistics;
 mod postgres_tcp;
 mod schema;
+mod sold_out_text;
 mod sqlite_pool;
 mod statuses;

@@ -6,6 +6,7 @@
 //! so an order another job already moved is left alone; products are locked in ascending id order;
 //! stock never goes negative; declines give their stock back exactly once.
 mod finalize;
+mod one_text;
 mod reserve;
 mod steps;
 

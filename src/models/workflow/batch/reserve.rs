@@ -6,14 +6,17 @@ use sea_orm::{
     EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::steps::{
-    all_reached, customers_of, guard_many, lines_of, lock_products, move_stock, record_terminal,
-    stock_of, Moved,
+use super::{
+    one_text,
+    steps::{
+        all_reached, customers_of, guard_many, lines_of, lock_products, move_stock,
+        record_terminal, stock_of, Moved,
+    },
 };
 use crate::models::{
     _entities::{customers, orders},
     kpi_events::KpiKind,
-    sql::id_in,
+    sql::{id_in, Dialect},
     statuses::{FailureReason, OrderStatus},
 };
 
@@ -26,6 +29,8 @@ use crate::models::{
 /// notifications no longer hold the product locks every reservation waits for
 /// (measured: 60 s of lock waits in a 1,000,000-order run). A stock read without
 /// a lock is the last committed one: an order failed on it was short then.
+/// On SQLite that transaction goes as one text (`one_text.rs`): most orders
+/// take it, and there it holds the one write lock all writers share.
 ///
 /// The rest are reserved under the product locks: products are locked first,
 /// then the orders still pending are read and each moved once (a shortage used
@@ -51,9 +56,14 @@ pub async fn reserve_many(
     let mut notifications = Vec::new();
     if !sold_out.is_empty() {
         let customers = customers_of(db, &sold_out).await?;
-        let txn = crate::models::write_txn::begin_write(db).await?;
-        notifications = fail_short(&txn, &sold_out, &customers, email_enabled).await?;
-        txn.commit().await?;
+        notifications = if Dialect::of(db).runs_transaction_texts() {
+            one_text::fail_short(db, &sold_out, &customers, email_enabled).await?
+        } else {
+            let txn = crate::models::write_txn::begin_write(db).await?;
+            let queued = fail_short(&txn, &sold_out, &customers, email_enabled).await?;
+            txn.commit().await?;
+            queued
+        };
     }
     if rest.is_empty() {
         return Ok(Moved {
