@@ -1,3 +1,4 @@
+mod finalize_text;
 mod import_parsing;
 mod import_run;
 mod order_notifications;

@@ -6,6 +6,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait,
 };
 
+use super::one_text;
 use super::steps::{
     all_reached, customers_of, guard_many, lines_of, lock_products, move_stock, record_terminal,
     Moved,
@@ -21,7 +22,9 @@ use crate::models::{
 /// (payment_declined)` for `declined`, stock given back. One transaction.
 ///
 /// What does not change is read before it: the orders' customers and the
-/// declined orders' items (see [`customers_of`]).
+/// declined orders' items (see [`customers_of`]). On SQLite the transaction
+/// goes as one text (`one_text.rs`): there it holds the one write lock all
+/// writers share.
 ///
 /// # Errors
 /// Database errors (nothing is changed).
@@ -36,6 +39,14 @@ pub async fn finalize_many(
     let approved_ids: Vec<i64> = approved.iter().map(|(id, _)| *id).collect();
     let all_ids: Vec<i64> = approved_ids.iter().chain(declined).copied().collect();
     let customers = customers_of(db, &all_ids).await?;
+    if Dialect::of(db).runs_transaction_texts() {
+        let (orders, notifications) =
+            one_text::finalize(db, approved, declined, provider, &customers, email_enabled).await?;
+        return Ok(Moved {
+            orders,
+            notifications,
+        });
+    }
     let declined_lines = lines_of(db, declined).await?;
     let txn = db.begin().await?;
     let paid = guard_many(
