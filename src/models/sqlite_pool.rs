@@ -146,12 +146,9 @@ pub async fn run_transaction_text(
         .await
         .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))))?;
     let mut held = ClosedUnlessCommitted(Some(connection));
-    let Some(connection) = held.0.as_mut() else {
-        unreachable!("held until committed")
-    };
     let values = SqlxValues(text.values.unwrap_or(sea_orm::Values(Vec::new())));
     let rows = sqlx::query_with(sqlx::AssertSqlSafe(text.sql), values)
-        .fetch_all(&mut **connection)
+        .fetch_all(held.connection())
         .await
         .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))?;
     held.committed();
@@ -163,6 +160,13 @@ pub async fn run_transaction_text(
 struct ClosedUnlessCommitted(Option<PoolConnection<Sqlite>>);
 
 impl ClosedUnlessCommitted {
+    /// The connection, held until [`Self::committed`] or the drop.
+    fn connection(&mut self) -> &mut sqlx::SqliteConnection {
+        self.0
+            .as_deref_mut()
+            .expect("only `committed` and the drop take it, and both consume the guard")
+    }
+
     /// Back to the pool, as any connection.
     fn committed(mut self) {
         drop(self.0.take());
