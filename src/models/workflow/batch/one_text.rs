@@ -101,15 +101,12 @@ pub(super) async fn fail_short(
     rows.iter().map(|row| id_in_column(row, 0)).collect()
 }
 
-/// The text of [`fail_short`]. JSON rows are arrays, read with `->>` (SQLite
-/// 3.38): the text is the same for any batch, so each connection prepares it
-/// once. An `INSERT … SELECT` with an upsert needs its `WHERE`: without one,
-/// SQLite would read `ON CONFLICT` as the join's `ON`.
-const FAIL_SHORT: &str = "\
-BEGIN IMMEDIATE;
-UPDATE orders SET status = ?, failure_reason = ?, finished_at = ?, updated_at = ? \
-WHERE id IN (SELECT value FROM json_each(?)) AND status = ?;
-INSERT INTO kpi_events (event_key, kind, order_id, customer_id, day, revenue_delta_cents) \
+/// The KPI events and notification rows of both texts, each for the orders
+/// whose status is the `?` after its JSON rows. Binds: KPI rows, status;
+/// queued, created at, updated at, notification rows, status.
+macro_rules! terminal_rows {
+    () => {
+        "INSERT INTO kpi_events (event_key, kind, order_id, customer_id, day, revenue_delta_cents) \
 SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5 \
 FROM json_each(?) AS e JOIN orders AS o ON o.id = e.value ->> 2 WHERE o.status = ? \
 ON CONFLICT (event_key) DO NOTHING;
@@ -118,9 +115,24 @@ INSERT INTO order_notifications \
 SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, ?, e.value ->> 3, 0, ?, ? \
 FROM json_each(?) AS e JOIN orders AS o ON o.id = e.value ->> 0 WHERE o.status = ? \
 ON CONFLICT (order_id, event) DO NOTHING;
-SELECT id FROM order_notifications \
+"
+    };
+}
+
+/// The text of [`fail_short`]. JSON rows are arrays, read with `->>` (SQLite
+/// 3.38): the text is the same for any batch, so each connection prepares it
+/// once. An `INSERT … SELECT` with an upsert needs its `WHERE`: without one,
+/// SQLite would read `ON CONFLICT` as the join's `ON`.
+const FAIL_SHORT: &str = concat!(
+    "BEGIN IMMEDIATE;
+UPDATE orders SET status = ?, failure_reason = ?, finished_at = ?, updated_at = ? \
+WHERE id IN (SELECT value FROM json_each(?)) AND status = ?;
+",
+    terminal_rows!(),
+    "SELECT id FROM order_notifications \
 WHERE order_id IN (SELECT value FROM json_each(?)) AND event = ? AND status = ? ORDER BY id;
-COMMIT";
+COMMIT"
+);
 
 /// `reserved → paid` for `approved` (with a payment each) and `reserved →
 /// failed (payment_declined)` for `declined`, their stock given back, with
@@ -254,8 +266,8 @@ pub(super) async fn finalize(
 /// is for orders still `reserved`: those the updates move (see the module's
 /// doc). `UPDATE … FROM` sums the declined orders' items per product, read
 /// through the orders' ids, not through every item of the product.
-const FINALIZE: &str = "\
-BEGIN IMMEDIATE;
+const FINALIZE: &str = concat!(
+    "BEGIN IMMEDIATE;
 UPDATE products SET stock = products.stock + back.qty, updated_at = ? \
 FROM (SELECT i.product_id AS id, SUM(i.qty) AS qty \
 FROM json_each(?) AS d JOIN orders AS o ON o.id = d.value \
@@ -264,23 +276,17 @@ WHERE products.id = back.id;
 INSERT INTO payments (order_id, amount_cents, currency, provider, provider_ref, status) \
 SELECT o.id, o.total_cents, o.currency, ?, a.value ->> 1, ? \
 FROM json_each(?) AS a JOIN orders AS o ON o.id = a.value ->> 0 WHERE o.status = ?;
-INSERT INTO kpi_events (event_key, kind, order_id, customer_id, day, revenue_delta_cents) \
-SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5 \
-FROM json_each(?) AS e JOIN orders AS o ON o.id = e.value ->> 2 WHERE o.status = ? \
-ON CONFLICT (event_key) DO NOTHING;
-INSERT INTO order_notifications \
-(order_id, event, channel, status, payload, attempts, created_at, updated_at) \
-SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, ?, e.value ->> 3, 0, ?, ? \
-FROM json_each(?) AS e JOIN orders AS o ON o.id = e.value ->> 0 WHERE o.status = ? \
-ON CONFLICT (order_id, event) DO NOTHING;
-SELECT n.id AS notification FROM json_each(?) AS e JOIN orders AS o ON o.id = e.value ->> 0 \
+",
+    terminal_rows!(),
+    "SELECT n.id AS notification FROM json_each(?) AS e JOIN orders AS o ON o.id = e.value ->> 0 \
 JOIN order_notifications AS n ON n.order_id = o.id AND n.event = e.value ->> 1 \
 WHERE o.status = ? AND n.status = ? ORDER BY n.id;
 UPDATE orders SET status = ?, paid_at = ?, finished_at = ?, updated_at = ? \
 WHERE id IN (SELECT value FROM json_each(?)) AND status = ? RETURNING id AS paid;
 UPDATE orders SET status = ?, failure_reason = ?, finished_at = ?, updated_at = ? \
 WHERE id IN (SELECT value FROM json_each(?)) AND status = ?;
-COMMIT";
+COMMIT"
+);
 
 /// The orders `ids`, as committed (read outside the write lock: what the
 /// texts take from them never changes).
