@@ -60,12 +60,13 @@ pub(super) async fn fail_short(
     let failed: Vec<orders::Model> = orders_of(db, ids)
         .await?
         .into_iter()
-        .map(|order| orders::Model {
-            status: OrderStatus::Failed,
-            failure_reason: Some(FailureReason::OutOfStock),
-            finished_at: Some(now.into()),
-            updated_at: now.naive_utc(),
-            ..order
+        .map(|order| {
+            moved_to(
+                order,
+                OrderStatus::Failed,
+                Some(FailureReason::OutOfStock),
+                now,
+            )
         })
         .collect();
     let kpi_rows = kpi_rows(failed.iter().map(|o| (KpiKind::OrderFailed, o)));
@@ -98,7 +99,7 @@ pub(super) async fn fail_short(
         queued,
     ];
     let rows = run_transaction_text(db, Dialect::Sqlite.statement(FAIL_SHORT, values)).await?;
-    rows.iter().map(|row| id_in_column(row, 0)).collect()
+    rows.iter().map(id_of).collect()
 }
 
 /// The KPI events and notification rows of both texts, each for the orders
@@ -170,21 +171,14 @@ pub(super) async fn finalize(
         .into_iter()
         .map(|order| {
             if approved.contains_key(&order.id) {
-                orders::Model {
-                    status: OrderStatus::Paid,
-                    paid_at: Some(now.into()),
-                    finished_at: Some(now.into()),
-                    updated_at: now.naive_utc(),
-                    ..order
-                }
+                moved_to(order, OrderStatus::Paid, None, now)
             } else {
-                orders::Model {
-                    status: OrderStatus::Failed,
-                    failure_reason: Some(FailureReason::PaymentDeclined),
-                    finished_at: Some(now.into()),
-                    updated_at: now.naive_utc(),
-                    ..order
-                }
+                moved_to(
+                    order,
+                    OrderStatus::Failed,
+                    Some(FailureReason::PaymentDeclined),
+                    now,
+                )
             }
         })
         .collect();
@@ -249,7 +243,7 @@ pub(super) async fn finalize(
     let (mut paid, mut notifications) = (HashSet::new(), Vec::new());
     // Rows of two statements, told apart by their column's name.
     for row in &rows {
-        let id = id_in_column(row, 0)?;
+        let id = id_of(row)?;
         let column = sea_orm::sqlx::Row::columns(row).first();
         if column.is_some_and(|c| sea_orm::sqlx::Column::name(c) == "paid") {
             paid.insert(id);
@@ -287,6 +281,28 @@ UPDATE orders SET status = ?, failure_reason = ?, finished_at = ?, updated_at = 
 WHERE id IN (SELECT value FROM json_each(?)) AND status = ?;
 COMMIT"
 );
+
+/// `order` as a text leaves it once moved to the terminal `status` at `now`:
+/// finished then (and paid then, when paid), with `reason` when it failed.
+fn moved_to(
+    order: orders::Model,
+    status: OrderStatus,
+    reason: Option<FailureReason>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> orders::Model {
+    orders::Model {
+        status,
+        failure_reason: reason.or(order.failure_reason),
+        paid_at: if status == OrderStatus::Paid {
+            Some(now.into())
+        } else {
+            order.paid_at
+        },
+        finished_at: Some(now.into()),
+        updated_at: now.naive_utc(),
+        ..order
+    }
+}
 
 /// The orders `ids`, as committed (read outside the write lock: what the
 /// texts take from them never changes).
@@ -332,7 +348,7 @@ fn notification_rows(
     .to_string())
 }
 
-/// The id in column `index` of a row a text returned.
-fn id_in_column(row: &sea_orm::sqlx::sqlite::SqliteRow, index: usize) -> Result<i64, DbErr> {
-    sea_orm::sqlx::Row::try_get::<i64, _>(row, index).map_err(|e| DbErr::Type(format!("id: {e}")))
+/// The id a row of a text returned (every row the texts return is one id).
+fn id_of(row: &sea_orm::sqlx::sqlite::SqliteRow) -> Result<i64, DbErr> {
+    sea_orm::sqlx::Row::try_get::<i64, _>(row, 0).map_err(|e| DbErr::Type(format!("id: {e}")))
 }
