@@ -3,18 +3,12 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use loco_rs::config::Config;
 use orders_flow::models::write_txn::begin_write;
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseTransaction, Statement, StreamTrait, TransactionTrait,
 };
 
-use crate::support::TestApp;
-
-/// A SQLite database whatever `DATABASE_URL` the suite runs with.
-fn on_sqlite(config: &mut Config) {
-    config.database.uri = "sqlite://orders-flow_test.sqlite?mode=rwc".into();
-}
+use crate::support::{on_sqlite, TestApp};
 
 async fn pragma(txn: &DatabaseTransaction, name: &str) -> String {
     let sql = format!("PRAGMA {name}");

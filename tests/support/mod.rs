@@ -19,6 +19,7 @@ use orders_flow::{
     workers::{JobContext, Services},
 };
 
+pub mod batch_rows;
 pub mod browser;
 pub mod dead_jobs;
 pub mod gateways;
@@ -146,6 +147,12 @@ impl Drop for TestApp {
         delete_prefix(&self.prefix);
         self.test_db.remove();
     }
+}
+
+/// For [`TestApp::boot_config`]: a SQLite database whatever `DATABASE_URL` the
+/// suite runs with (for what only SQLite does).
+pub fn on_sqlite(config: &mut Config) {
+    config.database.uri = "sqlite://orders-flow_test.sqlite?mode=rwc".into();
 }
 
 /// Removes every Redis key under `prefix` (blocking client: runs inside `Drop`).
