@@ -4,6 +4,7 @@ mod import_run;
 mod order_notifications;
 mod planner_statistics;
 mod postgres_tcp;
+mod reserve_text;
 mod schema;
 mod sold_out_text;
 mod sqlite_pool;

@@ -1,6 +1,7 @@
-//! SQLite: the workflow's two most frequent transactions, each sent as one
-//! text from `BEGIN IMMEDIATE` to `COMMIT` ([`Dialect::runs_transaction_texts`]):
-//! the sold-out transition and finalize.
+//! SQLite: the workflow's transactions, each sent as one text from `BEGIN
+//! IMMEDIATE` to `COMMIT` ([`Dialect::runs_transaction_texts`]): the sold-out
+//! transition, the reservation (when it was planned before the lock) and
+//! finalize.
 //!
 //! Step by step, each is a round trip to the connection's thread per
 //! statement, all but the first while SQLite's one write lock is held, and
@@ -26,6 +27,12 @@
 //!   write lock before the first statement and nothing else writes until
 //!   `COMMIT`, so those are exactly the orders this text moves: stock comes
 //!   back and a payment is written once, as under the row locks on PostgreSQL.
+//! - **Reservation:** the orders of a plan made on the stock read before the
+//!   lock, all of which fit (`reserve.rs`). The text moves them only if they
+//!   are all still `pending` and the stock still covers their items; then the
+//!   decision under the lock would have been the same. Its stock update runs
+//!   only if the order update moved every one of them (`changes()`), so either
+//!   both happen or neither does, and the caller goes step by step.
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Value};
@@ -282,6 +289,95 @@ WHERE id IN (SELECT value FROM json_each(?)) AND status = ?;
 COMMIT"
 );
 
+/// The orders of `ids` still `pending`, as committed, in id order: the
+/// reservation's plan (read outside the write lock, which is why
+/// [`reserve`] checks them again).
+pub(super) async fn pending_of(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> Result<Vec<orders::Model>, DbErr> {
+    let mut orders = orders_of(db, ids).await?;
+    orders.retain(|o| o.status == OrderStatus::Pending);
+    Ok(orders)
+}
+
+/// `pending → reserved` for every order of `pending` and their items, summed
+/// by product in `taken`, out of stock; returns those orders, or `None` when
+/// it wrote nothing: some order was no longer pending, or some product's stock
+/// no longer covered its share of `taken`.
+///
+/// # Errors
+/// Database errors (nothing is changed).
+pub(super) async fn reserve(
+    db: &DatabaseConnection,
+    pending: Vec<orders::Model>,
+    taken: &BTreeMap<i64, i64>,
+) -> Result<Option<Vec<orders::Model>>, DbErr> {
+    if pending.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let now = chrono::Utc::now().naive_utc();
+    let ids_json = serde_json::Value::from_iter(pending.iter().map(|o| o.id)).to_string();
+    let taken_json =
+        serde_json::Value::from_iter(taken.iter().map(|(p, q)| serde_json::json!([p, q])))
+            .to_string();
+    let count = i64::try_from(pending.len()).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let pending_status = Value::from(OrderStatus::Pending.as_str());
+    let values = vec![
+        // The orders, if the guard holds.
+        OrderStatus::Reserved.as_str().into(),
+        now.into(),
+        ids_json.clone().into(),
+        pending_status.clone(),
+        ids_json.into(),
+        pending_status,
+        count.into(),
+        taken_json.clone().into(),
+        // Their stock, if they all moved.
+        now.into(),
+        taken_json.into(),
+        count.into(),
+    ];
+    let rows = run_transaction_text(db, Dialect::Sqlite.statement(RESERVE, values)).await?;
+    let moved: HashSet<i64> = rows.iter().map(id_of).collect::<Result<_, _>>()?;
+    if moved.is_empty() {
+        return Ok(None);
+    }
+    if moved.len() != pending.len() {
+        // The guard read every one of them pending under the lock it holds.
+        return Err(DbErr::Custom(format!(
+            "the reservation text moved {} of {} orders",
+            moved.len(),
+            pending.len()
+        )));
+    }
+    Ok(Some(
+        pending
+            .into_iter()
+            .map(|order| orders::Model {
+                status: OrderStatus::Reserved,
+                updated_at: now,
+                ..order
+            })
+            .collect(),
+    ))
+}
+
+/// The text of [`reserve`]. The guard's two subqueries do not depend on the
+/// row, so SQLite reads them once, before the update moves any order.
+/// `changes()` in the second statement is the number of orders the first one
+/// moved (a statement's count is set when it completes).
+const RESERVE: &str = "BEGIN IMMEDIATE;
+UPDATE orders SET status = ?, updated_at = ? \
+WHERE id IN (SELECT value FROM json_each(?)) AND status = ? \
+AND (SELECT COUNT(*) FROM orders WHERE id IN (SELECT value FROM json_each(?)) AND status = ?) = ? \
+AND NOT EXISTS (SELECT 1 FROM json_each(?) AS t LEFT JOIN products AS p ON p.id = t.value ->> 0 \
+WHERE p.id IS NULL OR p.stock < t.value ->> 1) \
+RETURNING id;
+UPDATE products SET stock = products.stock - (t.value ->> 1), updated_at = ? \
+FROM json_each(?) AS t WHERE products.id = t.value ->> 0 AND changes() = ?;
+COMMIT";
+
 /// `order` as a text leaves it once moved to the terminal `status` at `now`:
 /// finished then (and paid then, when paid), with `reason` when it failed.
 fn moved_to(
@@ -352,3 +448,6 @@ fn notification_rows(
 fn id_of(row: &sea_orm::sqlx::sqlite::SqliteRow) -> Result<i64, DbErr> {
     sea_orm::sqlx::Row::try_get::<i64, _>(row, 0).map_err(|e| DbErr::Type(format!("id: {e}")))
 }
+
+#[cfg(test)]
+mod tests;

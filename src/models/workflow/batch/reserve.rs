@@ -32,6 +32,13 @@ use crate::models::{
 /// On SQLite that transaction goes as one text (`one_text.rs`): most orders
 /// take it, and there it holds the one write lock all writers share.
 ///
+/// On SQLite the reservation goes as one text too, when the same stock read
+/// lets every pending order of the rest fit: then the decision made under the
+/// lock would be the same (each order, in id order, fits), as long as the stock
+/// still covers them all and they are all still pending when the text runs.
+/// The text checks exactly that and writes nothing otherwise; then, and when
+/// some order would not fit, the reservation goes step by step as below.
+///
 /// The rest are reserved under the product locks: products are locked first,
 /// then the orders still pending are read and each moved once (a shortage used
 /// to be two updates of the order, reserved then failed). Reading the statuses
@@ -52,7 +59,7 @@ pub async fn reserve_many(
     }
     // An order's items never change: read without locks.
     let lines = lines_of(db, ids).await?;
-    let (sold_out, rest) = split_sold_out(db, ids, &lines).await?;
+    let (sold_out, rest, stock) = split_sold_out(db, ids, &lines).await?;
     let mut notifications = Vec::new();
     if !sold_out.is_empty() {
         let customers = customers_of(db, &sold_out).await?;
@@ -71,33 +78,103 @@ pub async fn reserve_many(
             notifications,
         });
     }
-    let txn = crate::models::write_txn::begin_write(db).await?;
-    let mut moved = reserve_locked(&txn, &rest, &lines, email_enabled).await?;
-    txn.commit().await?;
+    let reserved = if Dialect::of(db).runs_transaction_texts() {
+        reserve_as_text(db, &rest, &lines, stock).await?
+    } else {
+        None
+    };
+    let mut moved = match reserved {
+        Some(orders) => Moved {
+            orders,
+            notifications: Vec::new(),
+        },
+        None => {
+            let txn = crate::models::write_txn::begin_write(db).await?;
+            let moved = reserve_locked(&txn, &rest, &lines, email_enabled).await?;
+            txn.commit().await?;
+            moved
+        }
+    };
     moved.notifications.extend(notifications);
     Ok(moved)
 }
 
+/// The reservation as one text (see [`reserve_many`]), planned on `stock`,
+/// read before the write lock: the orders reserved, or `None` when some
+/// pending order would not fit, or when the stock or the statuses changed
+/// before the text ran (it wrote nothing then).
+async fn reserve_as_text(
+    db: &DatabaseConnection,
+    ids: &[i64],
+    lines: &HashMap<i64, BTreeMap<i64, i64>>,
+    mut stock: BTreeMap<i64, i64>,
+) -> Result<Option<Vec<orders::Model>>, DbErr> {
+    let pending = one_text::pending_of(db, ids).await?;
+    let pending_ids: Vec<i64> = pending.iter().map(|o| o.id).collect();
+    let (fits, short) = allot(&pending_ids, lines, &mut stock);
+    if !short.is_empty() {
+        return Ok(None);
+    }
+    one_text::reserve(db, pending, &taken_by(&fits, lines)).await
+}
+
 /// Splits `ids` into the orders that need more of some product than its
-/// committed stock, and the rest.
+/// committed stock, and the rest; with that stock, by product.
 async fn split_sold_out(
     db: &DatabaseConnection,
     ids: &[i64],
     lines: &HashMap<i64, BTreeMap<i64, i64>>,
-) -> Result<(Vec<i64>, Vec<i64>), DbErr> {
+) -> Result<(Vec<i64>, Vec<i64>, BTreeMap<i64, i64>), DbErr> {
     let product_ids: std::collections::BTreeSet<i64> =
         lines.values().flat_map(|l| l.keys().copied()).collect();
-    let stock: HashMap<i64, i64> = stock_of(db.get_database_backend(), product_ids)
+    let stock: BTreeMap<i64, i64> = stock_of(db.get_database_backend(), product_ids)
         .into_tuple::<(i64, i64)>()
         .all(db)
         .await?
         .into_iter()
         .collect();
-    Ok(ids.iter().copied().partition(|id| {
+    let (sold_out, rest) = ids.iter().copied().partition(|id| {
         lines
             .get(id)
             .is_some_and(|want| want.iter().any(|(p, q)| stock.get(p).is_none_or(|s| s < q)))
-    }))
+    });
+    Ok((sold_out, rest, stock))
+}
+
+/// Splits `pending` (ascending ids) into the orders that fit in `left` and
+/// those that do not, each order in turn taking its items from `left`: the
+/// reservation's one rule, under the lock or planned before it.
+fn allot(
+    pending: &[i64],
+    lines: &HashMap<i64, BTreeMap<i64, i64>>,
+    left: &mut BTreeMap<i64, i64>,
+) -> (Vec<i64>, Vec<i64>) {
+    let no_lines = BTreeMap::new();
+    let (mut fits, mut short) = (Vec::new(), Vec::new());
+    for &id in pending {
+        let want = lines.get(&id).unwrap_or(&no_lines);
+        if want
+            .iter()
+            .all(|(p, q)| left.get(p).is_some_and(|s| s >= q))
+        {
+            for (p, q) in want {
+                *left.entry(*p).or_default() -= q;
+            }
+            fits.push(id);
+        } else {
+            short.push(id);
+        }
+    }
+    (fits, short)
+}
+
+/// The items of `ids`, summed by product.
+fn taken_by(ids: &[i64], lines: &HashMap<i64, BTreeMap<i64, i64>>) -> BTreeMap<i64, i64> {
+    let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
+    for (p, q) in ids.iter().filter_map(|id| lines.get(id)).flatten() {
+        *taken.entry(*p).or_default() += q;
+    }
+    taken
 }
 
 /// `pending → failed (out_of_stock)` for `ids`, with their KPI events and
@@ -147,22 +224,7 @@ async fn reserve_locked(
         .into_tuple()
         .all(txn)
         .await?;
-    let no_lines = BTreeMap::new();
-    let (mut fits, mut short) = (Vec::new(), Vec::new());
-    for id in pending {
-        let want = lines.get(&id).unwrap_or(&no_lines);
-        if want
-            .iter()
-            .all(|(p, q)| left.get(p).is_some_and(|s| s >= q))
-        {
-            for (p, q) in want {
-                *left.entry(*p).or_default() -= q;
-            }
-            fits.push(id);
-        } else {
-            short.push(id);
-        }
-    }
+    let (fits, short) = allot(&pending, lines, &mut left);
     let mut reserved = guard_many(
         txn,
         &fits,
@@ -173,13 +235,8 @@ async fn reserve_locked(
     .await?;
     reserved.sort_by_key(|o| o.id);
     // Only the stock of orders this transaction moved.
-    let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
-    for order in &reserved {
-        for (p, q) in lines.get(&order.id).unwrap_or(&no_lines) {
-            *taken.entry(*p).or_default() += q;
-        }
-    }
-    move_stock(txn, &taken, -1).await?;
+    let moved: Vec<i64> = reserved.iter().map(|o| o.id).collect();
+    move_stock(txn, &taken_by(&moved, lines), -1).await?;
     // Rare (stock ran out within the batch): read under the lock, the only
     // time this transaction needs the customers.
     let customers = customers_of(txn, &short).await?;
