@@ -15,6 +15,9 @@
 # --keep keeps the logs and the Redis keys of a run that passed, too.
 # --debug uses the debug build (CI has it already; figures are then meaningless).
 # BENCH_STALL_SECS (default 120): a run in which nothing moves that long fails.
+# STOCK_INITIAL (default 100, config/development.yaml): each product's stock. At 100 the
+# generated demand outruns it within the first tens of thousands of orders and most
+# orders fail for lack of stock; at 1000000000 every order is reserved and charged.
 # BENCH_BIN=path: run that binary instead of building this checkout (an A/B run of two
 # builds on one host: copy the other build's target/release/orders-flow-cli aside first).
 # Build the other checkout with its own CARGO_TARGET_DIR: sharing this one, cargo took
