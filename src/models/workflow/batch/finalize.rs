@@ -1,5 +1,5 @@
 //! `reserved → paid` or `→ failed (payment_declined)` for a batch of orders.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use sea_orm::{
     sea_query::{ArrayType, Expr},
@@ -8,8 +8,8 @@ use sea_orm::{
 
 use super::one_text;
 use super::steps::{
-    all_reached, customers_of, guard_many, lines_of, lock_products, move_stock, record_terminal,
-    Moved,
+    all_reached, customers_of, guard_many, items_by_product, lines_of, lock_products, move_stock,
+    record_terminal, Moved,
 };
 use crate::models::{
     _entities::orders,
@@ -106,13 +106,9 @@ pub async fn finalize_many(
         },
     )
     .await?;
-    let mut restore: BTreeMap<i64, i64> = BTreeMap::new();
-    for order in &failed {
-        for (p, q) in declined_lines.get(&order.id).into_iter().flatten() {
-            *restore.entry(*p).or_default() += q;
-        }
-    }
     // Only orders this transaction moved out of `reserved`: stock comes back once.
+    let failed_ids: Vec<i64> = failed.iter().map(|o| o.id).collect();
+    let restore = items_by_product(&failed_ids, &declined_lines);
     if !restore.is_empty() && Dialect::of(&txn).locks_rows() {
         lock_products(&txn, restore.keys().copied()).await?;
     }

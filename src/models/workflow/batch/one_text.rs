@@ -338,16 +338,17 @@ pub(super) async fn reserve(
         taken_json.into(),
         count.into(),
     ];
-    let rows = run_transaction_text(db, Dialect::Sqlite.statement(RESERVE, values)).await?;
-    let moved: HashSet<i64> = rows.iter().map(id_of).collect::<Result<_, _>>()?;
-    if moved.is_empty() {
+    // One row per order moved.
+    let moved = run_transaction_text(db, Dialect::Sqlite.statement(RESERVE, values))
+        .await?
+        .len();
+    if moved == 0 {
         return Ok(None);
     }
-    if moved.len() != pending.len() {
+    if moved != pending.len() {
         // The guard read every one of them pending under the lock it holds.
         return Err(DbErr::Custom(format!(
-            "the reservation text moved {} of {} orders",
-            moved.len(),
+            "the reservation text moved {moved} of {} orders",
             pending.len()
         )));
     }

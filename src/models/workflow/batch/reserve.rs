@@ -9,8 +9,8 @@ use sea_orm::{
 use super::{
     one_text,
     steps::{
-        all_reached, customers_of, guard_many, lines_of, lock_products, move_stock,
-        record_terminal, stock_of, Moved,
+        all_reached, customers_of, guard_many, items_by_product, lines_of, lock_products,
+        move_stock, record_terminal, stock_of, Moved,
     },
 };
 use crate::models::{
@@ -115,7 +115,7 @@ async fn reserve_as_text(
     if !short.is_empty() {
         return Ok(None);
     }
-    one_text::reserve(db, pending, &taken_by(&fits, lines)).await
+    one_text::reserve(db, pending, &items_by_product(&fits, lines)).await
 }
 
 /// Splits `ids` into the orders that need more of some product than its
@@ -166,15 +166,6 @@ fn allot(
         }
     }
     (fits, short)
-}
-
-/// The items of `ids`, summed by product.
-fn taken_by(ids: &[i64], lines: &HashMap<i64, BTreeMap<i64, i64>>) -> BTreeMap<i64, i64> {
-    let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
-    for (p, q) in ids.iter().filter_map(|id| lines.get(id)).flatten() {
-        *taken.entry(*p).or_default() += q;
-    }
-    taken
 }
 
 /// `pending → failed (out_of_stock)` for `ids`, with their KPI events and
@@ -236,7 +227,7 @@ async fn reserve_locked(
     reserved.sort_by_key(|o| o.id);
     // Only the stock of orders this transaction moved.
     let moved: Vec<i64> = reserved.iter().map(|o| o.id).collect();
-    move_stock(txn, &taken_by(&moved, lines), -1).await?;
+    move_stock(txn, &items_by_product(&moved, lines), -1).await?;
     // Rare (stock ran out within the batch): read under the lock, the only
     // time this transaction needs the customers.
     let customers = customers_of(txn, &short).await?;

@@ -43,6 +43,19 @@ pub(super) async fn lines_of<C: ConnectionTrait>(
     Ok(lines)
 }
 
+/// The items of the orders `ids`, summed by product (`lines` as from
+/// [`lines_of`]): the stock a reservation takes, or a decline gives back.
+pub(super) fn items_by_product(
+    ids: &[i64],
+    lines: &HashMap<i64, BTreeMap<i64, i64>>,
+) -> BTreeMap<i64, i64> {
+    let mut sum: BTreeMap<i64, i64> = BTreeMap::new();
+    for (p, q) in ids.iter().filter_map(|id| lines.get(id)).flatten() {
+        *sum.entry(*p).or_default() += q;
+    }
+    sum
+}
+
 /// The customers of the orders `order_ids`: customer id → customer.
 ///
 /// Read before a write transaction, not inside it: an order's customer never
