@@ -15,7 +15,9 @@ use sea_orm::{
 };
 
 use crate::support::{
-    batch_rows::{assert_event_as_built, assert_notification_as_built, customers_by_id, reload},
+    batch_rows::{
+        assert_event_as_built, assert_notification_as_built, customers_by_id, reload, stock_of,
+    },
     on_sqlite, seed, TestApp,
 };
 
@@ -52,12 +54,7 @@ async fn reserved_orders(
 async fn stock(db: &DatabaseConnection, products: &[products::Model; 2]) -> [i64; 2] {
     let mut stock = [0; 2];
     for (slot, product) in stock.iter_mut().zip(products) {
-        *slot = products::Entity::find_by_id(product.id)
-            .one(db)
-            .await
-            .unwrap()
-            .unwrap()
-            .stock;
+        *slot = stock_of(db, product).await;
     }
     stock
 }

@@ -16,16 +16,10 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
 
-use crate::support::{batch_rows::reload, on_sqlite, seed, TestApp};
-
-async fn stock_of(db: &DatabaseConnection, product: &products::Model) -> i64 {
-    products::Entity::find_by_id(product.id)
-        .one(db)
-        .await
-        .unwrap()
-        .unwrap()
-        .stock
-}
+use crate::support::{
+    batch_rows::{reload, stock_of},
+    on_sqlite, seed, TestApp,
+};
 
 /// `(status, failure reason)` of each of `orders`, as stored now.
 async fn states(

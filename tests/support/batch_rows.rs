@@ -3,11 +3,21 @@
 use std::collections::HashMap;
 
 use orders_flow::models::{
-    _entities::{customers, kpi_events, order_notifications, orders},
+    _entities::{customers, kpi_events, order_notifications, orders, products},
     kpi_events::{KpiKind, OrderEvent},
     order_notifications::Queued,
 };
 use sea_orm::{DatabaseConnection, EntityTrait};
+
+/// `product`'s stock as stored now.
+pub async fn stock_of(db: &DatabaseConnection, product: &products::Model) -> i64 {
+    products::Entity::find_by_id(product.id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .stock
+}
 
 /// `order` as stored now.
 pub async fn reload(db: &DatabaseConnection, order: &orders::Model) -> orders::Model {
