@@ -13,14 +13,13 @@ use loco_rs::{
 
 use super::args::{Arg, TaskArgs};
 use crate::{
-    controllers::queues::all_counts,
     models::{
         _entities::imports,
         kpi,
         pipeline::{self, OrderLatency, PipelineStatus},
         statuses::{ImportState, NotificationStatus},
     },
-    workers::Services,
+    workers::{dead, overview, Services},
 };
 
 const NAME: &str = "orders_check";
@@ -104,10 +103,7 @@ impl Task for OrdersCheck {
                 first.0
             ));
         }
-        let dead: u64 = all_counts(ctx).await?.iter().map(|c| c.dead).sum();
-        if dead > 0 {
-            failures.push(format!("{dead} job(s) in a dead set"));
-        }
+        failures.extend(dead_jobs(&services).await?);
         if let Some(id) = import_id {
             failures.extend(import_failure(ctx, id).await?);
         }
@@ -167,4 +163,37 @@ async fn import_failure(ctx: &AppContext, id: i64) -> Result<Option<String>> {
         )));
     }
     Ok(None)
+}
+
+/// One failure per queue with dead jobs, naming the newest death's error: a
+/// dead job after a run is a bug or a fault, and "how many" alone does not say
+/// which.
+async fn dead_jobs(services: &Services) -> Result<Vec<String>> {
+    let overview = overview::read_all(&services.queues()).await?;
+    let mut failures = Vec::new();
+    let mut conn = services.redis.clone();
+    for queue in overview.iter().filter(|q| q.counts.dead > 0) {
+        let operated = dead::OperatedQueue::resolve(&services.settings, queue.queue)
+            .map_err(|e| Error::string(&e.to_string()))?;
+        let newest = dead::list(&mut conn, &operated, 1)
+            .await
+            .map_err(|e| Error::string(&format!("orders_check: reading {}: {e}", queue.queue)))?;
+        let why = newest.jobs.first().map_or_else(
+            || "none readable".to_string(),
+            |job| {
+                format!(
+                    "job {} after {} attempt(s): {}",
+                    job.id,
+                    job.attempts
+                        .map_or_else(|| "?".to_string(), |a| a.to_string()),
+                    job.last_error.as_deref().unwrap_or("no error recorded")
+                )
+            },
+        );
+        failures.push(format!(
+            "{} job(s) in the dead set of {}, newest: {why}",
+            queue.counts.dead, queue.queue
+        ));
+    }
+    Ok(failures)
 }

@@ -5,12 +5,18 @@ use std::{
     time::Duration,
 };
 
-use orders_flow::models::{_entities::order_notifications, pipeline::PipelineStatus};
+use orders_flow::{
+    models::{_entities::order_notifications, pipeline::PipelineStatus},
+    queue::NotificationJob,
+};
 use sea_orm::{EntityTrait, QueryOrder};
 
 use crate::support::{
+    dead_jobs::dead_notification,
     eventually,
     imports::{fixture, imports, run_task, stderr, stdout, success},
+    jobs::start_worker,
+    smtp::{app_mailing_to, SmtpSink},
     TestApp,
 };
 
@@ -113,5 +119,28 @@ async fn nothing_to_check_is_a_failure_not_a_pass() {
         stderr(&bad).contains("unknown format `yaml`"),
         "{}",
         stderr(&bad)
+    );
+}
+
+#[tokio::test]
+async fn a_dead_job_fails_the_check_with_its_queue_and_last_error() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink, 0).await;
+    let workers = start_worker::<NotificationJob>(&app).await;
+    let id = dead_notification(&app, &sink).await;
+    workers.stop().await;
+
+    let out = run_task(&app, &["orders_check"]).await;
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let said = stderr(&out);
+    let line = said
+        .lines()
+        .find(|l| l.contains("dead set"))
+        .unwrap_or_else(|| panic!("no dead-set failure in: {said}"));
+    assert!(
+        line.contains("1 job(s) in the dead set of notifications")
+            && line.contains(&format!("job {id} after 1 attempt(s)"))
+            && line.contains("5.7.1 sender rejected by the test sink"),
+        "{line}"
     );
 }
