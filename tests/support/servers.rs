@@ -340,18 +340,37 @@ pub struct WorkerProcess(pub Child);
 impl WorkerProcess {
     /// On `redis_url` under `prefix`, writing to `database_url`.
     pub fn start(redis_url: &str, prefix: &str, database_url: &str) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_orders-flow-cli"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_orders-flow-cli"));
+        command
             .args(["start", "--worker"])
             .env("LOCO_ENV", "test")
             .env("REDIS_URL", redis_url)
             .env("REDIS_PREFIX", prefix)
             .env("DATABASE_URL", database_url)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn worker");
-        Self(child)
+            .stderr(Stdio::null());
+        log_to_file(&mut command);
+        Self(command.spawn().expect("spawn worker"))
     }
+}
+
+/// A worker process logs nowhere, unless `ORDERS_FLOW_TEST_LOGS` names a
+/// directory: then it logs at `info` to a file of its own there, to see why a
+/// fault test's jobs failed when it does not pass.
+fn log_to_file(command: &mut Command) {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Some(dir) = std::env::var_os("ORDERS_FLOW_TEST_LOGS") else {
+        return;
+    };
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = PathBuf::from(dir).join(format!("worker-{}-{n}.log", std::process::id()));
+    let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let copy = file.try_clone().expect("a second handle of the log");
+    command
+        .env("TEST_LOGGER", "true")
+        .env("TEST_LOG_LEVEL", "info")
+        .stdout(file)
+        .stderr(copy);
 }
 
 impl Drop for WorkerProcess {
