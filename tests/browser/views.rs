@@ -14,13 +14,10 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
 use crate::support::{
     browser::{Browser, LiveApp},
-    dead_jobs::dead_notification,
+    dead_jobs::app_with_a_dead_notification,
     eventually,
     imports::{fixture, import_workers, imports, run_task, success},
-    jobs::start_worker,
-    shop,
-    smtp::{app_mailing_to, SmtpSink},
-    TestApp,
+    shop, TestApp,
 };
 
 async fn import_row(app: &TestApp) -> Import {
@@ -116,11 +113,7 @@ async fn an_import_moves_on_the_imports_page_and_its_workers_show() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_finds_a_stuck_order_and_why_a_job_died_and_discards_it() {
-    let sink = SmtpSink::start().await;
-    let app = app_mailing_to(&sink, 0).await;
-    let workers = start_worker::<NotificationJob>(&app).await;
-    let id = dead_notification(&app, &sink).await;
-    workers.stop().await;
+    let (_sink, app, id) = app_with_a_dead_notification().await;
     // One order the workflow lost an hour ago, one that is merely new.
     let customer = shop::customer(&app, "C-STUCK", None).await;
     let stuck = shop::order(

@@ -7,7 +7,7 @@ use orders_flow::queue::NotificationJob;
 use serde_json::json;
 
 use crate::support::{
-    dead_jobs::dead_notification,
+    dead_jobs::{app_with_a_dead_notification, dead_notification},
     eventually,
     jobs::start_worker,
     smtp::{app_mailing_to, SmtpSink},
@@ -78,11 +78,7 @@ async fn a_dead_job_is_listed_then_retried_and_runs_to_done() {
 
 #[tokio::test]
 async fn garbage_gets_a_clear_error_and_changes_nothing() {
-    let sink = SmtpSink::start().await;
-    let app = app_mailing_to(&sink, 0).await;
-    let workers = start_worker::<NotificationJob>(&app).await;
-    let id = dead_notification(&app, &sink).await;
-    workers.stop().await;
+    let (_sink, app, id) = app_with_a_dead_notification().await;
     let server = app.server();
     let retry = "/api/queues/notifications/dead/retry";
 

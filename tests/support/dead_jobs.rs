@@ -7,7 +7,25 @@ use orders_flow::{
     queue::NotificationJob,
 };
 
-use super::{eventually, shop, smtp::SmtpSink, TestApp};
+use super::{
+    eventually,
+    jobs::start_worker,
+    shop,
+    smtp::{app_mailing_to, SmtpSink},
+    TestApp,
+};
+
+/// An app whose notifications go to a sink that refuses them (no retries),
+/// with one dead notification job, killed by a worker that has stopped since;
+/// returns the sink, the app and the job's id.
+pub async fn app_with_a_dead_notification() -> (SmtpSink, TestApp, String) {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink, 0).await;
+    let workers = start_worker::<NotificationJob>(&app).await;
+    let id = dead_notification(&app, &sink).await;
+    workers.stop().await;
+    (sink, app, id)
+}
 
 /// Sends one notification to a refusing server and waits until a running
 /// worker has killed its job; returns the job id. `sink` keeps refusing until

@@ -5,18 +5,13 @@ use std::{
     time::Duration,
 };
 
-use orders_flow::{
-    models::{_entities::order_notifications, pipeline::PipelineStatus},
-    queue::NotificationJob,
-};
+use orders_flow::models::{_entities::order_notifications, pipeline::PipelineStatus};
 use sea_orm::{EntityTrait, QueryOrder};
 
 use crate::support::{
-    dead_jobs::dead_notification,
+    dead_jobs::app_with_a_dead_notification,
     eventually,
     imports::{fixture, imports, run_task, stderr, stdout, success},
-    jobs::start_worker,
-    smtp::{app_mailing_to, SmtpSink},
     TestApp,
 };
 
@@ -124,11 +119,7 @@ async fn nothing_to_check_is_a_failure_not_a_pass() {
 
 #[tokio::test]
 async fn a_dead_job_fails_the_check_with_its_queue_and_last_error() {
-    let sink = SmtpSink::start().await;
-    let app = app_mailing_to(&sink, 0).await;
-    let workers = start_worker::<NotificationJob>(&app).await;
-    let id = dead_notification(&app, &sink).await;
-    workers.stop().await;
+    let (_sink, app, id) = app_with_a_dead_notification().await;
 
     let out = run_task(&app, &["orders_check"]).await;
     assert!(!out.status.success(), "{}", stdout(&out));

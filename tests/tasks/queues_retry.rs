@@ -4,20 +4,14 @@ use std::time::Duration;
 use orders_flow::queue::NotificationJob;
 
 use crate::support::{
-    dead_jobs::dead_notification,
+    dead_jobs::app_with_a_dead_notification,
     eventually,
     imports::{run_task, stderr, stdout},
-    jobs::start_worker,
-    smtp::{app_mailing_to, SmtpSink},
 };
 
 #[tokio::test]
 async fn a_dead_job_is_listed_and_queued_again_and_garbage_changes_nothing() {
-    let sink = SmtpSink::start().await;
-    let app = app_mailing_to(&sink, 0).await;
-    let workers = start_worker::<NotificationJob>(&app).await;
-    let id = dead_notification(&app, &sink).await;
-    workers.stop().await;
+    let (_sink, app, id) = app_with_a_dead_notification().await;
 
     let listed = run_task(&app, &["queues_dead", "queue=notifications"]).await;
     assert!(listed.status.success(), "{}", stderr(&listed));
@@ -84,11 +78,7 @@ async fn a_dead_job_is_listed_and_queued_again_and_garbage_changes_nothing() {
 
 #[tokio::test]
 async fn queues_discard_removes_a_dead_job_and_refuses_one_that_is_not_dead() {
-    let sink = SmtpSink::start().await;
-    let app = app_mailing_to(&sink, 0).await;
-    let workers = start_worker::<NotificationJob>(&app).await;
-    let id = dead_notification(&app, &sink).await;
-    workers.stop().await;
+    let (_sink, app, id) = app_with_a_dead_notification().await;
     let queue = app.services().queue::<NotificationJob>();
 
     let refused = run_task(&app, &["queues_discard", "queue=notifications", "id=12345"]).await;

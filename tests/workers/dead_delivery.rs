@@ -21,7 +21,7 @@ use sea_orm::EntityTrait;
 use serde_json::json;
 
 use crate::support::{
-    dead_jobs::dead_notification,
+    dead_jobs::{app_with_a_dead_notification, dead_notification},
     eventually,
     gateways::Repairable,
     jobs::start_worker,
@@ -152,11 +152,7 @@ async fn retry_all_reopens_and_mails_every_dead_notification() {
 
 #[tokio::test]
 async fn a_discarded_dead_job_is_gone_and_its_row_stays_failed() {
-    let sink = SmtpSink::start().await;
-    let app = app_mailing_to(&sink, 0).await;
-    let workers = start_worker::<NotificationJob>(&app).await;
-    let id = dead_notification(&app, &sink).await;
-    workers.stop().await;
+    let (sink, app, id) = app_with_a_dead_notification().await;
     let before = the_row(&app).await;
     let server = app.server();
     let discard = "/api/queues/notifications/dead/discard";
