@@ -19,7 +19,8 @@ use crate::{
         pipeline::{self, OrderLatency, PipelineStatus},
         statuses::{ImportState, NotificationStatus},
     },
-    workers::{dead, overview, Services},
+    queue::queue_names,
+    workers::{dead, Services},
 };
 
 const NAME: &str = "orders_check";
@@ -169,15 +170,17 @@ async fn import_failure(ctx: &AppContext, id: i64) -> Result<Option<String>> {
 /// dead job after a run is a bug or a fault, and "how many" alone does not say
 /// which.
 async fn dead_jobs(services: &Services) -> Result<Vec<String>> {
-    let overview = overview::read_all(&services.queues()).await?;
     let mut failures = Vec::new();
     let mut conn = services.redis.clone();
-    for queue in overview.iter().filter(|q| q.counts.dead > 0) {
-        let operated = dead::OperatedQueue::resolve(&services.settings, queue.queue)
+    for short in queue_names::ALL {
+        let queue = dead::OperatedQueue::resolve(&services.settings, short)
             .map_err(|e| Error::string(&e.to_string()))?;
-        let newest = dead::list(&mut conn, &operated, 1)
+        let newest = dead::list(&mut conn, &queue, 1)
             .await
-            .map_err(|e| Error::string(&format!("orders_check: reading {}: {e}", queue.queue)))?;
+            .map_err(|e| Error::string(&format!("orders_check: reading {short}: {e}")))?;
+        if newest.total == 0 {
+            continue;
+        }
         let why = newest.jobs.first().map_or_else(
             || "none readable".to_string(),
             |job| {
@@ -191,8 +194,8 @@ async fn dead_jobs(services: &Services) -> Result<Vec<String>> {
             },
         );
         failures.push(format!(
-            "{} job(s) in the dead set of {}, newest: {why}",
-            queue.counts.dead, queue.queue
+            "{} job(s) in the dead set of {short}, newest: {why}",
+            newest.total
         ));
     }
     Ok(failures)

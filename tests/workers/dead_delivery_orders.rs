@@ -6,7 +6,6 @@ use std::{sync::Arc, time::Duration};
 use async_trait::async_trait;
 use orders_flow::{
     models::{
-        _entities::orders,
         import::{OrderStream, ParsedOrder, StreamOptions},
         imports::{FileCounts, Model as Import},
         workflow::gateway::{Charge, ChargeOutcome, GatewayError, PaymentGateway},
@@ -22,6 +21,7 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::json;
 
 use crate::support::{
+    batch_rows::reload,
     eventually,
     gateways::Repairable,
     imports::{fixture, tables},
@@ -92,15 +92,7 @@ async fn an_order_workflow_that_died_while_the_gateway_was_down_is_paid_after_re
         .await
         .unwrap();
     until_dead::<OrderWorkflowJob>(&app).await;
-    let status = || async {
-        orders::Entity::find_by_id(order.id)
-            .one(db)
-            .await
-            .unwrap()
-            .unwrap()
-            .status
-            .to_string()
-    };
+    let status = || async { reload(db, &order).await.status.to_string() };
     let stuck = status().await;
     assert!(
         stuck == "pending" || stuck == "reserved",
